@@ -1,0 +1,3 @@
+using TunTelemetry.Agent.Cli;
+
+return AgentCommandLine.Invoke(args);

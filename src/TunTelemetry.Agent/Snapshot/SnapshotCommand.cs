@@ -1,0 +1,82 @@
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Agent.Snapshot;
+
+/// <summary>
+/// <c>snapshot</c>: reads every TUN/TAP device's counters once (or every link's, or the named ones') and prints them.
+/// </summary>
+internal static class SnapshotCommand
+{
+    internal static int Run(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error)
+    {
+        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        List<LinkDescription> links;
+        if (deviceNames.Count > 0)
+        {
+            links = [];
+            foreach (string name in deviceNames)
+            {
+                LinkDescription? link = TryGetLink(socket, name, error);
+                if (link is null)
+                {
+                    return ExitCodes.NotFound;
+                }
+
+                links.Add(link);
+            }
+        }
+        else
+        {
+            links = socket.DumpLinks().Where(l => allLinks || l.IsTunOrTap).OrderBy(l => l.IfIndex).ToList();
+        }
+
+        var snapshots = new List<DeviceSnapshot>(links.Count);
+        foreach (LinkDescription link in links)
+        {
+            try
+            {
+                snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex)));
+            }
+            catch (NetlinkDeviceGoneException) when (deviceNames.Count == 0)
+            {
+                // Deleted between the list and its stats request: it is no longer a device of this host.
+            }
+            catch (NetlinkDeviceGoneException)
+            {
+                error.WriteLine($"tuntelemetry: no such device: {link.Name} (deleted while reading it)");
+                return ExitCodes.NotFound;
+            }
+        }
+
+        if (json)
+        {
+            SnapshotJson.Write(snapshots, output);
+        }
+        else
+        {
+            SnapshotTable.Write(snapshots, output);
+        }
+
+        return ExitCodes.Success;
+    }
+
+    private static LinkDescription? TryGetLink(NetlinkRouteSocket socket, string name, TextWriter error)
+    {
+        try
+        {
+            LinkDescription? link = socket.GetLink(name);
+            if (link is null)
+            {
+                error.WriteLine($"tuntelemetry: no such device: {name}");
+            }
+
+            return link;
+        }
+        catch (ArgumentException e)
+        {
+            error.WriteLine($"tuntelemetry: no such device: {e.Message}");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,18 @@
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Devices;
+
+/// <summary>Finds the TUN/TAP devices of this network namespace with one RTM_GETLINK dump.</summary>
+public static class TunDeviceDiscovery
+{
+    public static IReadOnlyList<TunDevice> List(NetlinkRouteSocket socket, DeviceSelection selection)
+    {
+        ArgumentNullException.ThrowIfNull(socket);
+        ArgumentNullException.ThrowIfNull(selection);
+        return socket.DumpLinks()
+            .Select(selection.Select)
+            .OfType<TunDevice>()
+            .OrderBy(d => d.IfIndex)
+            .ToArray();
+    }
+}

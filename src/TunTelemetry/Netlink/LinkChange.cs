@@ -1,0 +1,13 @@
+namespace TunTelemetry.Netlink;
+
+public enum LinkChangeKind
+{
+    /// <summary>RTM_NEWLINK: a link appeared, or an existing one changed (state, MTU, name).</summary>
+    AddedOrChanged,
+
+    /// <summary>RTM_DELLINK: a link was deleted.</summary>
+    Removed,
+}
+
+/// <summary>One link notification from the <c>RTNLGRP_LINK</c> multicast group.</summary>
+public sealed record LinkChange(LinkChangeKind Kind, LinkDescription Link);
