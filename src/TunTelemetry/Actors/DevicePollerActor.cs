@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>
+/// Polls one device's <c>rtnl_link_stats64</c> over its own netlink socket: immediately on start, then every
+/// poll interval, and reports each reading to the aggregator. It keeps no counting state, so restarting it can
+/// neither lose nor repeat growth.
+/// </summary>
+/// <remarks>
+/// A socket failure throws, and the backoff supervisor restarts it with a fresh socket (the old one is closed in
+/// <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a failure to retry:
+/// it tells the supervisor and waits to be stopped.
+/// </remarks>
+public sealed class DevicePollerActor : ReceiveActor, IWithTimers
+{
+    private readonly TunDevice _device;
+    private readonly IActorRef _aggregator;
+    private readonly IActorRef _supervisor;
+    private readonly LinkStatsReaderFactory _openReader;
+    private readonly TimeSpan _pollInterval;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ILinkStatsReader? _reader;
+
+    public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
+    {
+        _device = device;
+        _aggregator = aggregator;
+        _supervisor = supervisor;
+        _openReader = openReader;
+        _pollInterval = pollInterval;
+        Receive<Poll>(_ => OnPoll());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval) =>
+        Akka.Actor.Props.Create(() => new DevicePollerActor(device, aggregator, supervisor, openReader, pollInterval));
+
+    /// <summary>The props a <see cref="PerDeviceActorContext"/> implies.</summary>
+    public static Props Props(PerDeviceActorContext context, LinkStatsReaderFactory openReader) =>
+        Props(context.Device, context.Aggregator, context.Supervisor, openReader, context.Options.PollInterval)
+            .WithDispatcher(context.Options.NetlinkDispatcher);
+
+    protected override void PreStart()
+    {
+        try
+        {
+            _reader = _openReader();
+        }
+        catch (NetlinkException e)
+        {
+            // Thrown from here it reaches the backoff supervisor as a start-up failure, which is retried like any other.
+            Report(e);
+            throw;
+        }
+
+        Self.Tell(Poll.Instance);
+        Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval, _pollInterval);
+    }
+
+    protected override void PostStop()
+    {
+        _reader?.Dispose();
+        _reader = null;
+    }
+
+    private void OnPoll()
+    {
+        if (_reader is null)
+        {
+            return; // the device is gone; waiting for the supervisor to stop us
+        }
+
+        long started = Stopwatch.GetTimestamp();
+        LinkStats64 stats;
+        try
+        {
+            stats = _reader.Read(_device.IfIndex);
+        }
+        catch (NetlinkDeviceGoneException e)
+        {
+            Report(e);
+            Timers.CancelAll();
+            _reader.Dispose();
+            _reader = null;
+            _supervisor.Tell(new DeviceVanished(_device));
+            return;
+        }
+        catch (NetlinkException e)
+        {
+            Report(e);
+            throw;
+        }
+
+        _aggregator.Tell(new LinkStatsSampled(_device, stats, Stopwatch.GetElapsedTime(started)));
+    }
+
+    private void Report(NetlinkException e)
+    {
+        _log.Warning("Polling {0} failed: {1}", _device, e.Message);
+        _aggregator.Tell(new PollFailed(_device, e.Reason));
+    }
+
+    /// <summary>The tick; sent to self only.</summary>
+    internal sealed class Poll
+    {
+        public static readonly Poll Instance = new();
+
+        private Poll()
+        {
+        }
+    }
+}

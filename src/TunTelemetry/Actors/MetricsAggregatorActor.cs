@@ -1,0 +1,96 @@
+using Akka.Actor;
+using Akka.Event;
+using TunTelemetry.Devices;
+using TunTelemetry.Metrics;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>A poller read a device's counters.</summary>
+public sealed record LinkStatsSampled(TunDevice Device, LinkStats64 Stats, TimeSpan PollDuration);
+
+/// <summary>A poll failed; the poller is about to be restarted (or stopped, for <c>device_gone</c>).</summary>
+public sealed record PollFailed(TunDevice Device, string Reason);
+
+/// <summary>A per-device actor failed and its backoff supervisor decided to restart it.</summary>
+public sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind);
+
+/// <summary>A per-device actor exceeded its retries and was given up.</summary>
+public sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
+
+/// <summary>A device's actors have all stopped: forget its baseline and gauges.</summary>
+public sealed record DeviceRetired(TunDevice Device);
+
+/// <summary>How many devices the supervisor watches now.</summary>
+public sealed record DevicesWatchedChanged(int Count);
+
+/// <summary>A link-state reading for the gauges.</summary>
+public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
+
+/// <summary>
+/// Turns kernel counter readings into exact counter increments. It keeps the last reading of every device, so the
+/// baseline outlives any poller restart: a restarted poller's first reading continues the series instead of counting
+/// the kernel value again (double count) or starting a new baseline (lost growth). Keyed by ifindex: a device
+/// re-created under the same name is a new device whose counters start from zero.
+/// </summary>
+public sealed class MetricsAggregatorActor : ReceiveActor
+{
+    private readonly TunDeviceMetrics _metrics;
+    private readonly Dictionary<int, Baseline> _baselines = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    public MetricsAggregatorActor(TunDeviceMetrics metrics)
+    {
+        _metrics = metrics;
+        Receive<LinkStatsSampled>(OnSampled);
+        Receive<PollFailed>(m => _metrics.CountPollFailure(m.Device.Name, m.Reason));
+        Receive<PerDeviceActorRestarting>(m => _metrics.CountRestart(m.Device.Name));
+        Receive<PerDeviceActorGaveUp>(m => _metrics.CountGaveUp(m.Device.Name));
+        Receive<DeviceRetired>(OnRetired);
+        Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
+        Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
+    }
+
+    public static Props Props(TunDeviceMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics));
+
+    /// <summary>Devices with a baseline (for leak checks).</summary>
+    internal int BaselineCount => _baselines.Count;
+
+    private void OnSampled(LinkStatsSampled sample)
+    {
+        TunDevice device = sample.Device;
+        bool first = !_baselines.TryGetValue(device.IfIndex, out Baseline? baseline) || baseline.Name != device.Name;
+        LinkStats64? previous = first ? null : baseline!.Last;
+        LinkStats64 growth = LinkStatsDelta.Growth(previous, sample.Stats);
+        _metrics.AddGrowth(device.Name, growth, createSeries: first);
+        _metrics.RecordPollDuration(sample.PollDuration);
+
+        if (first)
+        {
+            _baselines[device.IfIndex] = new Baseline(device.Name, sample.Stats);
+        }
+        else
+        {
+            baseline!.Last = sample.Stats;
+        }
+    }
+
+    private void OnRetired(DeviceRetired retired)
+    {
+        if (_baselines.TryGetValue(retired.Device.IfIndex, out Baseline? baseline) && baseline.Name == retired.Device.Name)
+        {
+            _baselines.Remove(retired.Device.IfIndex);
+        }
+
+        _metrics.RemoveLinkState(retired.Device);
+        _log.Debug("Retired {0}", retired.Device);
+    }
+
+    private sealed class Baseline(string name, LinkStats64 last)
+    {
+        public string Name { get; } = name;
+
+        public LinkStats64 Last { get; set; } = last;
+    }
+}

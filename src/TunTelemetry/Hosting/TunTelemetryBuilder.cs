@@ -1,0 +1,108 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Hosting;
+
+/// <summary>
+/// What <see cref="AkkaConfigurationBuilderExtensions.WithTunTelemetry"/> lets a user add or replace: per-device
+/// actors, and (for tests and fault injection) the stats reader, the meter and discovery.
+/// </summary>
+public sealed class TunTelemetryBuilder
+{
+    public const string PollerName = "poller";
+
+    private readonly List<PerDeviceActorRegistration> _extensions = [];
+
+    internal TunTelemetryBuilder(TunTelemetryOptions options)
+    {
+        Options = options;
+        OpenReader = () => NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = options.NetlinkTimeout });
+    }
+
+    public TunTelemetryOptions Options { get; }
+
+    internal LinkStatsReaderFactory OpenReader { get; private set; }
+
+    internal Meter? Meter { get; private set; }
+
+    internal bool WatchKernel { get; private set; } = true;
+
+    /// <summary>
+    /// Starts one actor from <paramref name="createProps"/> per watched device, beside its poller: restarted with the
+    /// configured backoff when it throws, stopped when the device goes. See README, "Adding a per-device actor".
+    /// </summary>
+    public TunTelemetryBuilder AddPerDeviceActor(string name, Func<PerDeviceActorContext, Props> createProps)
+    {
+        ArgumentNullException.ThrowIfNull(createProps);
+        if (name == PollerName || _extensions.Any(r => r.Name == name))
+        {
+            throw new ArgumentException($"a per-device actor named '{name}' is already registered", nameof(name));
+        }
+
+        _extensions.Add(new PerDeviceActorRegistration(name, createProps));
+        return this;
+    }
+
+    /// <summary>Replaces how pollers open their socket (fault injection in tests).</summary>
+    public TunTelemetryBuilder UseLinkStatsReader(LinkStatsReaderFactory openReader)
+    {
+        OpenReader = openReader ?? throw new ArgumentNullException(nameof(openReader));
+        return this;
+    }
+
+    /// <summary>Records into this meter instead of one named <c>TunTelemetry</c> from the host's meter factory.</summary>
+    public TunTelemetryBuilder UseMeter(Meter meter)
+    {
+        Meter = meter ?? throw new ArgumentNullException(nameof(meter));
+        return this;
+    }
+
+    /// <summary>Do not follow the kernel's devices; the caller tells the supervisor <see cref="TunDeviceEvent"/>s.</summary>
+    public TunTelemetryBuilder WithoutKernelDiscovery()
+    {
+        WatchKernel = false;
+        return this;
+    }
+
+    /// <summary>The poller first, then link state (when enabled), then the user's actors.</summary>
+    internal IReadOnlyList<PerDeviceActorRegistration> Registrations()
+    {
+        LinkStatsReaderFactory open = OpenReader;
+        var all = new List<PerDeviceActorRegistration> { new(PollerName, context => DevicePollerActor.Props(context, open)) };
+        if (Options.LinkStateMetrics)
+        {
+            all.Add(LinkStateActor.Registration);
+        }
+
+        all.AddRange(_extensions);
+        return all;
+    }
+
+    internal Func<TunDeviceWatcher>? WatcherFactory() =>
+        WatchKernel ? () => new TunDeviceWatcher(Options.Devices) : null;
+
+    internal Func<string, TunDevice?>? NameResolver()
+    {
+        if (!WatchKernel)
+        {
+            return null;
+        }
+
+        TimeSpan timeout = Options.NetlinkTimeout;
+        return name =>
+        {
+            try
+            {
+                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = timeout });
+                return socket.GetLink(name) is { } link ? TunDevice.FromLink(link) : null;
+            }
+            catch (Exception e) when (e is NetlinkException or ArgumentException)
+            {
+                return null; // discovery will report the device if it exists
+            }
+        };
+    }
+}

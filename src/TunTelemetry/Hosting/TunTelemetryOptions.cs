@@ -1,0 +1,29 @@
+using TunTelemetry.Devices;
+
+namespace TunTelemetry.Hosting;
+
+/// <summary>
+/// The agent's settings, read from the <c>tuntelemetry</c> section of <c>hocon.conf</c> by
+/// <see cref="TunTelemetryConfig"/>, which validates every value. Defaults match <c>hocon.conf</c>.
+/// </summary>
+public sealed record TunTelemetryOptions
+{
+    public static TunTelemetryOptions Default { get; } = new();
+
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(15);
+
+    public TimeSpan NetlinkTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    public DeviceSelection Devices { get; init; } = DeviceSelection.All;
+
+    /// <summary>Export the 17 detailed series per device besides the default 9.</summary>
+    public bool DetailedMetrics { get; init; }
+
+    /// <summary>Start the link-state actor (MTU, txqueuelen, operational state gauges) for every device.</summary>
+    public bool LinkStateMetrics { get; init; } = true;
+
+    public BackoffSettings Backoff { get; init; } = BackoffSettings.Default;
+
+    /// <summary>The dispatcher netlink actors run on (configured in <c>hocon.conf</c>).</summary>
+    public string NetlinkDispatcher { get; init; } = "tuntelemetry-netlink-dispatcher";
+}

@@ -1,0 +1,38 @@
+namespace TunTelemetry.Metrics;
+
+/// <summary>
+/// Instrument and attribute names: a public API, documented in README's metric table. Semantic-convention names
+/// (<c>system.network.*</c>, <c>network.*</c>) follow OpenTelemetry semantic conventions v1.37; <c>tundev.*</c> are ours.
+/// </summary>
+public static class MetricNames
+{
+    public const string TxQueueDrops = "tundev.txq.drops";
+    public const string NetworkIo = "system.network.io";
+    public const string NetworkPacketCount = "system.network.packet.count";
+    public const string NetworkErrors = "system.network.errors";
+    public const string NetworkPacketDropped = "system.network.packet.dropped";
+
+    public const string LinkErrors = "tundev.link.errors";
+    public const string LinkMulticast = "tundev.link.multicast";
+    public const string LinkCollisions = "tundev.link.collisions";
+    public const string LinkCompressed = "tundev.link.compressed";
+    public const string LinkNoHandler = "tundev.link.nohandler";
+    public const string LinkOtherhostDropped = "tundev.link.otherhost_dropped";
+
+    public const string LinkMtu = "tundev.link.mtu";
+    public const string LinkTxQueueLength = "tundev.link.txqueuelen";
+    public const string LinkOperState = "tundev.link.oper_state";
+
+    public const string PollDuration = "tuntelemetry.poll.duration";
+    public const string PollFailures = "tuntelemetry.poll.failures";
+    public const string PollerRestarts = "tuntelemetry.poller.restarts";
+    public const string PollerGaveUp = "tuntelemetry.poller.gave_up";
+    public const string DevicesWatched = "tuntelemetry.devices.watched";
+
+    public const string InterfaceName = "network.interface.name";
+    public const string Direction = "network.io.direction";
+    public const string ErrorType = "error.type";
+
+    public const string Receive = "receive";
+    public const string Transmit = "transmit";
+}

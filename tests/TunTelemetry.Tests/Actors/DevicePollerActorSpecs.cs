@@ -1,0 +1,93 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Actors;
+
+public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+{
+    private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
+    private readonly FakeKernel _kernel = new();
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    [Fact]
+    public void Polls_at_start_then_every_15_seconds_and_not_between()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 5);
+        TestProbe aggregator = CreateTestProbe();
+        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+
+        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
+        Scheduler.Advance(TimeSpan.FromSeconds(14.9));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromSeconds(0.1));
+        aggregator.ExpectMsg<LinkStatsSampled>();
+        Scheduler.Advance(TimeSpan.FromSeconds(10));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromSeconds(5));
+        aggregator.ExpectMsg<LinkStatsSampled>();
+        Assert.Equal(3, _kernel.Reads);
+    }
+
+    [Fact]
+    public void Honours_a_changed_poll_interval()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        TestProbe aggregator = CreateTestProbe();
+        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromMilliseconds(500)));
+
+        aggregator.ExpectMsg<LinkStatsSampled>();
+        Scheduler.Advance(TimeSpan.FromMilliseconds(499));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromMilliseconds(1));
+        aggregator.ExpectMsg<LinkStatsSampled>();
+        for (int i = 0; i < 10; i++)
+        {
+            Scheduler.Advance(TimeSpan.FromMilliseconds(500));
+            aggregator.ExpectMsg<LinkStatsSampled>();
+        }
+
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void Closes_its_socket_when_stopped()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef poller = Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        aggregator.ExpectMsg<LinkStatsSampled>();
+        Assert.Equal(1, _kernel.OpenReaders);
+
+        Watch(poller);
+        Sys.Stop(poller);
+        ExpectTerminated(poller);
+        Assert.Equal(0, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void Reports_a_vanished_device_to_its_supervisor_and_stops_polling()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        TestProbe aggregator = CreateTestProbe();
+        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        aggregator.ExpectMsg<LinkStatsSampled>();
+
+        _kernel.Remove(Tun0.IfIndex);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        ExpectMsg<DeviceVanished>(m => m.Device == Tun0);
+        aggregator.ExpectMsg<PollFailed>(m => m.Reason == "device_gone");
+        Assert.Equal(0, _kernel.OpenReaders);
+
+        int reads = _kernel.Reads;
+        Scheduler.Advance(TimeSpan.FromMinutes(5));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(reads, _kernel.Reads);
+    }
+}

@@ -1,0 +1,201 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Actors;
+
+public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+{
+    private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
+    private readonly FakeKernel _kernel = new();
+    private TestProbe? _aggregatorProbe;
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private TestProbe _aggregator => _aggregatorProbe ??= CreateTestProbe();
+
+    private static TunTelemetryOptions Options(int maxRetries = -1) => TunTelemetryOptions.Default with
+    {
+        LinkStateMetrics = false,
+        Backoff = new BackoffSettings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8), 0, maxRetries, TimeSpan.FromMinutes(5)),
+    };
+
+    private IActorRef StartSupervisor(TunTelemetryOptions options, params TunDevice[] devices)
+    {
+        var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, _aggregator, registrations));
+        supervisor.Tell(new TunDevicesListed(devices));
+        return supervisor;
+    }
+
+    private readonly List<object> _unclaimed = [];
+
+    /// <summary>
+    /// The next aggregator message of type <typeparamref name="T"/> matching <paramref name="predicate"/>, whether it
+    /// arrived before or after others: messages from different actors have no order between them.
+    /// </summary>
+    private T Expect<T>(Func<T, bool>? predicate = null)
+    {
+        bool Matches(object m) => m is T t && (predicate?.Invoke(t) ?? true);
+        int index = _unclaimed.FindIndex(Matches);
+        if (index >= 0)
+        {
+            object found = _unclaimed[index];
+            _unclaimed.RemoveAt(index);
+            return (T)found;
+        }
+
+        DateTime deadline = DateTime.UtcNow.AddSeconds(3);
+        while (true)
+        {
+            TimeSpan left = deadline - DateTime.UtcNow;
+            Assert.True(left > TimeSpan.Zero, $"no {typeof(T).Name} arrived; got: {string.Join(", ", _unclaimed)}");
+            object message = _aggregator.ReceiveOne(left) ?? throw new Xunit.Sdk.XunitException(
+                $"no {typeof(T).Name} arrived; got: {string.Join(", ", _unclaimed)}");
+            if (Matches(message))
+            {
+                return (T)message;
+            }
+
+            _unclaimed.Add(message);
+        }
+    }
+
+    private void ExpectNoSample()
+    {
+        Assert.DoesNotContain(_unclaimed, m => m is LinkStatsSampled);
+        object? message = _aggregator.ReceiveOne(TimeSpan.FromMilliseconds(150));
+        Assert.False(message is LinkStatsSampled, $"unexpected {message}");
+        if (message is not null)
+        {
+            _unclaimed.Add(message);
+        }
+    }
+
+    [Fact]
+    public void Restarts_a_poller_whose_socket_failed_after_the_backoff()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 10);
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>();
+
+        _kernel.FailNextRead(FakeKernel.Timeout());
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        Expect<PollFailed>(m => m.Reason == "timeout");
+        Expect<PerDeviceActorRestarting>();
+        this.AwaitRestartCount(supervisor, 1);
+
+        Scheduler.Advance(TimeSpan.FromSeconds(1.9));
+        ExpectNoSample();
+        Scheduler.Advance(TimeSpan.FromSeconds(0.1));
+        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 10);
+        Assert.Equal(1, _kernel.OpenReaders);
+        Assert.Equal(2, _kernel.OpensAttempted);
+    }
+
+    [Fact]
+    public void Retries_start_up_failures_until_the_poller_runs()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 3);
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+
+        Expect<PollFailed>(m => m.Reason == "socket");
+        this.AwaitRestartCount(supervisor, 1);
+        Scheduler.Advance(TimeSpan.FromSeconds(2));
+        Expect<PollFailed>(m => m.Reason == "socket");
+        this.AwaitRestartCount(supervisor, 2);
+        Scheduler.Advance(TimeSpan.FromSeconds(3.9));
+        ExpectNoSample();
+        Scheduler.Advance(TimeSpan.FromSeconds(0.1));
+        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 3);
+        Assert.Equal(3, _kernel.OpensAttempted);
+        Assert.Equal(1, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void Stops_the_poller_of_a_vanished_device_and_never_restarts_it()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>();
+
+        _kernel.Remove(Tun0.IfIndex);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        Expect<DeviceRetired>(m => m.Device == Tun0);
+        Expect<DevicesWatchedChanged>(m => m.Count == 0);
+
+        Scheduler.Advance(TimeSpan.FromMinutes(10));
+        Assert.Equal(1, _kernel.OpensAttempted);
+        Assert.Equal(0, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void Starts_a_new_poller_when_a_device_comes_back_under_the_same_name()
+    {
+        var reborn = Tun0 with { IfIndex = 9 };
+        _kernel.Set(Tun0.IfIndex, txDropped: 100);
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+
+        _kernel.Remove(Tun0.IfIndex);
+        supervisor.Tell(new TunDeviceRemoved(Tun0));
+        Expect<DeviceRetired>(m => m.Device == Tun0);
+
+        _kernel.Set(reborn.IfIndex, txDropped: 4);
+        supervisor.Tell(new TunDeviceAppeared(reborn));
+        Expect<LinkStatsSampled>(m => m.Device == reborn && m.Stats.TxDropped == 4);
+
+        supervisor.Tell(GetWatchedDevices.Instance);
+        ExpectMsg<WatchedDevices>(w => w.Devices.SequenceEqual([reborn]));
+    }
+
+    [Fact]
+    public void Gives_up_after_max_retries_and_reports_it()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        IActorRef supervisor = StartSupervisor(Options(maxRetries: 2), Tun0);
+        Expect<LinkStatsSampled>();
+
+        for (int i = 0; i < 10; i++)
+        {
+            _kernel.FailNextRead(FakeKernel.Timeout());
+        }
+
+        Scheduler.Advance(TimeSpan.FromSeconds(15)); // fails, restart #1 after 2 s
+        Expect<PollFailed>();
+        this.AwaitRestartCount(supervisor, 1);
+        Scheduler.Advance(TimeSpan.FromSeconds(2)); // fails at once, restart #2 after 4 s
+        Expect<PollFailed>();
+        this.AwaitRestartCount(supervisor, 2);
+        Scheduler.Advance(TimeSpan.FromSeconds(4)); // fails at once: third failure exceeds max-retries 2
+        Expect<PollFailed>();
+        Expect<PerDeviceActorGaveUp>(m => m.Device == Tun0);
+
+        supervisor.Tell(GetWatchedDevices.Instance);
+        ExpectMsg<WatchedDevices>(w => w.GivenUp.SequenceEqual([Tun0]) && w.Devices.Count == 0);
+        Assert.Equal(0, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void A_full_relist_stops_missing_devices_and_starts_new_ones()
+    {
+        var tun1 = new TunDevice(8, "tun1", TunDeviceKind.Tap);
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        _kernel.Set(tun1.IfIndex, txDropped: 2);
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+
+        supervisor.Tell(new TunDevicesListed([tun1]));
+        Expect<DeviceRetired>(m => m.Device == Tun0);
+        Expect<LinkStatsSampled>(m => m.Device == tun1);
+        AwaitAssert(() => Assert.Equal(1, _kernel.OpenReaders));
+    }
+}

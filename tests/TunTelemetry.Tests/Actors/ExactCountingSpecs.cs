@@ -1,0 +1,229 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
+using TunTelemetry.Netlink;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Actors;
+
+/// <summary>
+/// Scripted kernel values with resets, failures and restarts, through the real supervisor, pollers and aggregator:
+/// the exported totals must equal the expected sums exactly.
+/// </summary>
+public sealed class ExactCountingSpecs : TestKit, IDisposable
+{
+    private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
+    private readonly FakeKernel _kernel = new();
+    private readonly Meter _meter = new($"TunTelemetry.Test.{Guid.NewGuid():N}");
+    private readonly MetricTotals _totals;
+    private readonly IActorRef _aggregator;
+
+    public ExactCountingSpecs(ITestOutputHelper output)
+        : base(ActorTestConfig.VirtualTime, output: output)
+    {
+        _totals = new MetricTotals(_meter);
+        _aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(_meter, detailed: true)));
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private static TunTelemetryOptions Options => TunTelemetryOptions.Default with
+    {
+        LinkStateMetrics = false,
+        Backoff = new BackoffSettings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromDays(1)),
+    };
+
+    private IActorRef StartSupervisor(params TunDevice[] devices)
+    {
+        var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(Options, _aggregator, registrations));
+        supervisor.Tell(new TunDevicesListed(devices));
+        return supervisor;
+    }
+
+    private long TxqDrops(string device = "tun0") => _totals.Total(MetricNames.TxQueueDrops, device);
+
+    private void AwaitTotal(long expected, string device = "tun0") =>
+        AwaitAssert(() => Assert.Equal(expected, TxqDrops(device)), TimeSpan.FromSeconds(3));
+
+    /// <summary>Waits until the aggregator has handled everything sent to it so far.</summary>
+    private void Settle()
+    {
+        _aggregator.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(3)).Wait();
+        AwaitAssert(() => { }, TimeSpan.FromMilliseconds(50));
+    }
+
+    [Fact]
+    public void No_series_exists_before_the_first_successful_poll()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 42);
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        IActorRef supervisor = StartSupervisor(Tun0);
+        this.AwaitRestartCount(supervisor, 1);
+        Settle();
+        Assert.False(_totals.Has(MetricNames.TxQueueDrops, "tun0"));
+        Assert.Equal(0, _totals.SeriesOf("tun0"));
+
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        AwaitTotal(42);
+        Assert.True(_totals.Has(MetricNames.NetworkPacketDropped, "tun0", MetricNames.Transmit));
+    }
+
+    [Fact]
+    public void First_poll_counts_the_kernel_value_in_full_and_a_zero_is_a_real_zero()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 0, rxPackets: 12);
+        StartSupervisor(Tun0);
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+        Assert.Equal(0, TxqDrops());
+        Assert.Equal(12, _totals.Total(MetricNames.NetworkPacketCount, "tun0", MetricNames.Receive));
+    }
+
+    [Fact]
+    public void Totals_equal_expected_sums_through_resets_failures_and_restarts()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 100);
+        IActorRef supervisor = StartSupervisor(Tun0);
+        AwaitTotal(100);
+
+        _kernel.Set(Tun0.IfIndex, txDropped: 150);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        AwaitTotal(150);
+
+        // A poll times out; the poller restarts 1 s later and its first poll continues from 150, not from zero.
+        _kernel.FailNextRead(FakeKernel.Timeout());
+        _kernel.Set(Tun0.IfIndex, txDropped: 170);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        this.AwaitRestartCount(supervisor, 1);
+        Settle();
+        Assert.Equal(150, TxqDrops());
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        AwaitTotal(170);
+
+        // The counter goes down (reset): the new value is growth from zero, never a negative or 2^64-sized step.
+        _kernel.Set(Tun0.IfIndex, txDropped: 20);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        AwaitTotal(190);
+
+        _kernel.Set(Tun0.IfIndex, txDropped: 25);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        AwaitTotal(195);
+
+        // A restart whose re-open fails twice before it works: still nothing lost, nothing repeated.
+        _kernel.FailNextRead(FakeKernel.SendFailure());
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        _kernel.Set(Tun0.IfIndex, txDropped: 40);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        for (int restarts = 2; restarts <= 4; restarts++)
+        {
+            this.AwaitRestartCount(supervisor, restarts);
+            Scheduler.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        AwaitTotal(210);
+        Assert.Equal(1, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void Hundreds_of_socket_failures_neither_lose_nor_repeat_growth_nor_leak_sockets()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 0);
+        IActorRef supervisor = StartSupervisor(Tun0);
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+
+        ulong kernel = 0;
+        int restarts = 0;
+        for (int round = 1; round <= 200; round++)
+        {
+            kernel += (ulong)(round % 7);
+            _kernel.Set(Tun0.IfIndex, txDropped: kernel);
+            bool fail = round % 3 == 0;
+            if (fail)
+            {
+                _kernel.FailNextRead(round % 2 == 0 ? FakeKernel.Timeout() : FakeKernel.SendFailure());
+            }
+
+            Scheduler.Advance(TimeSpan.FromSeconds(15));
+            if (fail)
+            {
+                this.AwaitRestartCount(supervisor, ++restarts);
+                Scheduler.Advance(TimeSpan.FromSeconds(1)); // the backoff expires; the new poller polls at once
+            }
+
+            Settle();
+        }
+
+        AwaitTotal((long)kernel);
+        Assert.Equal(1, _kernel.OpenReaders);
+
+        Watch(supervisor);
+        Sys.Stop(supervisor);
+        ExpectTerminated(supervisor);
+        AwaitAssert(() => Assert.Equal(0, _kernel.OpenReaders));
+    }
+
+    [Fact]
+    public void A_device_recreated_under_the_same_name_counts_its_new_counters_from_zero()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 500);
+        IActorRef supervisor = StartSupervisor(Tun0);
+        AwaitTotal(500);
+
+        var reborn = Tun0 with { IfIndex = 11 };
+        _kernel.Remove(Tun0.IfIndex);
+        _kernel.Set(reborn.IfIndex, txDropped: 30);
+        supervisor.Tell(new TunDeviceRemoved(Tun0));
+        supervisor.Tell(new TunDeviceAppeared(reborn));
+        AwaitTotal(530);
+
+        _kernel.Set(reborn.IfIndex, txDropped: 35);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        AwaitTotal(535);
+    }
+
+    [Fact]
+    public void Every_field_reaches_its_series_and_a_missing_rx_otherhost_dropped_gets_none()
+    {
+        ulong[] counters = Enumerable.Range(1, 24).Select(i => (ulong)i * 10).ToArray();
+        _kernel.Set(Tun0.IfIndex, LinkStats64.FromCounters(counters));
+        StartSupervisor(Tun0);
+
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+        foreach (LinkStatsMetricBinding binding in LinkStatsMetricMap.Bindings)
+        {
+            if (binding.Field == LinkStats64Field.RxOtherhostDropped)
+            {
+                Assert.DoesNotContain(_totals.Series, s => s.StartsWith(binding.Metric, StringComparison.Ordinal));
+                continue;
+            }
+
+            Assert.Equal((long)counters[(int)binding.Field],
+                _totals.Total(binding.Metric, "tun0", binding.Direction, binding.ErrorType));
+        }
+    }
+
+    [Fact]
+    public void The_default_set_exports_nine_series_per_device()
+    {
+        var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
+        using var totals = new MetricTotals(meter);
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        aggregator.Tell(new LinkStatsSampled(Tun0, LinkStats64.FromCounters(new ulong[25]), TimeSpan.Zero));
+        AwaitAssert(() => Assert.Equal(9, totals.SeriesOf("tun0")));
+    }
+
+    public new void Dispose()
+    {
+        _totals.Dispose();
+        _meter.Dispose();
+        base.Dispose();
+    }
+}

@@ -1,0 +1,108 @@
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Tests.Support;
+
+/// <summary>
+/// Counters and faults for pollers under test: what a real socket cannot produce on demand (a send that fails on the
+/// third poll, an open that fails twice). Every reader it opens is tracked, so tests can prove none leaks.
+/// </summary>
+public sealed class FakeKernel
+{
+    private readonly object _gate = new();
+    private readonly Dictionary<int, LinkStats64> _stats = [];
+    private readonly Queue<Exception> _readFaults = new();
+    private readonly Queue<Exception> _openFaults = new();
+    private int _open;
+
+    public int OpenReaders
+    {
+        get { lock (_gate) { return _open; } }
+    }
+
+    public int OpensAttempted { get; private set; }
+
+    public int Reads { get; private set; }
+
+    public void Set(int ifIndex, ulong txDropped, ulong rxPackets = 0, ulong txPackets = 0)
+    {
+        ulong[] counters = new ulong[LinkStats64.MaxFieldCount];
+        counters[(int)LinkStats64Field.TxDropped] = txDropped;
+        counters[(int)LinkStats64Field.RxPackets] = rxPackets;
+        counters[(int)LinkStats64Field.TxPackets] = txPackets;
+        Set(ifIndex, LinkStats64.FromCounters(counters));
+    }
+
+    public void Set(int ifIndex, LinkStats64 stats)
+    {
+        lock (_gate) { _stats[ifIndex] = stats; }
+    }
+
+    /// <summary>The device disappears: reads answer ENODEV.</summary>
+    public void Remove(int ifIndex)
+    {
+        lock (_gate) { _stats.Remove(ifIndex); }
+    }
+
+    public void FailNextRead(Exception fault)
+    {
+        lock (_gate) { _readFaults.Enqueue(fault); }
+    }
+
+    public void FailNextOpen(Exception fault)
+    {
+        lock (_gate) { _openFaults.Enqueue(fault); }
+    }
+
+    public ILinkStatsReader Open()
+    {
+        lock (_gate)
+        {
+            OpensAttempted++;
+            if (_openFaults.TryDequeue(out Exception? fault))
+            {
+                throw fault;
+            }
+
+            _open++;
+            return new Reader(this);
+        }
+    }
+
+    public static NetlinkSocketException Timeout() => new("recv", Errno.EAGAIN);
+
+    public static NetlinkSocketException SendFailure() => new("send", Errno.ENOBUFS);
+
+    private sealed class Reader(FakeKernel kernel) : ILinkStatsReader
+    {
+        private bool _disposed;
+
+        public LinkStats64 Read(int ifIndex)
+        {
+            lock (kernel._gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                kernel.Reads++;
+                if (kernel._readFaults.TryDequeue(out Exception? fault))
+                {
+                    throw fault;
+                }
+
+                return kernel._stats.TryGetValue(ifIndex, out LinkStats64 stats)
+                    ? stats
+                    : throw new NetlinkDeviceGoneException(ifIndex);
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (kernel._gate)
+            {
+                if (!_disposed)
+                {
+                    _disposed = true;
+                    kernel._open--;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using TunTelemetry.Metrics;
+
+namespace TunTelemetry.Tests.Support;
+
+/// <summary>
+/// Sums every counter measurement of one meter, per metric and attribute set, the way a cumulative exporter would.
+/// A series that never received a measurement is absent (<see cref="Has"/> is false), as it would be in OTLP.
+/// </summary>
+public sealed class MetricTotals : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<string, long> _totals = new();
+    private readonly ConcurrentDictionary<string, long> _gauges = new();
+
+    public MetricTotals(Meter meter)
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string key = Key(instrument.Name, tags);
+            if (instrument is ObservableGauge<long> or ObservableGauge<int>)
+            {
+                _gauges[key] = value;
+            }
+            else
+            {
+                _totals.AddOrUpdate(key, value, (_, total) => total + value);
+            }
+        });
+        _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => _gauges[Key(instrument.Name, tags)] = value);
+        _listener.Start();
+    }
+
+    public static string Key(string metric, ReadOnlySpan<KeyValuePair<string, object?>> tags)
+    {
+        var parts = new List<string>(tags.Length);
+        foreach (KeyValuePair<string, object?> tag in tags)
+        {
+            parts.Add($"{tag.Key}={tag.Value}");
+        }
+
+        parts.Sort(StringComparer.Ordinal);
+        return $"{metric}{{{string.Join(",", parts)}}}";
+    }
+
+    public static string Key(string metric, string device, string? direction = null, string? errorType = null)
+    {
+        var tags = new List<KeyValuePair<string, object?>> { new(MetricNames.InterfaceName, device) };
+        if (direction is not null)
+        {
+            tags.Add(new(MetricNames.Direction, direction));
+        }
+
+        if (errorType is not null)
+        {
+            tags.Add(new(MetricNames.ErrorType, errorType));
+        }
+
+        return Key(metric, tags.ToArray());
+    }
+
+    public bool Has(string metric, string device, string? direction = null) => _totals.ContainsKey(Key(metric, device, direction));
+
+    public long Total(string metric, string device, string? direction = null, string? errorType = null) =>
+        _totals.TryGetValue(Key(metric, device, direction, errorType), out long total) ? total : 0;
+
+    /// <summary>Counter series of a device fed by its kernel counters (self-metrics such as poll failures excluded).</summary>
+    public int SeriesOf(string device) => _totals.Keys.Count(k =>
+        k.Contains($"{MetricNames.InterfaceName}={device}", StringComparison.Ordinal)
+        && LinkStatsMetricMap.Bindings.Any(b => k.StartsWith(b.Metric + "{", StringComparison.Ordinal)));
+
+    public IReadOnlyCollection<string> Series => _totals.Keys.ToArray();
+
+    /// <summary>Collects observable gauges now and returns the value of one series, if present.</summary>
+    public long? Gauge(string metric, string? device = null)
+    {
+        _listener.RecordObservableInstruments();
+        string key = device is null ? Key(metric, []) : Key(metric, device);
+        return _gauges.TryGetValue(key, out long value) ? value : null;
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
