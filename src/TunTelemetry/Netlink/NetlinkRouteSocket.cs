@@ -121,6 +121,18 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
         Send(_sendBuffer.AsSpan(0, length));
     }
 
+    /// <summary>
+    /// Sends an RTM_GETSTATS request and copies the raw reply datagram: how the decode fixtures were captured from
+    /// the running kernel.
+    /// </summary>
+    internal byte[] CaptureStatsReply(int ifIndex)
+    {
+        int length = RtmGetStatsRequest.Write(_sendBuffer, NextSequence(), ifIndex);
+        Send(_sendBuffer.AsSpan(0, length));
+        int received = Receive(_statsBuffer);
+        return _statsBuffer.AsSpan(0, received).ToArray();
+    }
+
     /// <summary>Lists every link in this network namespace (RTM_GETLINK dump).</summary>
     public IReadOnlyList<LinkDescription> DumpLinks()
     {
@@ -187,6 +199,9 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     }
 
     public void Dispose() => _handle.Dispose();
+
+    /// <summary>Whether the descriptor has been closed.</summary>
+    public bool IsClosed => _handle.IsClosed;
 
     private byte[] LargeBuffer => _largeBuffer ??= new byte[LargeBufferSize];
 

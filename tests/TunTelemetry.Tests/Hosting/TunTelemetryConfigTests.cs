@@ -1,0 +1,86 @@
+using Akka.Configuration;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using Xunit;
+
+namespace TunTelemetry.Tests.Hosting;
+
+public sealed class TunTelemetryConfigTests
+{
+    private static TunTelemetryOptions Read(string hocon) => TunTelemetryConfig.Read(ConfigurationFactory.ParseString(hocon));
+
+    private static string RejectedKey(string hocon) => Assert.Throws<TunTelemetryConfigException>(() => Read(hocon)).Key;
+
+    [Fact]
+    public void The_shipped_hocon_conf_reads_as_the_defaults()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "hocon.conf");
+        TunTelemetryOptions options = TunTelemetryConfig.Read(ConfigurationFactory.ParseString(File.ReadAllText(path)));
+        TunTelemetryOptions defaults = TunTelemetryOptions.Default;
+        Assert.Equal(defaults.PollInterval, options.PollInterval);
+        Assert.Equal(defaults.NetlinkTimeout, options.NetlinkTimeout);
+        Assert.Equal(defaults.Backoff, options.Backoff);
+        Assert.Equal(defaults.DetailedMetrics, options.DetailedMetrics);
+        Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
+    }
+
+    [Fact]
+    public void Reads_every_key()
+    {
+        TunTelemetryOptions options = Read("""
+            tuntelemetry {
+              poll-interval = 500ms
+              netlink-timeout = 100ms
+              devices { kind = tap, include = ["^tap"], exclude = ["x$"] }
+              metrics { detailed = on, link-state = off }
+              backoff { min = 2s, max = 1m, random-factor = 0.5, max-retries = 3, reset-after = 10m }
+            }
+            """);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.PollInterval);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.NetlinkTimeout);
+        Assert.Equal(TunKindSelection.Tap, options.Devices.Kinds);
+        Assert.Equal(["^tap"], options.Devices.IncludePatterns);
+        Assert.True(options.DetailedMetrics);
+        Assert.False(options.LinkStateMetrics);
+        Assert.Equal(new BackoffSettings(TimeSpan.FromSeconds(2), TimeSpan.FromMinutes(1), 0.5, 3, TimeSpan.FromMinutes(10)), options.Backoff);
+    }
+
+    [Theory]
+    [InlineData("tuntelemetry.poll-interval = 0s", "tuntelemetry.poll-interval")]
+    [InlineData("tuntelemetry.poll-interval = -5s", "tuntelemetry.poll-interval")]
+    [InlineData("tuntelemetry.poll-interval = fast", "tuntelemetry.poll-interval")]
+    [InlineData("tuntelemetry.poll-interval = 2h", "tuntelemetry.poll-interval")]
+    [InlineData("tuntelemetry.netlink-timeout = 20s", "tuntelemetry.netlink-timeout")]
+    [InlineData("tuntelemetry.devices.kind = tuntap", "tuntelemetry.devices.kind")]
+    [InlineData("tuntelemetry.devices.include = [\"(\"]", "tuntelemetry.devices.include")]
+    [InlineData("tuntelemetry.backoff.random-factor = 1.5", "tuntelemetry.backoff.random-factor")]
+    [InlineData("tuntelemetry.backoff.max-retries = -2", "tuntelemetry.backoff.max-retries")]
+    [InlineData("tuntelemetry.backoff.max-retries = 1.5", "tuntelemetry.backoff.max-retries")]
+    [InlineData("tuntelemetry.backoff { min = 10s, max = 5s }", "tuntelemetry.backoff.max")]
+    [InlineData("tuntelemetry.metrics.detailed = maybe", "tuntelemetry.metrics.detailed")]
+    [InlineData("tuntelemetry.poll-intervall = 15s", "tuntelemetry.poll-intervall")]
+    public void A_bad_value_names_its_key(string hocon, string key)
+    {
+        Assert.Equal(key, RejectedKey(hocon));
+    }
+
+    [Fact]
+    public void The_error_is_one_line_with_the_accepted_range()
+    {
+        var e = Assert.Throws<TunTelemetryConfigException>(() => Read("tuntelemetry.poll-interval = 0s"));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("100ms to 3600s", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("15s", 15_000)]
+    [InlineData("500ms", 500)]
+    [InlineData("1m", 60_000)]
+    [InlineData("1.5s", 1_500)]
+    [InlineData("2 minutes", 120_000)]
+    public void Parses_durations(string text, double milliseconds)
+    {
+        Assert.True(TunTelemetryConfig.TryParseDuration(text, out TimeSpan value));
+        Assert.Equal(milliseconds, value.TotalMilliseconds);
+    }
+}
