@@ -1,9 +1,11 @@
 using System.CommandLine;
+using TunTelemetry.Agent.Configuration;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.Agent.Snapshot;
 
 namespace TunTelemetry.Agent.Cli;
 
-/// <summary>The command line: <c>run</c> (default), <c>snapshot</c>, <c>demo</c>.</summary>
+/// <summary>The command line: <c>run</c> (the default), <c>snapshot</c>, <c>demo</c>.</summary>
 internal static class AgentCommandLine
 {
     internal static int Invoke(string[] args)
@@ -21,8 +23,18 @@ internal static class AgentCommandLine
 
     internal static RootCommand Build()
     {
-        var root = new RootCommand("TunTelemetry: exports Linux TUN/TAP device statistics to an OpenTelemetry collector.");
+        var root = new RootCommand(
+            "TunTelemetry: exports Linux TUN/TAP device statistics (tx_dropped first) to an OpenTelemetry collector. "
+            + "Without a command it runs the agent. The collector is set with OTEL_EXPORTER_OTLP_ENDPOINT.");
+        RunOptions run = RunOptions.AddTo(root);
+        root.SetAction((parse, cancel) => RunCommand.RunAsync(run.Settings(parse), cancel));
+
+        var runCommand = new Command("run", "Watch TUN/TAP devices and export their counters until stopped (the default).");
+        RunOptions explicitRun = RunOptions.AddTo(runCommand);
+        runCommand.SetAction((parse, cancel) => RunCommand.RunAsync(explicitRun.Settings(parse), cancel));
+        root.Subcommands.Add(runCommand);
         root.Subcommands.Add(BuildSnapshot());
+        root.Subcommands.Add(BuildDemo());
         return root;
     }
 
@@ -42,5 +54,60 @@ internal static class AgentCommandLine
         command.SetAction(parse => SnapshotCommand.Run(
             parse.GetValue(json), parse.GetValue(allLinks), parse.GetValue(devices) ?? [], Console.Out, Console.Error));
         return command;
+    }
+
+    private static Command BuildDemo()
+    {
+        var packets = new Option<int>("--packets")
+        {
+            Description = "Packets to push into the demo device per second (the first 500 fill its TX queue; the rest are dropped).",
+            DefaultValueFactory = _ => 1000,
+        };
+        var seconds = new Option<int>("--seconds")
+        {
+            Description = "How long the demo runs; 0 until Ctrl-C.",
+            DefaultValueFactory = _ => 0,
+        };
+        var command = new Command("demo", "As root: create a temporary TUN device that drops packets for real and watch tundev.txq.drops grow.")
+        {
+            packets, seconds,
+        };
+        command.SetAction((parse, cancel) => DemoCommand.RunAsync(parse.GetValue(packets), parse.GetValue(seconds), cancel));
+        return command;
+    }
+
+    /// <summary>The options of <c>run</c>, added to both the root command and <c>run</c>.</summary>
+    private sealed class RunOptions
+    {
+        private readonly Option<string?> _config = new("--config") { Description = "hocon.conf to read (default: the one next to the binary)." };
+        private readonly Option<string?> _pollInterval = new("--poll-interval") { Description = "How often each device is polled: 15s, 500ms, 1m (overrides tuntelemetry.poll-interval)." };
+        private readonly Option<string[]> _include = new("--include") { Description = "Regex over device names to watch; repeatable (overrides devices.include).", AllowMultipleArgumentsPerToken = false };
+        private readonly Option<string[]> _exclude = new("--exclude") { Description = "Regex over device names to skip; repeatable (overrides devices.exclude).", AllowMultipleArgumentsPerToken = false };
+        private readonly Option<string?> _kind = new("--kind") { Description = "tun, tap or all (overrides devices.kind)." };
+        private readonly Option<bool> _console = new("--console") { Description = "Print a periodic view of the counters (default when no collector is configured or stdout is a terminal)." };
+        private readonly Option<bool> _noConsole = new("--no-console") { Description = "Never print the periodic view (for systemd and containers)." };
+
+        internal static RunOptions AddTo(Command command)
+        {
+            var options = new RunOptions();
+            command.Options.Add(options._config);
+            command.Options.Add(options._pollInterval);
+            command.Options.Add(options._include);
+            command.Options.Add(options._exclude);
+            command.Options.Add(options._kind);
+            command.Options.Add(options._console);
+            command.Options.Add(options._noConsole);
+            return options;
+        }
+
+        internal AgentSettings Settings(ParseResult parse) => new()
+        {
+            ConfigPath = parse.GetValue(_config),
+            PollInterval = parse.GetValue(_pollInterval),
+            Include = parse.GetValue(_include) ?? [],
+            Exclude = parse.GetValue(_exclude) ?? [],
+            Kind = parse.GetValue(_kind),
+            Console = parse.GetValue(_noConsole) ? false : parse.GetValue(_console) ? true : null,
+        };
     }
 }

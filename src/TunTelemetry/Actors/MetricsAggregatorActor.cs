@@ -24,6 +24,21 @@ public sealed record DeviceRetired(TunDevice Device);
 /// <summary>How many devices the supervisor watches now.</summary>
 public sealed record DevicesWatchedChanged(int Count);
 
+/// <summary>Asks the aggregator for every device's last reading; answered with <see cref="DeviceReadings"/>.</summary>
+public sealed class GetDeviceReadings
+{
+    public static readonly GetDeviceReadings Instance = new();
+
+    private GetDeviceReadings()
+    {
+    }
+}
+
+/// <summary>The last reading of every device with a baseline, for the console view.</summary>
+public sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
+
+public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last);
+
 /// <summary>A link-state reading for the gauges.</summary>
 public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
 
@@ -49,6 +64,8 @@ public sealed class MetricsAggregatorActor : ReceiveActor
         Receive<DeviceRetired>(OnRetired);
         Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
+        Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
+            _baselines.Select(b => new DeviceReading(b.Key, b.Value.Name, b.Value.Last)).OrderBy(r => r.IfIndex).ToArray())));
     }
 
     public static Props Props(TunDeviceMetrics metrics) =>

@@ -17,7 +17,7 @@ public static class TunTelemetryConfig
     private static readonly string[] KnownKeys =
     [
         "poll-interval", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
-        "metrics.link-state", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
+        "metrics.link-state", "metrics.max-devices", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after",
     ];
 
@@ -30,7 +30,9 @@ public static class TunTelemetryConfig
 
         TunTelemetryOptions d = TunTelemetryOptions.Default;
         TimeSpan pollInterval = Duration(config, "poll-interval", d.PollInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
-        TimeSpan netlinkTimeout = Duration(config, "netlink-timeout", d.NetlinkTimeout, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        // Unset, the timeout shrinks with a short poll interval rather than reject it.
+        TimeSpan netlinkTimeout = Duration(config, "netlink-timeout",
+            TimeSpan.FromTicks(Math.Min(d.NetlinkTimeout.Ticks, pollInterval.Ticks / 2)), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
         if (netlinkTimeout >= pollInterval)
         {
             throw new TunTelemetryConfigException($"{Section}.netlink-timeout",
@@ -55,6 +57,7 @@ public static class TunTelemetryConfig
             Devices = Selection(config),
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
+            MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),
         };
     }

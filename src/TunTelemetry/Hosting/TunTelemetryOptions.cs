@@ -22,6 +22,12 @@ public sealed record TunTelemetryOptions
     /// <summary>Start the link-state actor (MTU, txqueuelen, operational state gauges) for every device.</summary>
     public bool LinkStateMetrics { get; init; } = true;
 
+    /// <summary>
+    /// Devices the exporter keeps series for. The OpenTelemetry SDK reserves this many points per series kind up front
+    /// and folds anything beyond into one overflow series, so it must exceed the devices a host will ever have.
+    /// </summary>
+    public int MaxDevices { get; init; } = 10_000;
+
     public BackoffSettings Backoff { get; init; } = BackoffSettings.Default;
 
     /// <summary>The dispatcher netlink actors run on (configured in <c>hocon.conf</c>).</summary>

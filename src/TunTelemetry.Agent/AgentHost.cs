@@ -1,0 +1,61 @@
+using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using TunTelemetry.Agent.ConsoleView;
+using TunTelemetry.Agent.Telemetry;
+using TunTelemetry.Hosting;
+
+namespace TunTelemetry.Agent;
+
+/// <summary>
+/// The agent's Generic Host: Akka.Hosting runs the actor system from the effective HOCON, the OpenTelemetry SDK
+/// exports its meter over OTLP, systemd gets readiness notifications, and SIGTERM/Ctrl-C stop it cleanly (actors
+/// stop and close their sockets, then the meter provider's disposal makes a final export).
+/// </summary>
+public static class AgentHost
+{
+    public static IHost Build(Config hocon, TunTelemetryOptions options, bool console, Action<TunTelemetryBuilder>? configure = null)
+    {
+        HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            DisableDefaults = true,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Services.AddSystemd();
+        builder.Logging.ClearProviders()
+            .AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            })
+            .SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
+
+        builder.Services.AddSingleton(options);
+        var exportMonitor = new OtlpExportMonitor();
+        builder.Services.AddSingleton(exportMonitor);
+        OpenTelemetrySetup.Add(builder.Services, options);
+
+        builder.Services.AddAkka("tuntelemetry", (akka, _) =>
+        {
+            akka.AddHocon(hocon, HoconAddMode.Prepend)
+                .ConfigureLoggers(loggers =>
+                {
+                    loggers.ClearLoggers();
+                    loggers.AddLoggerFactory();
+                })
+                .WithTunTelemetry(options, configure);
+        });
+
+        if (console)
+        {
+            builder.Services.AddSingleton<TextWriter>(Console.Out);
+            builder.Services.AddHostedService<ConsoleViewService>();
+        }
+
+        return builder.Build();
+    }
+}

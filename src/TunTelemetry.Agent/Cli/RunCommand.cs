@@ -1,0 +1,34 @@
+using Akka.Configuration;
+using Microsoft.Extensions.Hosting;
+using TunTelemetry.Agent.Configuration;
+using TunTelemetry.Agent.Os;
+using TunTelemetry.Hosting;
+
+namespace TunTelemetry.Agent.Cli;
+
+/// <summary><c>run</c>: watch devices and export until stopped.</summary>
+internal static class RunCommand
+{
+    internal static async Task<int> RunAsync(AgentSettings settings, CancellationToken cancellationToken)
+    {
+        Config hocon;
+        TunTelemetryOptions options;
+        try
+        {
+            (hocon, options) = AgentConfigLoader.Load(settings);
+        }
+        catch (TunTelemetryConfigException e)
+        {
+            Console.Error.WriteLine($"tuntelemetry: {e.Message}");
+            return ExitCodes.BadUsage;
+        }
+
+        FileDescriptorLimit.RaiseToHardLimit();
+        bool console = settings.Console
+            ?? (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")) || !Console.IsOutputRedirected);
+
+        using IHost host = AgentHost.Build(hocon, options, console);
+        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        return ExitCodes.Success;
+    }
+}

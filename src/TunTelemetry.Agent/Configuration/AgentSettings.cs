@@ -1,0 +1,19 @@
+namespace TunTelemetry.Agent.Configuration;
+
+/// <summary>What the command line says about a <c>run</c>; null means "not given: use hocon.conf".</summary>
+public sealed record AgentSettings
+{
+    /// <summary>hocon.conf to read; null for the one next to the binary.</summary>
+    public string? ConfigPath { get; init; }
+
+    public string? PollInterval { get; init; }
+
+    public IReadOnlyList<string> Include { get; init; } = [];
+
+    public IReadOnlyList<string> Exclude { get; init; } = [];
+
+    public string? Kind { get; init; }
+
+    /// <summary>Show the periodic console view; null decides by whether a collector is configured or stdout is a terminal.</summary>
+    public bool? Console { get; init; }
+}

@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Text;
+using Akka.Actor;
+using Akka.Hosting;
+using Microsoft.Extensions.Hosting;
+using TunTelemetry.Actors;
+using TunTelemetry.Agent.Telemetry;
+using TunTelemetry.Hosting;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Agent.ConsoleView;
+
+/// <summary>
+/// The first-run view: every poll interval, one compact block with each device's main counters and their growth
+/// since the last block, plus where metrics go. Reads the aggregator's last readings, so it shows exactly what is
+/// exported.
+/// </summary>
+internal sealed class ConsoleViewService(
+    IRequiredActor<MetricsAggregatorActor> aggregator,
+    TunTelemetryOptions options,
+    OtlpExportMonitor exportMonitor,
+    TextWriter output) : BackgroundService
+{
+    private static readonly (string Header, LinkStats64Field Field)[] Columns =
+    [
+        ("rx_packets", LinkStats64Field.RxPackets),
+        ("tx_packets", LinkStats64Field.TxPackets),
+        ("tx_dropped", LinkStats64Field.TxDropped),
+        ("rx_dropped", LinkStats64Field.RxDropped),
+        ("errors", LinkStats64Field.RxErrors),
+    ];
+
+    private readonly Dictionary<(int, string), LinkStats64> _previous = [];
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        output.WriteLine(EndpointHint());
+        // The first block right after the immediate first polls, then one per interval.
+        TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(1000, options.PollInterval.TotalMilliseconds));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+                IActorRef actor = await aggregator.GetAsync(stoppingToken).ConfigureAwait(false);
+                DeviceReadings readings = await actor.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
+                output.Write(Render(readings));
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (AskTimeoutException)
+            {
+                // the actor system is shutting down or overloaded; skip this block
+            }
+
+            delay = options.PollInterval;
+        }
+    }
+
+    internal static string EndpointHint()
+    {
+        string? endpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
+        return string.IsNullOrEmpty(endpoint)
+            ? "tuntelemetry: no collector configured; trying OTLP at http://localhost:4317. Point it at yours with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:4317 (or 4318 with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)."
+            : $"tuntelemetry: exporting OTLP to {endpoint}.";
+    }
+
+    private string Render(DeviceReadings readings)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"{DateTime.Now:HH:mm:ss}  {readings.Devices.Count} device(s)");
+        if (exportMonitor.Failures > 0)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportMonitor.Failures}x: {exportMonitor.LastError}; totals are kept and sent when it is back]");
+        }
+
+        text.AppendLine();
+        if (readings.Devices.Count == 0)
+        {
+            return text.ToString();
+        }
+
+        int nameWidth = Math.Max(6, readings.Devices.Max(d => d.Name.Length));
+        text.Append("  ").Append("device".PadRight(nameWidth));
+        foreach ((string header, _) in Columns)
+        {
+            text.Append("  ").Append(header.PadLeft(20));
+        }
+
+        text.AppendLine();
+        foreach (DeviceReading device in readings.Devices)
+        {
+            _previous.TryGetValue((device.IfIndex, device.Name), out LinkStats64 before);
+            bool hasBefore = _previous.ContainsKey((device.IfIndex, device.Name));
+            text.Append("  ").Append(device.Name.PadRight(nameWidth));
+            foreach ((_, LinkStats64Field field) in Columns)
+            {
+                ulong now = field == LinkStats64Field.RxErrors ? device.Last.RxErrors + device.Last.TxErrors : device.Last[field];
+                ulong then = field == LinkStats64Field.RxErrors ? before.RxErrors + before.TxErrors : before[field];
+                string cell = hasBefore && now >= then ? $"{now} (+{now - then})" : now.ToString(CultureInfo.InvariantCulture);
+                text.Append("  ").Append(cell.PadLeft(20));
+            }
+
+            text.AppendLine();
+            _previous[(device.IfIndex, device.Name)] = device.Last;
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics.Tracing;
+
+namespace TunTelemetry.Agent.Telemetry;
+
+/// <summary>
+/// The OTLP exporter reports failed exports only through its EventSource. This listens to it so the console view can
+/// say, in one line, that the collector is unreachable, instead of the terminal filling with errors or saying nothing.
+/// </summary>
+internal sealed class OtlpExportMonitor : EventListener
+{
+    private const string ExporterEventSource = "OpenTelemetry-Exporter-OpenTelemetryProtocol";
+
+    private long _failures;
+    private string? _lastError;
+
+    public long Failures => Interlocked.Read(ref _failures);
+
+    public string? LastError => Volatile.Read(ref _lastError);
+
+    protected override void OnEventSourceCreated(EventSource eventSource)
+    {
+        if (eventSource.Name == ExporterEventSource)
+        {
+            EnableEvents(eventSource, EventLevel.Error);
+        }
+    }
+
+    protected override void OnEventWritten(EventWrittenEventArgs eventData)
+    {
+        if (eventData.Level > EventLevel.Error)
+        {
+            return;
+        }
+
+        Interlocked.Increment(ref _failures);
+        string? detail = eventData.Payload?.FirstOrDefault(p => p is string) as string;
+        Volatile.Write(ref _lastError, detail?.Split('\n')[0] ?? eventData.EventName);
+    }
+}
