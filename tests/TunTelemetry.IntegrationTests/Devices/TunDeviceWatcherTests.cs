@@ -1,0 +1,60 @@
+using TunTelemetry.Demo;
+using TunTelemetry.Devices;
+using TunTelemetry.IntegrationTests.Support;
+using Xunit;
+
+namespace TunTelemetry.IntegrationTests.Devices;
+
+public sealed class TunDeviceWatcherTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [NetAdminFact]
+    public async Task Sees_a_tun_device_appear_and_disappear()
+    {
+        string prefix = $"tw{Random.Shared.Next():x6}";
+        var watcher = new TunDeviceWatcher(new DeviceSelection(include: [$"^{prefix}"]));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using IAsyncEnumerator<TunDeviceEvent> events = watcher.WatchAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+
+        Assert.True(await events.MoveNextAsync());
+        Assert.Empty(Assert.IsType<TunDevicesListed>(events.Current).Devices);
+
+        DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        TunDeviceAppeared appeared = await Next<TunDeviceAppeared>(events);
+        Assert.Equal(new TunDevice(tun.IfIndex, tun.Name, TunDeviceKind.Tun), appeared.Device);
+
+        tun.Dispose();
+        TunDeviceRemoved removed = await Next<TunDeviceRemoved>(events);
+        Assert.Equal(appeared.Device, removed.Device);
+    }
+
+    [NetAdminFact]
+    public async Task Reports_tap_devices_as_tap_and_honours_the_kind_selection()
+    {
+        string prefix = $"tk{Random.Shared.Next():x6}";
+        using DroppingTunDevice tap = DroppingTunDevice.Create(TunDeviceKind.Tap, prefix + "p");
+        using DroppingTunDevice tun = DroppingTunDevice.Create(TunDeviceKind.Tun, prefix + "u");
+
+        var tapOnly = new TunDeviceWatcher(new DeviceSelection(TunKindSelection.Tap, include: [$"^{prefix}"]));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await using IAsyncEnumerator<TunDeviceEvent> events = tapOnly.WatchAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        Assert.True(await events.MoveNextAsync());
+        TunDevice only = Assert.Single(Assert.IsType<TunDevicesListed>(events.Current).Devices);
+        Assert.Equal(new TunDevice(tap.IfIndex, tap.Name, TunDeviceKind.Tap), only);
+    }
+
+    private static async Task<T> Next<T>(IAsyncEnumerator<TunDeviceEvent> events)
+    {
+        using var timeout = new CancellationTokenSource(Patience);
+        while (await events.MoveNextAsync().AsTask().WaitAsync(timeout.Token))
+        {
+            if (events.Current is T wanted)
+            {
+                return wanted;
+            }
+        }
+
+        throw new InvalidOperationException($"the watcher ended before a {typeof(T).Name}");
+    }
+}
