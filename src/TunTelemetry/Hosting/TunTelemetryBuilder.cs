@@ -16,7 +16,7 @@ public sealed class TunTelemetryBuilder
 
     private readonly List<PerDeviceActorRegistration> _extensions = [];
 
-    internal TunTelemetryBuilder(TunTelemetryOptions options)
+    public TunTelemetryBuilder(TunTelemetryOptions options)
     {
         Options = options;
         OpenReader = () => NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = options.NetlinkTimeout });

@@ -1,0 +1,56 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Demo;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Metrics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.IntegrationTests.Actors;
+
+/// <summary>
+/// The real actor system with the real scheduler, real discovery and real sockets on a real TUN device that drops.
+/// </summary>
+public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(Dispatcher, output: output)
+{
+    private static readonly Config Dispatcher = ConfigurationFactory.ParseString("""
+        tuntelemetry-netlink-dispatcher {
+          type = ForkJoinDispatcher
+          dedicated-thread-pool { thread-count = 2, threadtype = background }
+        }
+        """);
+
+    [NetAdminFact]
+    public void Exported_txq_drops_equal_the_kernels_tx_dropped()
+    {
+        using DroppingTunDevice tun = DroppingTunDevice.Create();
+        using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
+        using var totals = new ExportedTotals(meter);
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            PollInterval = TimeSpan.FromMilliseconds(200),
+            NetlinkTimeout = TimeSpan.FromMilliseconds(100),
+            Devices = new DeviceSelection(include: [$"^{tun.Name}$"]),
+        };
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        var builder = new TunTelemetryBuilder(options);
+        Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.WatcherFactory(), builder.NameResolver()));
+
+        AwaitAssert(() => Assert.True(totals.Has(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        Assert.Equal(0, totals.Total(MetricNames.TxQueueDrops, tun.Name));
+
+        tun.SendPackets(2000);
+        AwaitAssert(() => Assert.Equal(1500, totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name));
+
+        tun.SendPackets(700);
+        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        Assert.Equal(2200, totals.Total(MetricNames.TxQueueDrops, tun.Name));
+        Assert.Equal(2200, totals.Total(MetricNames.NetworkPacketDropped, tun.Name, MetricNames.Transmit));
+    }
+}

@@ -1,0 +1,128 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
+using TunTelemetry.Netlink;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Actors;
+
+public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+{
+    private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
+    private static readonly TunDevice Tap1 = new(8, "tap1", TunDeviceKind.Tap);
+    private readonly FakeKernel _kernel = new();
+
+    private sealed record Started(TunDevice Device);
+
+    private sealed record Stopped(TunDevice Device);
+
+    /// <summary>A test-only per-device actor: reports its lifecycle and fails on request.</summary>
+    private sealed class LifecycleReporter : ReceiveActor
+    {
+        private readonly PerDeviceActorContext _context;
+        private readonly IActorRef _report;
+
+        public LifecycleReporter(PerDeviceActorContext context, IActorRef report)
+        {
+            _context = context;
+            _report = report;
+            Receive<string>(m => m == "fail", _ => throw new InvalidOperationException("injected"));
+        }
+
+        protected override void PreStart() => _report.Tell(new Started(_context.Device));
+
+        protected override void PostStop() => _report.Tell(new Stopped(_context.Device));
+    }
+
+    private IActorRef StartWithReporter(TestProbe report, TunTelemetryOptions options)
+    {
+        var builder = new TunTelemetryBuilder(options)
+            .UseLinkStatsReader(_kernel.Open)
+            .AddPerDeviceActor("reporter", context => Props.Create(() => new LifecycleReporter(context, report)));
+        return Sys.ActorOf(DeviceSupervisorActor.Props(options, CreateTestProbe(), builder.Registrations()));
+    }
+
+    private static TunTelemetryOptions Options => TunTelemetryOptions.Default with
+    {
+        LinkStateMetrics = false,
+        Backoff = new BackoffSettings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromMinutes(5)),
+    };
+
+    [Fact]
+    public void A_registered_actor_is_started_and_stopped_with_each_device()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 0);
+        _kernel.Set(Tap1.IfIndex, txDropped: 0);
+        TestProbe report = CreateTestProbe();
+        IActorRef supervisor = StartWithReporter(report, Options);
+
+        supervisor.Tell(new TunDevicesListed([Tun0, Tap1]));
+        var started = new[] { report.ExpectMsg<Started>().Device, report.ExpectMsg<Started>().Device };
+        Assert.Equal([Tun0, Tap1], started.OrderBy(d => d.IfIndex));
+
+        supervisor.Tell(new TunDeviceRemoved(Tap1));
+        Assert.Equal(Tap1, report.ExpectMsg<Stopped>().Device);
+        report.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+    }
+
+    [Fact]
+    public void A_failing_registered_actor_is_restarted_with_the_backoff()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 0);
+        TestProbe report = CreateTestProbe();
+        IActorRef supervisor = StartWithReporter(report, Options);
+        supervisor.Tell(new TunDevicesListed([Tun0]));
+        report.ExpectMsg<Started>();
+
+        Sys.ActorSelection($"{supervisor.Path}/reporter-*/reporter").Tell("fail");
+        report.ExpectMsg<Stopped>();
+        this.AwaitRestartCount(supervisor, 1, "reporter");
+        ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal(Tun0, report.ExpectMsg<Started>().Device);
+    }
+
+    [Fact]
+    public void Registration_names_must_be_unique_and_valid()
+    {
+        var builder = new TunTelemetryBuilder(Options);
+        builder.AddPerDeviceActor("mine", _ => Props.Empty);
+        Assert.Throws<ArgumentException>(() => builder.AddPerDeviceActor("mine", _ => Props.Empty));
+        Assert.Throws<ArgumentException>(() => builder.AddPerDeviceActor(TunTelemetryBuilder.PollerName, _ => Props.Empty));
+        Assert.Throws<ArgumentException>(() => builder.AddPerDeviceActor("bad/name", _ => Props.Empty));
+    }
+
+    [Fact]
+    public void The_link_state_actor_exports_mtu_txqueuelen_and_oper_state_of_a_real_device()
+    {
+        // lo is real and needs no privilege; the actor reads it with RTM_GETLINK like any TUN device.
+        using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
+        using var totals = new MetricTotals(meter);
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        var lo = new TunDevice(1, "lo", TunDeviceKind.Tun);
+        var context = new PerDeviceActorContext(lo, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
+        Sys.ActorOf(LinkStateActor.Props(context));
+
+        uint mtu = uint.Parse(File.ReadAllText("/sys/class/net/lo/mtu").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        uint txqlen = uint.Parse(File.ReadAllText("/sys/class/net/lo/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        AwaitAssert(() => Assert.Equal(mtu, (uint?)totals.Gauge(MetricNames.LinkMtu, "lo")));
+        Assert.Equal(txqlen, (uint?)totals.Gauge(MetricNames.LinkTxQueueLength, "lo"));
+        Assert.Equal((long)LinkOperState.Unknown, totals.Gauge(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
+    }
+
+    [Fact]
+    public void The_link_state_actor_reports_a_vanished_device()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        var ghost = new TunDevice(int.MaxValue - 3, "ghost0", TunDeviceKind.Tun);
+        var context = new PerDeviceActorContext(ghost, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
+        Sys.ActorOf(LinkStateActor.Props(context));
+        ExpectMsg<DeviceVanished>(m => m.Device == ghost);
+    }
+}
