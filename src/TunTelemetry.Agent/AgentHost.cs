@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Akka.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -16,13 +17,29 @@ namespace TunTelemetry.Agent;
 /// </summary>
 public static class AgentHost
 {
-    public static IHost Build(Config hocon, TunTelemetryOptions options, bool console, Action<TunTelemetryBuilder>? configure = null)
+    /// <param name="configuration">
+    /// Extra configuration (as <c>OTEL_*</c> keys) over the environment; lets in-process tests aim the exporter
+    /// without touching the process environment.
+    /// </param>
+    public static IHost Build(
+        Config hocon,
+        TunTelemetryOptions options,
+        bool console,
+        Action<TunTelemetryBuilder>? configure = null,
+        IReadOnlyDictionary<string, string?>? configuration = null)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
             DisableDefaults = true,
             ContentRootPath = AppContext.BaseDirectory,
         });
+        // The OpenTelemetry SDK reads OTEL_* through IConfiguration; without the host defaults, add the environment.
+        builder.Configuration.AddEnvironmentVariables();
+        if (configuration is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+        }
+
         builder.Services.AddSystemd();
         builder.Logging.ClearProviders()
             .AddSimpleConsole(o =>

@@ -1,0 +1,137 @@
+using TunTelemetry.Demo;
+using TunTelemetry.IntegrationTests.Otlp;
+using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Metrics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// The whole agent as users run it (a child process, the real OTLP exporter) against a real OTLP receiver on
+/// loopback, on real TUN devices that drop packets for real.
+/// </summary>
+public sealed class AgentExportTests(ITestOutputHelper output)
+{
+    private const int PollMs = 300;
+    private const int ExportMs = 300;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    private static Dictionary<string, string> Environment(OtlpTestReceiver receiver, string protocol, int exportMs = ExportMs) => new()
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = (protocol == "grpc" ? receiver.GrpcEndpoint : receiver.HttpEndpoint).ToString().TrimEnd('/'),
+        ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = exportMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment.name=e2e",
+    };
+
+    private static long? Drops(OtlpTestReceiver receiver, string device) =>
+        receiver.Latest(MetricNames.TxQueueDrops, (MetricNames.InterfaceName, device))?.AsInt;
+
+    [NetAdminTheory]
+    [InlineData("grpc")]
+    [InlineData("http/protobuf")]
+    public async Task Exports_exact_drops_follows_devices_and_ends_with_a_final_export_on_SIGTERM(string protocol)
+    {
+        string prefix = $"te{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using DroppingTunDevice first = DroppingTunDevice.Create(name: prefix + "a");
+        first.SendPackets(2000);
+
+        using AgentProcess agent = AgentProcess.Start(Environment(receiver, protocol),
+            "run", "--no-console", "--poll-interval", $"{PollMs}ms", "--include", $"^{prefix}");
+        try
+        {
+            // The drops made before start are counted in full, on both the seed's metric and the semantic-convention one.
+            // (An export may fall between two instruments' updates of one poll, so wait for both.)
+            long? TransmitDropped(OtlpTestReceiver r) => r.Latest(MetricNames.NetworkPacketDropped,
+                (MetricNames.InterfaceName, first.Name), (MetricNames.Direction, MetricNames.Transmit))?.AsInt;
+            await receiver.WaitForAsync(r => Drops(r, first.Name) == 1500 && TransmitDropped(r) == 1500, Patience,
+                $"tundev.txq.drops and system.network.packet.dropped of {first.Name} = 1500");
+            Assert.Equal((long)Sysfs.Statistic(first.Name, "tx_dropped"), Drops(receiver, first.Name));
+            Assert.Equal((long)Sysfs.Statistic(first.Name, "tx_dropped"), TransmitDropped(receiver));
+
+            IReadOnlyDictionary<string, object> resource = receiver.LatestResource!;
+            Assert.Equal("tuntelemetry", resource["service.name"]);
+            Assert.False(string.IsNullOrEmpty(resource["service.version"] as string));
+            Assert.Equal(System.Environment.MachineName, resource["host.name"]);
+            Assert.Equal("e2e", resource["deployment.environment.name"]);
+
+            // A device created while the agent runs is exported within two poll intervals (plus the export interval).
+            using DroppingTunDevice second = DroppingTunDevice.Create(name: prefix + "b");
+            DateTime created = DateTime.UtcNow;
+            await receiver.WaitForAsync(r => Drops(r, second.Name) == 0, Patience, $"a series for {second.Name}");
+            output.WriteLine($"new device exported after {(DateTime.UtcNow - created).TotalMilliseconds:0} ms (poll {PollMs} ms, export {ExportMs} ms)");
+
+            // Deleted and re-created under the same name: the new device counts from zero on top of the old total.
+            string name = first.Name;
+            first.Dispose();
+            using DroppingTunDevice reborn = DroppingTunDevice.Create(name: name);
+            reborn.SendPackets(900);
+            await receiver.WaitForAsync(r => Drops(r, name) == 1500 + 400, Patience, $"{name} re-created: 1500 + 400");
+
+            // SIGTERM: exit code 0 after a final export that carries the last poll.
+            second.SendPackets(600);
+            await Task.Delay(PollMs * 3);
+            int exports = receiver.Exports;
+            Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
+            Assert.True(receiver.Exports > exports, "a final export after SIGTERM");
+            Assert.Equal(100, Drops(receiver, second.Name));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+
+    [NetAdminFact]
+    public async Task A_final_export_happens_on_SIGTERM_even_between_export_intervals()
+    {
+        string prefix = $"tf{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        using AgentProcess agent = AgentProcess.Start(Environment(receiver, "grpc", exportMs: 600_000),
+            "run", "--no-console", "--poll-interval", "200ms", "--include", $"^{prefix}");
+        try
+        {
+            await Task.Delay(1500); // started, polled a few times; the first periodic export is ten minutes away
+            tun.SendPackets(800);
+            await Task.Delay(1000);
+            Assert.Equal(0, receiver.Exports);
+
+            Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
+            Assert.Equal(300, Drops(receiver, tun.Name));
+            Assert.Contains("Exiting with [ExitCode:0]", agent.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+
+    [NetAdminFact]
+    public async Task A_collector_that_comes_up_late_receives_the_correct_cumulative_totals()
+    {
+        string prefix = $"tl{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        await receiver.StopAsync(); // the collector is down when the agent starts
+        using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        using AgentProcess agent = AgentProcess.Start(Environment(receiver, "grpc"),
+            "run", "--no-console", "--poll-interval", $"{PollMs}ms", "--include", $"^{prefix}");
+        try
+        {
+            tun.SendPackets(1000);
+            await Task.Delay(ExportMs * 5); // several failed exports
+            tun.SendPackets(250);
+            await Task.Delay(PollMs * 3);
+
+            await receiver.StartAgainAsync();
+            await receiver.WaitForAsync(r => r.Exports > 0, Patience, "an export after the collector came back");
+            Assert.Equal(750, Drops(receiver, tun.Name));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.IO.Compression;
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace TunTelemetry.IntegrationTests.Otlp;
+
+/// <summary>
+/// A real OTLP/metrics receiver on loopback (Kestrel): gRPC (HTTP/2 cleartext, prior knowledge, on its own port, since
+/// Kestrel speaks h2c only on an HTTP/2-only endpoint) and HTTP/protobuf on another. It decodes every export and can
+/// be stopped and started again on the same ports to play a collector outage.
+/// </summary>
+public sealed class OtlpTestReceiver : IAsyncDisposable
+{
+    private const string GrpcPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+    private readonly object _gate = new();
+    private readonly List<IReadOnlyList<ResourceMetrics>> _received = [];
+    private WebApplication? _app;
+    private int _grpcPort;
+    private int _httpPort;
+
+    public Uri GrpcEndpoint => new($"http://127.0.0.1:{_grpcPort}");
+
+    public Uri HttpEndpoint => new($"http://127.0.0.1:{_httpPort}");
+
+    public int Exports
+    {
+        get { lock (_gate) { return _received.Count; } }
+    }
+
+    public static async Task<OtlpTestReceiver> StartAsync()
+    {
+        var receiver = new OtlpTestReceiver();
+        await receiver.StartAgainAsync().ConfigureAwait(false);
+        return receiver;
+    }
+
+    /// <summary>Starts (again) on the same ports as before, or on free ones the first time.</summary>
+    public async Task StartAgainAsync()
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, _grpcPort, o => o.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, _httpPort, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+        });
+        WebApplication app = builder.Build();
+        app.MapPost(GrpcPath, HandleGrpcAsync);
+        app.MapPost("/v1/metrics", HandleHttpAsync);
+        await app.StartAsync().ConfigureAwait(false);
+        var addresses = app.Urls.Select(u => new Uri(u).Port).ToArray();
+        _grpcPort = addresses[0];
+        _httpPort = addresses[1];
+        _app = app;
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is { } app)
+        {
+            _app = null;
+            await app.StopAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public IReadOnlyList<IReadOnlyList<ResourceMetrics>> Received
+    {
+        get { lock (_gate) { return _received.ToArray(); } }
+    }
+
+    /// <summary>The newest data point of a metric whose attributes include all of <paramref name="attributes"/>.</summary>
+    public DataPoint? Latest(string metric, params (string Key, object Value)[] attributes)
+    {
+        foreach (IReadOnlyList<ResourceMetrics> export in Received.Reverse())
+        {
+            DataPoint? found = export.SelectMany(r => r.Metrics).Where(m => m.Name == metric).SelectMany(m => m.Points)
+                .Where(p => attributes.All(a => p.Attributes.TryGetValue(a.Key, out object? v) && Equals(v, a.Value)))
+                .OrderByDescending(p => p.TimeUnixNano).FirstOrDefault();
+            if (found is not null)
+            {
+                return found;
+            }
+        }
+
+        return null;
+    }
+
+    public IReadOnlyDictionary<string, object>? LatestResource => Received.LastOrDefault()?.FirstOrDefault()?.Resource;
+
+    public IEnumerable<string> DevicesOf(string metric) => Received.SelectMany(e => e).SelectMany(r => r.Metrics)
+        .Where(m => m.Name == metric).SelectMany(m => m.Points)
+        .Select(p => p.Attributes.TryGetValue("network.interface.name", out object? d) ? d as string : null).OfType<string>().Distinct();
+
+    /// <summary>Polls until <paramref name="condition"/> holds, or fails with what was received.</summary>
+    public async Task WaitForAsync(Func<OtlpTestReceiver, bool> condition, TimeSpan timeout, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (!condition(this))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"waited {timeout.TotalSeconds:0}s for {what}; {Exports} exports received, metrics: "
+                    + string.Join(", ", Received.SelectMany(e => e).SelectMany(r => r.Metrics).Select(m => m.Name).Distinct()));
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
+
+    private async Task HandleGrpcAsync(HttpContext context)
+    {
+        byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
+        int offset = 0;
+        while (offset + 5 <= body.Length)
+        {
+            bool compressed = body[offset] == 1;
+            int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(offset + 1));
+            byte[] message = body.AsSpan(offset + 5, length).ToArray();
+            Record(compressed ? Gunzip(message) : message);
+            offset += 5 + length;
+        }
+
+        context.Response.ContentType = "application/grpc";
+        await context.Response.Body.WriteAsync(new byte[5]).ConfigureAwait(false); // one empty ExportMetricsServiceResponse
+        context.Response.AppendTrailer("grpc-status", "0");
+    }
+
+    private async Task HandleHttpAsync(HttpContext context)
+    {
+        byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
+        Record(context.Request.Headers.ContentEncoding == "gzip" ? Gunzip(body) : body);
+        context.Response.ContentType = "application/x-protobuf";
+    }
+
+    private void Record(byte[] message)
+    {
+        IReadOnlyList<ResourceMetrics> decoded = OtlpMetricsDecoder.Decode(message);
+        lock (_gate)
+        {
+            _received.Add(decoded);
+        }
+    }
+
+    private static async Task<byte[]> ReadAsync(Stream body)
+    {
+        using var buffer = new MemoryStream();
+        await body.CopyToAsync(buffer).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private static byte[] Gunzip(byte[] data)
+    {
+        using var input = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
+        using var output = new MemoryStream();
+        input.CopyTo(output);
+        return output.ToArray();
+    }
+}

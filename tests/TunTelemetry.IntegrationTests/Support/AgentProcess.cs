@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace TunTelemetry.IntegrationTests.Support;
+
+/// <summary>The real agent as a child process (the build output copied next to the tests), with its output kept.</summary>
+public sealed partial class AgentProcess : IDisposable
+{
+    private const int SIGTERM = 15;
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private AgentProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    /// <summary>
+    /// The agent's own build output (built through the project reference): run from there, its deps.json and
+    /// package assemblies are its own, not the test host's ASP.NET Core framework versions.
+    /// </summary>
+    public static string AgentDirectory { get; } = FindAgentDirectory();
+
+    public string Output
+    {
+        get { lock (_output) { return _output.ToString(); } }
+    }
+
+    public int Pid => _process.Id;
+
+    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = AgentDirectory,
+        };
+        start.ArgumentList.Add(Path.Combine(AgentDirectory, "TunTelemetry.Agent.dll"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        foreach ((string key, string value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return new AgentProcess(Process.Start(start) ?? throw new InvalidOperationException("could not start the agent"));
+    }
+
+    /// <summary>Sends SIGTERM (as systemd and docker do) and waits for the exit code.</summary>
+    public int Terminate(TimeSpan timeout)
+    {
+        if (Kill(_process.Id, SIGTERM) != 0)
+        {
+            throw new InvalidOperationException($"kill failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        return WaitForExit(timeout);
+    }
+
+    public int WaitForExit(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"the agent did not exit within {timeout}; output:\n{Output}");
+        }
+
+        _process.WaitForExit(); // drains the output handlers
+        return _process.ExitCode;
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    private static string FindAgentDirectory()
+    {
+        var testOutput = new DirectoryInfo(AppContext.BaseDirectory);
+        string framework = testOutput.Name;             // net10.0
+        string configuration = testOutput.Parent!.Name; // Debug or Release
+        for (DirectoryInfo? dir = testOutput; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "TunTelemetry.sln")))
+            {
+                return Path.Combine(dir.FullName, "src", "TunTelemetry.Agent", "bin", configuration, framework);
+            }
+        }
+
+        throw new InvalidOperationException($"no TunTelemetry.sln above {AppContext.BaseDirectory}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
+}
