@@ -33,15 +33,32 @@ public sealed partial class AgentProcess : IDisposable
 
     public int Pid => _process.Id;
 
-    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(environment, asNobody: false, arguments);
+
+    /// <param name="asNobody">
+    /// Run as uid/gid 65534 with no capabilities at all (setpriv), as the systemd unit's dynamic user would.
+    /// </param>
+    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(asNobody ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AgentDirectory,
         };
+        if (asNobody)
+        {
+            foreach (string option in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "dotnet"])
+            {
+                start.ArgumentList.Add(option);
+            }
+
+            start.Environment["HOME"] = "/tmp";
+            start.Environment["DOTNET_CLI_HOME"] = "/tmp";
+        }
+
         start.ArgumentList.Add(Path.Combine(AgentDirectory, "TunTelemetry.Agent.dll"));
         foreach (string argument in arguments)
         {
