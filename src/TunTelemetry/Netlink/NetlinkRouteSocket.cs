@@ -112,7 +112,7 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
             $"more than {MaxStaleRepliesPerRequest} replies to other requests arrived before the answer");
     }
 
-    LinkStats64 ILinkStatsReader.Read(int ifIndex) => GetLinkStats(ifIndex);
+    public LinkStats64 Read(int ifIndex) => GetLinkStats(ifIndex);
 
     /// <summary>Sends an RTM_GETSTATS request and leaves its reply queued: lets tests make a stale reply for real.</summary>
     internal void SendStatsRequestWithoutReading(int ifIndex)
