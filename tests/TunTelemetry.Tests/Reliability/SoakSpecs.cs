@@ -1,0 +1,102 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Reliability;
+
+/// <summary>
+/// Long runs in virtual time: every device polled every 15 s with growing counters and occasional failures. Totals
+/// must be exact, and managed memory and actor count flat. CI runs 100 devices for 1 hour of virtual time;
+/// <c>TUNTELEMETRY_SOAK=long</c> runs 1,000 devices for 24 hours (5,760 ticks each).
+/// </summary>
+public sealed class SoakSpecs : TestKit
+{
+    private readonly ITestOutputHelper _output;
+
+    public SoakSpecs(ITestOutputHelper output)
+        : base(ActorTestConfig.VirtualTime, output: output)
+    {
+        _output = output;
+    }
+
+    private static readonly bool Long = Environment.GetEnvironmentVariable("TUNTELEMETRY_SOAK") == "long";
+
+    [Fact]
+    public void Totals_stay_exact_and_memory_and_actors_stay_flat()
+    {
+        int devices = Long ? 1000 : 100;
+        int ticks = Long ? 5760 : 240;
+        var kernel = new FakeKernel();
+        using var meter = new Meter($"TunTelemetry.Soak.{Guid.NewGuid():N}");
+        using var totals = new MetricTotals(meter);
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            LinkStateMetrics = false,
+            Backoff = new BackoffSettings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromDays(1)),
+        };
+        var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(kernel.Open);
+        TunDevice[] all = Enumerable.Range(100, devices).Select(i => new TunDevice(i, $"soak{i}", TunDeviceKind.Tun)).ToArray();
+        ulong[] counters = new ulong[devices];
+        foreach (TunDevice d in all)
+        {
+            kernel.Set(d.IfIndex, txDropped: 0);
+        }
+
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
+        supervisor.Tell(new TunDevicesListed(all));
+        AwaitAssert(() => Assert.Equal(devices, kernel.Reads), TimeSpan.FromSeconds(30));
+        var scheduler = (TestScheduler)Sys.Scheduler;
+
+        long memoryAfterWarmUp = 0;
+        int expectedReads = devices;
+        for (int tick = 1; tick <= ticks; tick++)
+        {
+            for (int d = 0; d < devices; d++)
+            {
+                counters[d] += (ulong)((tick + d) % 5);
+                kernel.Set(all[d].IfIndex, txDropped: counters[d]);
+            }
+
+            scheduler.Advance(TimeSpan.FromSeconds(15));
+            expectedReads += devices;
+            AwaitAssert(() => Assert.Equal(expectedReads, kernel.Reads), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(1));
+            if (tick == ticks / 10)
+            {
+                memoryAfterWarmUp = ManagedMemory();
+            }
+        }
+
+        AwaitAssert(() =>
+        {
+            for (int d = 0; d < devices; d++)
+            {
+                Assert.Equal((long)counters[d], totals.Total(MetricNames.TxQueueDrops, all[d].Name));
+            }
+        }, TimeSpan.FromSeconds(30));
+
+        long memoryAtEnd = ManagedMemory();
+        supervisor.Tell(GetWatchedDevices.Instance);
+        Assert.Equal(devices, ExpectMsg<WatchedDevices>().Devices.Count);
+        Assert.Equal(devices, kernel.OpenReaders);
+        _output.WriteLine($"{devices} devices x {ticks} ticks ({ticks * 15 / 3600.0:0.#} h virtual): managed memory {memoryAfterWarmUp / 1024} KiB after warm-up, {memoryAtEnd / 1024} KiB at the end");
+        // Flat: what remains after a full GC may not grow with the number of ticks (1 KiB per device is a generous bound).
+        Assert.True(memoryAtEnd - memoryAfterWarmUp < devices * 1024L, $"managed memory grew from {memoryAfterWarmUp} to {memoryAtEnd} bytes");
+    }
+
+    private static long ManagedMemory()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}
