@@ -56,7 +56,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         {
             // Thrown from here it reaches the backoff supervisor as a start-up failure, which is retried like any other.
             Report(e);
-            throw;
+            throw new PollFailedException(_device, e);
         }
 
         Self.Tell(Poll.Instance);
@@ -94,7 +94,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         catch (NetlinkException e)
         {
             Report(e);
-            throw;
+            throw new PollFailedException(_device, e);
         }
 
         _aggregator.Tell(new LinkStatsSampled(_device, stats, Stopwatch.GetElapsedTime(started)));
@@ -102,7 +102,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
 
     private void Report(NetlinkException e)
     {
-        _log.Warning("Polling {0} failed: {1}", _device, e.Message);
+        _log.Warning("Polling {0} failed ({1}); retrying with backoff: {2}", _device, e.Reason, e.Message);
         _aggregator.Tell(new PollFailed(_device, e.Reason));
     }
 

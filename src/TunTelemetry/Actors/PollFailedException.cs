@@ -1,0 +1,22 @@
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>
+/// What a poller throws to be restarted. Akka's backoff supervisor logs every failure with the exception's full text;
+/// a netlink failure is fully described by its message, so this carries the message and reason but no stack trace,
+/// and a device failing for hours writes one line per retry rather than a page.
+/// </summary>
+public sealed class PollFailedException(TunDevice device, NetlinkException cause)
+    : Exception($"polling {device} failed: {cause.Message}")
+{
+    public TunDevice Device { get; } = device;
+
+    /// <summary>The netlink failure's metric label (<see cref="NetlinkException.Reason"/>).</summary>
+    public string Reason { get; } = cause.Reason;
+
+    public override string? StackTrace => null;
+
+    public override string ToString() => $"{GetType().Name}: {Message}";
+}

@@ -1,0 +1,38 @@
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+using Xunit;
+
+namespace TunTelemetry.IntegrationTests.Reliability;
+
+public sealed class DeviceWatcherFaultTests
+{
+    [Fact]
+    public async Task A_failing_notification_socket_is_reported_and_retried_until_it_lists()
+    {
+        int opens = 0;
+        var watcher = new TunDeviceWatcher(DeviceSelection.All, () =>
+        {
+            if (Interlocked.Increment(ref opens) <= 2)
+            {
+                throw new NetlinkSocketException("socket", Errno.EMFILE);
+            }
+
+            return NetlinkRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
+        });
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var events = new List<TunDeviceEvent>();
+        await foreach (TunDeviceEvent e in watcher.WatchAsync(cancel.Token))
+        {
+            events.Add(e);
+            if (e is TunDevicesListed)
+            {
+                break;
+            }
+        }
+
+        Assert.Collection(events,
+            e => Assert.Contains("EMFILE", Assert.IsType<TunDeviceWatchFailed>(e).Error.Message, StringComparison.Ordinal),
+            e => Assert.True(Assert.IsType<TunDeviceWatchFailed>(e).RetryIn > TimeSpan.FromMilliseconds(200)),
+            e => Assert.IsType<TunDevicesListed>(e));
+    }
+}
