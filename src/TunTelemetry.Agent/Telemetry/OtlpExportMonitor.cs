@@ -21,19 +21,20 @@ internal sealed class OtlpExportMonitor : EventListener
     {
         if (eventSource.Name == ExporterEventSource)
         {
-            EnableEvents(eventSource, EventLevel.Error);
+            EnableEvents(eventSource, EventLevel.Warning);
         }
     }
 
     protected override void OnEventWritten(EventWrittenEventArgs eventData)
     {
-        if (eventData.Level > EventLevel.Error)
+        if (eventData.Level > EventLevel.Warning)
         {
             return;
         }
 
         Interlocked.Increment(ref _failures);
-        string? detail = eventData.Payload?.FirstOrDefault(p => p is string) as string;
+        // Payloads are (endpoint, exception text) for transport errors: the exception's first line says why.
+        string? detail = eventData.Payload?.LastOrDefault(p => p is string) as string;
         Volatile.Write(ref _lastError, detail?.Split('\n')[0] ?? eventData.EventName);
     }
 }

@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -18,22 +19,30 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     private const string GrpcPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
     private readonly object _gate = new();
     private readonly List<IReadOnlyList<ResourceMetrics>> _received = [];
+    private readonly X509Certificate2? _certificate;
     private WebApplication? _app;
     private int _grpcPort;
     private int _httpPort;
 
-    public Uri GrpcEndpoint => new($"http://127.0.0.1:{_grpcPort}");
+    private OtlpTestReceiver(X509Certificate2? certificate)
+    {
+        _certificate = certificate;
+    }
 
-    public Uri HttpEndpoint => new($"http://127.0.0.1:{_httpPort}");
+    /// <summary>With TLS the endpoints are https://localhost:PORT (the certificate's name); without, http://127.0.0.1:PORT.</summary>
+    public Uri GrpcEndpoint => new(_certificate is null ? $"http://127.0.0.1:{_grpcPort}" : $"https://localhost:{_grpcPort}");
+
+    public Uri HttpEndpoint => new(_certificate is null ? $"http://127.0.0.1:{_httpPort}" : $"https://localhost:{_httpPort}");
 
     public int Exports
     {
         get { lock (_gate) { return _received.Count; } }
     }
 
-    public static async Task<OtlpTestReceiver> StartAsync()
+    /// <param name="certificate">Serve TLS with this certificate (HTTP/2 through ALPN on the gRPC port).</param>
+    public static async Task<OtlpTestReceiver> StartAsync(X509Certificate2? certificate = null)
     {
-        var receiver = new OtlpTestReceiver();
+        var receiver = new OtlpTestReceiver(certificate);
         await receiver.StartAgainAsync().ConfigureAwait(false);
         return receiver;
     }
@@ -45,8 +54,22 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, _grpcPort, o => o.Protocols = HttpProtocols.Http2);
-            kestrel.Listen(IPAddress.Loopback, _httpPort, o => o.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(IPAddress.Loopback, _grpcPort, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                if (_certificate is not null)
+                {
+                    o.UseHttps(_certificate);
+                }
+            });
+            kestrel.Listen(IPAddress.Loopback, _httpPort, o =>
+            {
+                o.Protocols = HttpProtocols.Http1AndHttp2;
+                if (_certificate is not null)
+                {
+                    o.UseHttps(_certificate);
+                }
+            });
         });
         WebApplication app = builder.Build();
         app.MapPost(GrpcPath, HandleGrpcAsync);
