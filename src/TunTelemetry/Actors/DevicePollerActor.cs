@@ -26,6 +26,11 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private ILinkStatsReader? _reader;
 
+    // What this incarnation last reported. Most devices are idle most of the time: a reading equal to the last one
+    // would add zero everywhere, so it is not sent (no message, no allocation). A new incarnation starts empty and
+    // always sends its first reading, so the aggregator's baseline stays authoritative.
+    private LinkStats64? _lastSent;
+
     public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
     {
         _device = device;
@@ -97,6 +102,12 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
             throw new PollFailedException(_device, e);
         }
 
+        if (_lastSent is { } last && last == stats)
+        {
+            return;
+        }
+
+        _lastSent = stats;
         _aggregator.Tell(new LinkStatsSampled(_device, stats, Stopwatch.GetElapsedTime(started)));
     }
 

@@ -24,15 +24,38 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
 
         aggregator.ExpectMsg<LinkStatsSampled>(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
+        _kernel.Set(Tun0.IfIndex, txDropped: 6);
         Scheduler.Advance(TimeSpan.FromSeconds(14.9));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Assert.Equal(1, _kernel.Reads);
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 6);
+        _kernel.Set(Tun0.IfIndex, txDropped: 7);
         Scheduler.Advance(TimeSpan.FromSeconds(10));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Scheduler.Advance(TimeSpan.FromSeconds(5));
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 7);
         Assert.Equal(3, _kernel.Reads);
+    }
+
+    [Fact]
+    public void Reports_only_readings_that_changed()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 5);
+        TestProbe aggregator = CreateTestProbe();
+        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 5); // the first reading always goes
+
+        for (int tick = 1; tick <= 3; tick++)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(15));
+            AwaitAssert(() => Assert.Equal(tick + 1, _kernel.Reads));
+        }
+
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // idle: polled, nothing to report
+        _kernel.Set(Tun0.IfIndex, txDropped: 9);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 9);
     }
 
     [Fact]
@@ -43,12 +66,14 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromMilliseconds(500)));
 
         aggregator.ExpectMsg<LinkStatsSampled>();
+        _kernel.Set(Tun0.IfIndex, txDropped: 2);
         Scheduler.Advance(TimeSpan.FromMilliseconds(499));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
         aggregator.ExpectMsg<LinkStatsSampled>();
         for (int i = 0; i < 10; i++)
         {
+            _kernel.Set(Tun0.IfIndex, txDropped: (ulong)(3 + i));
             Scheduler.Advance(TimeSpan.FromMilliseconds(500));
             aggregator.ExpectMsg<LinkStatsSampled>();
         }

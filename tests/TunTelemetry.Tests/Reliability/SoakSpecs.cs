@@ -12,11 +12,19 @@ using Xunit.Abstractions;
 
 namespace TunTelemetry.Tests.Reliability;
 
+/// <summary>Measures the whole process's managed memory, so it runs with no other test beside it.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class AloneCollection
+{
+    public const string Name = "alone";
+}
+
 /// <summary>
 /// Long runs in virtual time: every device polled every 15 s with growing counters and occasional failures. Totals
 /// must be exact, and managed memory and actor count flat. CI runs 100 devices for 1 hour of virtual time;
 /// <c>TUNTELEMETRY_SOAK=long</c> runs 1,000 devices for 24 hours (5,760 ticks each).
 /// </summary>
+[Collection(AloneCollection.Name)]
 public sealed class SoakSpecs : TestKit
 {
     private readonly ITestOutputHelper _output;
