@@ -219,11 +219,8 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     private bool TryDumpLinks(List<LinkDescription> links)
     {
         uint sequence = NextSequence();
-        Span<byte> request = stackalloc byte[NetlinkHeader.Size + 16];
-        request.Clear();
-        new NetlinkHeader((uint)request.Length, NetlinkMessageType.GetLink,
-            NetlinkMessageFlags.Request | NetlinkMessageFlags.Dump, sequence, 0).Write(request);
-        Send(request);
+        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
+        Send(request[..RtmGetLinkRequest.WriteDump(request, sequence)]);
 
         bool interrupted = false;
         byte[] buffer = LargeBuffer;
@@ -259,23 +256,9 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
 
     private LinkDescription? GetLinkCore(int ifIndex, ReadOnlySpan<byte> name)
     {
-        const ushort iflaIfName = 3;
         uint sequence = NextSequence();
-        int nameAttributeLength = name.IsEmpty ? 0 : NetlinkHeader.Align(4 + name.Length + 1);
-        Span<byte> request = stackalloc byte[NetlinkHeader.Size + 16 + 20];
-        request.Clear();
-        int length = NetlinkHeader.Size + 16 + nameAttributeLength;
-        new NetlinkHeader((uint)length, NetlinkMessageType.GetLink, NetlinkMessageFlags.Request, sequence, 0).Write(request);
-        NativeEndian.WriteInt32(request[(NetlinkHeader.Size + 4)..], ifIndex);
-        if (!name.IsEmpty)
-        {
-            Span<byte> attribute = request[(NetlinkHeader.Size + 16)..];
-            NativeEndian.WriteUInt16(attribute, (ushort)(4 + name.Length + 1));
-            NativeEndian.WriteUInt16(attribute[2..], iflaIfName);
-            name.CopyTo(attribute[4..]);
-        }
-
-        Send(request[..length]);
+        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
+        Send(request[..RtmGetLinkRequest.WriteOne(request, sequence, ifIndex, name)]);
         byte[] buffer = LargeBuffer;
         for (int stale = 0; stale <= MaxStaleRepliesPerRequest; stale++)
         {

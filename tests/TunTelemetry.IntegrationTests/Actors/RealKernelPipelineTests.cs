@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
 using TunTelemetry.Demo;
@@ -16,15 +15,8 @@ namespace TunTelemetry.IntegrationTests.Actors;
 /// <summary>
 /// The real actor system with the real scheduler, real discovery and real sockets on a real TUN device that drops.
 /// </summary>
-public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(Dispatcher, output: output)
+public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(RealTimeTestConfig.NetlinkDispatcher, output: output)
 {
-    private static readonly Config Dispatcher = ConfigurationFactory.ParseString("""
-        tuntelemetry-netlink-dispatcher {
-          type = ForkJoinDispatcher
-          dedicated-thread-pool { thread-count = 2, threadtype = background }
-        }
-        """);
-
     [NetAdminFact]
     public void Exported_txq_drops_equal_the_kernels_tx_dropped()
     {

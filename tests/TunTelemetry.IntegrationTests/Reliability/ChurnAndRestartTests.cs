@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
 using TunTelemetry.Demo;
@@ -28,17 +27,10 @@ public sealed class SocketAccountingCollection
 [Collection(SocketAccountingCollection.Name)]
 public sealed class ChurnAndRestartTests : TestKit
 {
-    private static readonly Config Dispatcher = ConfigurationFactory.ParseString("""
-        tuntelemetry-netlink-dispatcher {
-          type = ForkJoinDispatcher
-          dedicated-thread-pool { thread-count = 2, threadtype = background }
-        }
-        """);
-
     private readonly ITestOutputHelper _output;
 
     public ChurnAndRestartTests(ITestOutputHelper output)
-        : base(Dispatcher, output: output)
+        : base(RealTimeTestConfig.NetlinkDispatcher, output: output)
     {
         _output = output;
     }
