@@ -1,0 +1,53 @@
+using TunTelemetry.Agent.Configuration;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using Xunit;
+
+namespace TunTelemetry.IntegrationTests.EndToEnd;
+
+/// <summary>Precedence: command line over hocon.conf over built-in defaults.</summary>
+public sealed class AgentConfigLoaderTests : IDisposable
+{
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"tt-{Guid.NewGuid():N}.conf");
+
+    public AgentConfigLoaderTests()
+    {
+        File.WriteAllText(_path, """
+            tuntelemetry {
+              poll-interval = 2s
+              devices { kind = tap, include = ["^file"] }
+              backoff.max = 30s
+            }
+            """);
+    }
+
+    [Fact]
+    public void The_file_overrides_the_defaults()
+    {
+        (_, TunTelemetryOptions options) = AgentConfigLoader.Load(new AgentSettings { ConfigPath = _path });
+        Assert.Equal(TimeSpan.FromSeconds(2), options.PollInterval);
+        Assert.Equal(TunKindSelection.Tap, options.Devices.Kinds);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Backoff.Max);
+        Assert.Equal(TunTelemetryOptions.Default.Backoff.Min, options.Backoff.Min);
+    }
+
+    [Fact]
+    public void The_command_line_overrides_the_file()
+    {
+        (_, TunTelemetryOptions options) = AgentConfigLoader.Load(new AgentSettings
+        {
+            ConfigPath = _path,
+            PollInterval = "500ms",
+            Kind = "all",
+            Include = [@"^wg\d+$", "^tun"],
+            Exclude = ["test"],
+        });
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.PollInterval);
+        Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
+        Assert.Equal([@"^wg\d+$", "^tun"], options.Devices.IncludePatterns);
+        Assert.Equal(["test"], options.Devices.ExcludePatterns);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Backoff.Max); // untouched keys still come from the file
+    }
+
+    public void Dispose() => File.Delete(_path);
+}
