@@ -8,7 +8,7 @@ namespace TunTelemetry.Actors;
 
 /// <summary>
 /// The shipped per-device extension: reads a device's MTU, TX queue length and operational state (RTM_GETLINK for
-/// its ifindex) every poll interval, for the <c>tundev.link.*</c> gauges. A txqueuelen shrunk by a misconfiguration is
+/// its ifindex) every <c>metrics.link-state-interval</c>, for the <c>tundev.link.*</c> gauges. A txqueuelen shrunk by a misconfiguration is
 /// a common cause of TX queue drops; this puts the two side by side.
 /// </summary>
 public sealed class LinkStateActor : ReceiveActor, IWithTimers
@@ -43,7 +43,7 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
     {
         _socket = _openSocket();
         Self.Tell(Observe.Instance);
-        Timers.StartPeriodicTimer(Observe.Instance, Observe.Instance, _context.Options.PollInterval, _context.Options.PollInterval);
+        Timers.StartPeriodicTimer(Observe.Instance, Observe.Instance, _context.Options.LinkStateInterval, _context.Options.LinkStateInterval);
     }
 
     protected override void PostStop() => _socket?.Dispose();

@@ -17,7 +17,7 @@ public static class TunTelemetryConfig
     private static readonly string[] KnownKeys =
     [
         "poll-interval", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
-        "metrics.link-state", "metrics.max-devices", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
+        "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after",
     ];
 
@@ -57,6 +57,7 @@ public static class TunTelemetryConfig
             Devices = Selection(config),
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
+            LinkStateInterval = Duration(config, "metrics.link-state-interval", d.LinkStateInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
             MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),
         };

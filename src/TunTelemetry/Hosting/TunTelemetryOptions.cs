@@ -23,6 +23,12 @@ public sealed record TunTelemetryOptions
     public bool LinkStateMetrics { get; init; } = true;
 
     /// <summary>
+    /// How often the link-state actor reads MTU, txqueuelen and operational state. They change rarely, and an
+    /// RTM_GETLINK reply is seven times the size of a stats reply, so they are read less often than counters.
+    /// </summary>
+    public TimeSpan LinkStateInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// Devices the exporter keeps series for. The OpenTelemetry SDK reserves this many points per series kind up front
     /// and folds anything beyond into one overflow series, so it must exceed the devices a host will ever have.
     /// </summary>

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# TunTelemetry benchmarks, all in one run on the same devices (see README "Performance").
+#   bash perf/run.sh quick   # under 5 minutes: poll vs C, pipeline, agent vs node_exporter vs C at 100 and 1,000 devices
+#   bash perf/run.sh long    # adds 5,000 devices and the 10,000-device scale test at the 15 s interval
+# Needs root (creates TUN devices in a private network namespace, removed on exit). Prints a markdown table.
+set -euo pipefail
+mode=${1:-quick}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+ns=ttperf$$
+seconds=${PERF_SECONDS:-20}
+pids=()
+
+stop_all_in_ns() { # everything this script started inside the namespace
+  local p
+  for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return; sleep 0.5; done
+  for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+}
+
+cleanup() {
+  stop_all_in_ns
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+say() { echo "# $*" >&2; }
+# Foreground helper; background processes call ip netns exec directly so that $! is the process itself
+# (ip netns exec and env both exec, they do not fork).
+inns() { ip netns exec "$ns" "$@"; }
+cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }   # utime+stime in USER_HZ (100/s) -> µs
+rss_kib() { awk '/VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+command -v prometheus-node-exporter >/dev/null || {
+  say "installing prometheus-node-exporter"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus-node-exporter >/dev/null
+}
+command -v cc >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; }
+
+say "building (Release)"
+dotnet build -c Release "$root/src/TunTelemetry.Agent" -nologo -v q >/dev/null
+dotnet build -c Release "$root/tests/TunTelemetry.Perf" -nologo -v q >/dev/null
+cc -O2 -o "$work/cpoller" "$root/perf/cpoller.c"
+agent="$root/src/TunTelemetry.Agent/bin/Release/net10.0/TunTelemetry.Agent.dll"
+perf="$root/tests/TunTelemetry.Perf/bin/Release/net10.0/TunTelemetry.Perf.dll"
+
+ip netns add "$ns"
+ip -n "$ns" link set lo up
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # each device costs the agent two sockets
+
+devices=0
+set_devices() { # grows or shrinks the tb* device set to $1
+  local want=$1 batch="$work/batch"
+  : > "$batch"
+  for ((i = devices; i < want; i++)); do echo "tuntap add dev tb$i mode tun" >> "$batch"; echo "link set tb$i up" >> "$batch"; done
+  for ((i = want; i < devices; i++)); do echo "link del tb$i" >> "$batch"; done
+  [ -s "$batch" ] && ip -n "$ns" -batch "$batch"
+  devices=$want
+}
+
+rows=()
+row() { rows+=("$1"); }
+
+# 1. Per-poll cost against the C floor, on the same device.
+set_devices 1
+ifindex=$(inns cat /sys/class/net/tb0/ifindex)
+c=$(inns "$work/cpoller" bench "$ifindex" 300000)
+d=$(inns dotnet "$perf" poll "$ifindex" 300000)
+c_ns=$(sed -E 's/.*c_poll_cpu_ns=([0-9]+).*/\1/' <<<"$c")
+d_ns=$(sed -E 's/.*dotnet_poll_cpu_ns=([0-9]+).*/\1/' <<<"$d")
+d_bytes=$(sed -E 's/.*bytes_per_poll=([0-9.]+).*/\1/' <<<"$d")
+say "$c"; say "$d"
+row "| poll: CPU per RTM_GETSTATS round trip + decode | C $c_ns ns | TunTelemetry $d_ns ns | ratio $(awk "BEGIN{printf \"%.2f\", $d_ns/$c_ns}") (target ≤ 1.3); $d_bytes managed bytes/poll (target 0) |"
+
+# 2. Whole pipeline without export: 100 devices, 100 ms ticks, busy (every reading changed) and idle.
+set_devices 100
+for load in busy idle; do
+  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$load")
+  say "$p"
+  p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
+  p_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
+  row "| pipeline, $load devices (tick → poll → reading → aggregator → instruments) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick (target ≤ 150) |"
+done
+
+# 3. Agent (poll 1 s, export 1 s over OTLP/HTTP) vs node_exporter (netdev, scraped every second, gzip) vs C poller.
+counts=(100 1000)
+[ "$mode" = long ] && counts=(100 1000 5000)
+port=14318
+for n in "${counts[@]}"; do
+  set_devices "$n"
+  say "$n devices"
+  c=$(inns "$work/cpoller" run tb "$seconds")
+  c_us=$(sed -E 's/.*c_cpu_us_per_device_round=([0-9.]+).*/\1/' <<<"$c")
+
+  ip netns exec "$ns" prometheus-node-exporter --collector.disable-defaults --collector.netdev --web.listen-address=127.0.0.1:19100 >/dev/null 2>&1 &
+  ne=$!; pids+=("$ne"); sleep 2
+  inns curl -s --compressed http://127.0.0.1:19100/metrics >/dev/null
+  ne0=$(cpu_us "$ne")
+  for ((s = 0; s < seconds; s++)); do inns curl -s --compressed http://127.0.0.1:19100/metrics >/dev/null; sleep 1; done
+  ne_us=$(awk "BEGIN{printf \"%.1f\", ($(cpu_us "$ne") - $ne0) / $n / $seconds}")
+  stop_all_in_ns
+
+  # "shipped" is the agent as built; "untuned" puts back .NET's and Akka's defaults (tiered JIT, thread-pool spinning,
+  # 10 ms scheduler ticks) to show what each of those settings is worth.
+  for variant in shipped untuned; do
+    port=$((port + 1)); status="$work/sink-$port"
+    ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
+    sink=$!; pids+=("$sink"); sleep 2
+    env_extra=()
+    config_extra=()
+    if [ "$variant" = untuned ]; then
+      env_extra=(DOTNET_TieredCompilation=1 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70)
+      { cat "$root/hocon.conf"; echo "akka.scheduler.tick-duration = 10ms"; } > "$work/untuned.conf"
+      config_extra=(--config "$work/untuned.conf")
+    fi
+    ip netns exec "$ns" env "${env_extra[@]}" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+      OTEL_METRIC_EXPORT_INTERVAL=1000 dotnet "$agent" run --no-console --poll-interval 1s --include '^tb' "${config_extra[@]}" >/dev/null 2>&1 &
+    ag=$!; pids+=("$ag")
+    sleep 15   # start-up and JIT are not the steady state
+    a0=$(cpu_us "$ag")
+    sleep "$seconds"
+    a_us=$(awk "BEGIN{printf \"%.1f\", ($(cpu_us "$ag") - $a0) / $n / $seconds}")
+    rss=$(rss_kib "$ag"); fds=$(ls "/proc/$ag/fd" | wc -l)
+    exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
+    stop_all_in_ns
+    say "$n devices, agent ($variant): $a_us µs/device/round, RSS $rss KiB, $fds fds, $exported devices in the last export"
+    row "| $n devices, agent $variant vs node_exporter | node_exporter $ne_us µs/device/scrape | agent $a_us µs/device/round (RSS $((rss / 1024)) MB, $fds fds, $exported/$n devices exported) | agent/node_exporter $(awk "BEGIN{printf \"%.2f\", $a_us/$ne_us}"), agent/C $(awk "BEGIN{printf \"%.1f\", $a_us/$c_us}") (C poller $c_us µs) |"
+  done
+done
+
+# 4. Long mode: 10,000 devices at the real 15 s interval.
+if [ "$mode" = long ]; then
+  set_devices 10000
+  port=$((port + 1)); status="$work/sink-$port"
+  ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
+  sink=$!; pids+=("$sink"); sleep 2
+  ip netns exec "$ns" env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_METRIC_EXPORT_INTERVAL=15000 \
+    dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' >/dev/null 2>&1 &
+  ag=$!; pids+=("$ag")
+  sleep 45
+  a0=$(cpu_us "$ag"); sleep 120
+  pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / 120 / 1e6 * 100}")
+  rss=$(rss_kib "$ag"); fds=$(ls "/proc/$ag/fd" | wc -l)
+  exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
+  row "| 10,000 devices, 15 s polls and exports | CPU $pct % of one core (target ≤ 1 %) | RSS $((rss / 1024)) MB (target ≤ 150), $fds fds | $exported/10000 devices exported |"
+fi
+
+echo
+echo "| benchmark | baseline | TunTelemetry | ratio / notes |"
+echo "|---|---|---|---|"
+printf '%s\n' "${rows[@]}"

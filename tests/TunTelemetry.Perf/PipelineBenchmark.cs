@@ -1,0 +1,100 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.Configuration;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Perf;
+
+/// <summary>
+/// The whole pipeline without export, in the real actor system: every device's poller ticks, reads its real stats
+/// over its own socket, and (because the reader bumps a counter each time, as a busy device would) sends a reading to
+/// the aggregator, which updates the instruments. Reports CPU and managed allocation per device per tick.
+/// </summary>
+public static class PipelineBenchmark
+{
+    /// <param name="busy">Every reading changes (a message per tick), or the devices are idle (no message).</param>
+    public static int Run(string prefix, int seconds, int intervalMs, bool busy)
+    {
+        TunDevice[] devices;
+        using (NetlinkRouteSocket socket = NetlinkRouteSocket.Open())
+        {
+            devices = TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
+        }
+
+        Config config = ConfigurationFactory.ParseString("""
+            akka.scheduler.tick-duration = 100ms
+            akka.loglevel = WARNING
+            tuntelemetry-netlink-dispatcher {
+              type = ForkJoinDispatcher
+              throughput = 64
+              dedicated-thread-pool { thread-count = 2, threadtype = background }
+            }
+            """);
+        using ActorSystem system = ActorSystem.Create("perf", config);
+        using var meter = new Meter("TunTelemetry.Perf");
+        long measurements = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == MetricNames.TxQueueDrops)
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref measurements));
+        listener.Start();
+
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            PollInterval = TimeSpan.FromMilliseconds(intervalMs),
+            NetlinkTimeout = TimeSpan.FromMilliseconds(Math.Min(1000, intervalMs / 2)),
+            LinkStateMetrics = false,
+        };
+        IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        bool idle = !busy;
+        var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>
+            idle ? NetlinkRouteSocket.Open() : new ChangingReader(NetlinkRouteSocket.Open()));
+        IActorRef supervisor = system.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
+        supervisor.Tell(new TunDevicesListed(devices));
+
+        Thread.Sleep(TimeSpan.FromSeconds(Math.Min(5, seconds / 3.0))); // warm-up
+        long ticksBefore = Interlocked.Read(ref measurements);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        double cpuBefore = ProcessCpu.SelfMicroseconds();
+        Thread.Sleep(TimeSpan.FromSeconds(seconds));
+        double cpu = ProcessCpu.SelfMicroseconds() - cpuBefore;
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        long ticks = idle
+            ? (long)(devices.Length * seconds * 1000.0 / intervalMs)
+            : Interlocked.Read(ref measurements) - ticksBefore;
+
+        Console.WriteLine($"pipeline_mode={(busy ? "busy" : "idle")} pipeline_devices={devices.Length} pipeline_device_ticks={ticks} "
+            + $"pipeline_cpu_us_per_device_tick={cpu / Math.Max(1, ticks):0.00} pipeline_bytes_per_device_tick={(double)allocated / Math.Max(1, ticks):0}");
+        return 0;
+    }
+
+    /// <summary>A real socket whose readings change every poll (tx_packets + poll number), like a busy device's.</summary>
+    private sealed class ChangingReader(NetlinkRouteSocket real) : ILinkStatsReader
+    {
+        private readonly ulong[] _counters = new ulong[LinkStats64.MaxFieldCount];
+        private ulong _polls;
+
+        public LinkStats64 Read(int ifIndex)
+        {
+            LinkStats64 stats = real.GetLinkStats(ifIndex);
+            for (int i = 0; i < stats.FieldCount; i++)
+            {
+                _counters[i] = stats[(LinkStats64Field)i];
+            }
+
+            _counters[(int)LinkStats64Field.TxDropped] += ++_polls;
+            return LinkStats64.FromCounters(_counters.AsSpan(0, stats.FieldCount));
+        }
+
+        public void Dispose() => real.Dispose();
+    }
+}

@@ -1,0 +1,19 @@
+using TunTelemetry.Perf;
+
+return args.FirstOrDefault() switch
+{
+    "poll" when args.Length == 3 => PollBenchmark.Run(int.Parse(args[1]), int.Parse(args[2])),
+    "pipeline" when args.Length == 5 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy"),
+    "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("""
+        usage: TunTelemetry.Perf poll IFINDEX N                  RTM_GETSTATS round trip + decode through the library
+               TunTelemetry.Perf pipeline PREFIX SECONDS MS busy|idle   poller -> aggregator -> instruments over devices PREFIX*
+               TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
+        """);
+    return 2;
+}
