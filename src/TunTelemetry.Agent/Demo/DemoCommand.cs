@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Akka.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Demo;
 using TunTelemetry.Devices;
@@ -51,13 +52,17 @@ internal static class DemoCommand
             };
             using IHost host = AgentHost.Build(Config.Empty, options, console: false, t => t.UseMeter(meter));
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
+
+            // Ctrl-C reaches the host's console lifetime, which stops the application: stop sending then, too.
+            IHostApplicationLifetime lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
             try
             {
                 using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
                 for (int second = 0; seconds == 0 || second < seconds; second++)
                 {
                     device.SendPackets(packetsPerSecond);
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(TimeSpan.FromSeconds(1), stop.Token).ConfigureAwait(false);
                     Console.WriteLine($"{DateTime.Now:HH:mm:ss}  tundev.txq.drops{{network.interface.name={device.Name}}} = {drops.Total,9}"
                         + $"   kernel tx_dropped = {socket.GetLinkStats(device.IfIndex).TxDropped,9}");
                 }

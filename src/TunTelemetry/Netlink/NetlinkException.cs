@@ -48,7 +48,10 @@ public sealed class NetlinkErrnoException(string operation, int errno, string? k
 public sealed class NetlinkSocketException(string operation, int errno)
     : NetlinkException(IsTimeoutErrno(errno)
         ? $"netlink {operation} timed out"
-        : $"netlink {operation} failed: {Netlink.Errno.Name(errno)} ({errno}: {Netlink.Errno.Describe(errno)})")
+        : $"netlink {operation} failed: {Netlink.Errno.Name(errno)} ({errno}: {Netlink.Errno.Describe(errno)})"
+            + (errno is Netlink.Errno.EMFILE or Netlink.Errno.ENFILE
+                ? "; out of file descriptors: each watched device uses one socket (two with link-state), so raise LimitNOFILE / ulimit -n"
+                : string.Empty))
 {
     public string Operation { get; } = operation;
 

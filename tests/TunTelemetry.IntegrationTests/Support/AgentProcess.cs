@@ -7,6 +7,7 @@ namespace TunTelemetry.IntegrationTests.Support;
 /// <summary>The real agent as a child process (the build output copied next to the tests), with its output kept.</summary>
 public sealed partial class AgentProcess : IDisposable
 {
+    private const int SIGINT = 2;
     private const int SIGTERM = 15;
     private readonly Process _process;
     private readonly StringBuilder _output = new();
@@ -74,9 +75,14 @@ public sealed partial class AgentProcess : IDisposable
     }
 
     /// <summary>Sends SIGTERM (as systemd and docker do) and waits for the exit code.</summary>
-    public int Terminate(TimeSpan timeout)
+    public int Terminate(TimeSpan timeout) => Signal(SIGTERM, timeout);
+
+    /// <summary>Sends SIGINT (Ctrl-C in a terminal) and waits for the exit code.</summary>
+    public int Interrupt(TimeSpan timeout) => Signal(SIGINT, timeout);
+
+    private int Signal(int signal, TimeSpan timeout)
     {
-        if (Kill(_process.Id, SIGTERM) != 0)
+        if (Kill(_process.Id, signal) != 0)
         {
             throw new InvalidOperationException($"kill failed: errno {Marshal.GetLastPInvokeError()}");
         }
