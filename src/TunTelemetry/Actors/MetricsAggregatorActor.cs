@@ -71,9 +71,6 @@ public sealed class MetricsAggregatorActor : ReceiveActor
     public static Props Props(TunDeviceMetrics metrics) =>
         Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics));
 
-    /// <summary>Devices with a baseline (for leak checks).</summary>
-    internal int BaselineCount => _baselines.Count;
-
     private void OnSampled(LinkStatsSampled sample)
     {
         TunDevice device = sample.Device;
