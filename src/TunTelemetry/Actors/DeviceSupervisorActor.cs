@@ -28,7 +28,7 @@ public sealed record WatchedDevices(IReadOnlyList<TunDevice> Devices, IReadOnlyL
 /// device goes. Only after all of a device's actors have stopped does it tell the aggregator to forget the device, so
 /// no late reading can resurrect a baseline.
 /// </summary>
-public sealed class DeviceSupervisorActor : ReceiveActor
+public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 {
     private readonly TunTelemetryOptions _options;
     private readonly IActorRef _aggregator;
@@ -38,6 +38,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, DeviceEntry> _active = [];
     private readonly Dictionary<IActorRef, (DeviceEntry Entry, string Kind)> _actors = [];
+
+    // Devices listed together whose start is spread over the poll interval (tuntelemetry.poll-spread).
+    private readonly Dictionary<int, TunDevice> _pending = [];
     private readonly CancellationTokenSource _stopWatching = new();
     private long _generation;
 
@@ -59,11 +62,14 @@ public sealed class DeviceSupervisorActor : ReceiveActor
         Receive<TunDeviceRemoved>(m => OnRemoved(m.Device));
         Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0}: {1}", m.RetryIn, m.Error.Message));
         Receive<DeviceVanished>(OnVanished);
+        Receive<StartPending>(OnStartPending);
         Receive<Terminated>(OnTerminated);
         Receive<GetWatchedDevices>(_ => Sender.Tell(new WatchedDevices(
-            _active.Values.Where(e => !e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray(),
+            _active.Values.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values).OrderBy(d => d.IfIndex).ToArray(),
             _active.Values.Where(e => e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray())));
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
     /// <param name="createWatcher">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
@@ -119,19 +125,64 @@ public sealed class DeviceSupervisorActor : ReceiveActor
             }
         }
 
-        foreach (TunDevice device in listed.Devices)
+        foreach (TunDevice pending in _pending.Values.ToArray())
         {
-            if (!_active.ContainsKey(device.IfIndex))
+            if (!present.TryGetValue(pending.IfIndex, out TunDevice? now) || now != pending)
             {
-                Start(device);
+                CancelPending(pending.IfIndex);
+            }
+        }
+
+        TunDevice[] fresh = listed.Devices.Where(d => !_active.ContainsKey(d.IfIndex) && !_pending.ContainsKey(d.IfIndex)).ToArray();
+        for (int i = 0; i < fresh.Length; i++)
+        {
+            // Device i of n starts i/n of an interval later; each polls at once when it starts, then every interval.
+            TimeSpan delay = _options.PollSpread ? _options.PollInterval * i / fresh.Length : TimeSpan.Zero;
+            if (delay == TimeSpan.Zero)
+            {
+                Start(fresh[i]);
+            }
+            else
+            {
+                _pending[fresh[i].IfIndex] = fresh[i];
+                Timers.StartSingleTimer(PendingKey(fresh[i].IfIndex), new StartPending(fresh[i]), delay);
             }
         }
 
         PublishCount();
     }
 
+    private void OnStartPending(StartPending start)
+    {
+        if (_pending.TryGetValue(start.Device.IfIndex, out TunDevice? device) && device == start.Device)
+        {
+            _pending.Remove(device.IfIndex);
+            Start(device);
+        }
+    }
+
+    private void CancelPending(int ifIndex)
+    {
+        if (_pending.Remove(ifIndex))
+        {
+            Timers.Cancel(PendingKey(ifIndex));
+        }
+    }
+
+    private static string PendingKey(int ifIndex) => $"start-{ifIndex}";
+
     private void OnAppeared(TunDevice device)
     {
+        if (_pending.TryGetValue(device.IfIndex, out TunDevice? pending))
+        {
+            if (pending == device)
+            {
+                return; // already scheduled to start
+            }
+
+            CancelPending(device.IfIndex);
+        }
+
         if (_active.TryGetValue(device.IfIndex, out DeviceEntry? entry))
         {
             if (entry.Device == device)
@@ -148,11 +199,13 @@ public sealed class DeviceSupervisorActor : ReceiveActor
 
     private void OnRemoved(TunDevice device)
     {
+        CancelPending(device.IfIndex);
         if (_active.TryGetValue(device.IfIndex, out DeviceEntry? entry) && entry.Device == device)
         {
             Retire(entry, "deleted");
-            PublishCount();
         }
+
+        PublishCount();
     }
 
     private void OnVanished(DeviceVanished vanished)
@@ -255,7 +308,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor
         return BackoffSupervisor.Props(options);
     }
 
-    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count));
+    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count + _pending.Count));
+
+    private sealed record StartPending(TunDevice Device);
 
     private sealed class DeviceEntry(TunDevice device)
     {

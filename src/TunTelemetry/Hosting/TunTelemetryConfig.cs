@@ -16,7 +16,7 @@ public static class TunTelemetryConfig
 
     private static readonly string[] KnownKeys =
     [
-        "poll-interval", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
+        "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
         "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after",
     ];
@@ -54,6 +54,7 @@ public static class TunTelemetryConfig
         {
             PollInterval = pollInterval,
             NetlinkTimeout = netlinkTimeout,
+            PollSpread = Switch(config, "poll-spread", d.PollSpread),
             Devices = Selection(config),
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),

@@ -14,6 +14,12 @@ public sealed record TunTelemetryOptions
 
     public TimeSpan NetlinkTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Devices found together (at start, after a re-list) start spread evenly over one poll interval, so thousands of
+    /// pollers do not all hit the kernel and the aggregator in the same instant every interval.
+    /// </summary>
+    public bool PollSpread { get; init; } = true;
+
     public DeviceSelection Devices { get; init; } = DeviceSelection.All;
 
     /// <summary>Export the 17 detailed series per device besides the default 9.</summary>

@@ -185,6 +185,31 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void Devices_listed_together_start_spread_over_one_poll_interval()
+    {
+        TunDevice[] devices = Enumerable.Range(1, 4).Select(i => new TunDevice(20 + i, $"tun{i}", TunDeviceKind.Tun)).ToArray();
+        foreach (TunDevice device in devices)
+        {
+            _kernel.Set(device.IfIndex, txDropped: (ulong)device.IfIndex);
+        }
+
+        IActorRef supervisor = StartSupervisor(Options(), devices);
+        Expect<LinkStatsSampled>(m => m.Device == devices[0]);
+        supervisor.Tell(GetWatchedDevices.Instance); // the listing has been handled: the other starts are scheduled
+        Assert.Equal(4, ExpectMsg<WatchedDevices>().Devices.Count);
+        ExpectNoSample();
+
+        for (int i = 1; i < devices.Length; i++)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(15.0 / devices.Length)); // 3.75 s apart
+            Expect<LinkStatsSampled>(m => m.Device == devices[i]);
+            ExpectNoSample();
+        }
+
+        Assert.Equal(4, _kernel.Reads);
+    }
+
+    [Fact]
     public void A_full_relist_stops_missing_devices_and_starts_new_ones()
     {
         var tun1 = new TunDevice(8, "tun1", TunDeviceKind.Tap);

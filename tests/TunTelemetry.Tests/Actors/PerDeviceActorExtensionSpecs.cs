@@ -52,6 +52,7 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
     private static TunTelemetryOptions Options => TunTelemetryOptions.Default with
     {
         LinkStateMetrics = false,
+        PollSpread = false,
         Backoff = new BackoffSettings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromMinutes(5)),
     };
 

@@ -49,6 +49,7 @@ public sealed class SoakSpecs : TestKit
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
             LinkStateMetrics = false,
+            PollSpread = false,
             Backoff = new BackoffSettings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromDays(1)),
         };
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(kernel.Open);
