@@ -24,6 +24,30 @@ internal static partial class Native
         return (ts.Seconds * 1_000_000_000L) + ts.Nanoseconds;
     }
 
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)]
+    public static unsafe partial nint SendTo(int fd, byte* buffer, nuint length, int flags, SockAddrLl* address, int addressLength);
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int signal);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct SockAddrLl
+    {
+        public ushort Family;
+        public ushort Protocol; // network byte order
+        public int IfIndex;
+        public ushort HaType;
+        public byte PacketType;
+        public byte HaLength;
+        public ulong Address;
+    }
+
     [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
     private static partial int ClockGetTime(int clock, out TimeSpec ts);
 

@@ -13,11 +13,12 @@ namespace TunTelemetry.Benchmarks;
 internal static class Program
 {
     private const string Usage = """
-        usage: TunTelemetry.Benchmarks poll     [--iterations 200000] [--warmup 20000] [--results FILE]
-               TunTelemetry.Benchmarks pipeline [--devices 100] [--interval-ms 100] [--seconds 20] [--hocon PATH] [--results FILE]
+        usage: TunTelemetry.Benchmarks poll     [--iterations 200000] [--warmup 20000] [--tun-ifindex N] [--results FILE]
+               TunTelemetry.Benchmarks pipeline [--devices 100] [--interval-ms 100] [--seconds 20] [--listener sdk|meterlistener] [--hocon PATH] [--results FILE]
                TunTelemetry.Benchmarks scale    [--devices 100] [--seconds 15] [--interval-ms 1000]
                                                 [--targets agent,node-exporter,cpoller] [--agent PATH.dll] [--cpoller PATH]
-                                                [--label NAME] [--results FILE]
+                                                [--label NAME] [--logs DIR] [--results FILE]
+               targets: agent, agent-noexport (export interval 1 h), node-exporter, cpoller
         Needs root (CAP_NET_ADMIN) to create TUN devices; poll on lo alone works without.
         """;
 

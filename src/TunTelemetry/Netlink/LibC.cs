@@ -28,6 +28,9 @@ internal static unsafe partial class LibC
     // recv(2) flag: report the datagram's real length even when it did not fit, so truncation is detected.
     internal const int MSG_TRUNC = 0x20;
 
+    // recv(2) flag: look at the next datagram without taking it (with MSG_TRUNC: learn its size).
+    internal const int MSG_PEEK = 0x2;
+
     [LibraryImport(Library, EntryPoint = "socket", SetLastError = true)]
     internal static partial int Socket(int domain, int type, int protocol);
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 
 namespace TunTelemetry.Netlink;
@@ -16,8 +17,6 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     // A stats reply is 232 bytes; the spare room lets an unexpected longer reply be reported as such, not truncated.
     private const int StatsBufferSize = 1024;
 
-    // Dumps and single-link replies carry many attributes; the kernel sizes dump batches up to 32 KiB.
-    private const int LargeBufferSize = 64 * 1024;
 
     // A stale reply per earlier timed-out request is expected; thousands mean something else is writing to us.
     private const int MaxStaleRepliesPerRequest = 256;
@@ -27,7 +26,6 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     private readonly SafeNetlinkHandle _handle;
     private readonly byte[] _sendBuffer = new byte[RtmGetStatsRequest.Size + 32];
     private readonly byte[] _statsBuffer = new byte[StatsBufferSize];
-    private byte[]? _largeBuffer;
     private uint _sequence;
 
     private NetlinkRouteSocket(SafeNetlinkHandle handle, uint portId, uint firstSequence)
@@ -170,18 +168,18 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     /// </summary>
     public bool ReceiveLinkChanges(ICollection<LinkChange> changes)
     {
-        byte[] buffer = LargeBuffer;
-        int received;
+        RentedDatagram datagram;
         try
         {
-            received = Receive(buffer);
+            datagram = ReceiveRented();
         }
         catch (NetlinkSocketException e) when (e.IsTimeout)
         {
             return false;
         }
 
-        var messages = new NetlinkMessageReader(buffer.AsSpan(0, received));
+        using RentedDatagram _ = datagram;
+        var messages = new NetlinkMessageReader(datagram.Bytes);
         while (messages.Next())
         {
             switch (messages.Header.Type)
@@ -203,7 +201,48 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     /// <summary>Whether the descriptor has been closed.</summary>
     public bool IsClosed => _handle.IsClosed;
 
-    private byte[] LargeBuffer => _largeBuffer ??= new byte[LargeBufferSize];
+    /// <summary>
+    /// Receives a datagram of any size into a pooled buffer (the caller disposes it). Link replies and dumps are
+    /// kilobytes and rare, so rather than keep a large buffer per socket (64 KiB × thousands of devices was most of
+    /// the agent's memory at 5,000 devices), the datagram's size is peeked first and a buffer rented for it.
+    /// </summary>
+    private RentedDatagram ReceiveRented()
+    {
+        int size;
+        while (true)
+        {
+            nint peeked = LibC.Recv(_handle, null, 0, LibC.MSG_PEEK | LibC.MSG_TRUNC);
+            if (peeked >= 0)
+            {
+                size = (int)peeked;
+                break;
+            }
+
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno != Errno.EINTR)
+            {
+                throw new NetlinkSocketException("recv", errno);
+            }
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, NetlinkHeader.Size));
+        try
+        {
+            return new RentedDatagram(buffer, Receive(buffer));
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+    }
+
+    private readonly struct RentedDatagram(byte[] buffer, int length) : IDisposable
+    {
+        public ReadOnlySpan<byte> Bytes => buffer.AsSpan(0, length);
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(buffer);
+    }
 
     private uint NextSequence()
     {
@@ -223,11 +262,10 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
         Send(request[..RtmGetLinkRequest.WriteDump(request, sequence)]);
 
         bool interrupted = false;
-        byte[] buffer = LargeBuffer;
         while (true)
         {
-            int received = Receive(buffer);
-            var messages = new NetlinkMessageReader(buffer.AsSpan(0, received));
+            using RentedDatagram datagram = ReceiveRented();
+            var messages = new NetlinkMessageReader(datagram.Bytes);
             while (messages.Next())
             {
                 NetlinkHeader header = messages.Header;
@@ -259,11 +297,10 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
         uint sequence = NextSequence();
         Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
         Send(request[..RtmGetLinkRequest.WriteOne(request, sequence, ifIndex, name)]);
-        byte[] buffer = LargeBuffer;
         for (int stale = 0; stale <= MaxStaleRepliesPerRequest; stale++)
         {
-            int received = Receive(buffer);
-            var messages = new NetlinkMessageReader(buffer.AsSpan(0, received));
+            using RentedDatagram datagram = ReceiveRented();
+            var messages = new NetlinkMessageReader(datagram.Bytes);
             while (messages.Next())
             {
                 NetlinkHeader header = messages.Header;

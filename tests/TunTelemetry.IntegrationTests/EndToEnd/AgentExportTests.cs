@@ -72,7 +72,10 @@ public sealed class AgentExportTests(ITestOutputHelper output)
             first.Dispose();
             using DroppingTunDevice reborn = DroppingTunDevice.Create(name: name);
             reborn.SendPackets(900);
+            DateTime dropped = DateTime.UtcNow;
             await receiver.WaitForAsync(r => Drops(r, name) == 1500 + 400, Patience, $"{name} re-created: 1500 + 400");
+            // Kernel-to-collector latency: bounded by one poll interval plus one export interval (plus the transfer).
+            output.WriteLine($"drops reached the collector {(DateTime.UtcNow - dropped).TotalMilliseconds:0} ms after they happened (poll {PollMs} ms, export {ExportMs} ms)");
 
             // SIGTERM: exit code 0 after a final export that carries the last poll.
             second.SendPackets(600);
