@@ -76,6 +76,13 @@ internal sealed class ConsoleViewService(
             text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportMonitor.Failures}x: {exportMonitor.LastError}; totals are kept and sent when it is back]");
         }
 
+        // Forget devices that are gone, so months of device churn do not grow this view's memory.
+        var current = readings.Devices.Select(d => (d.IfIndex, d.Name)).ToHashSet();
+        foreach ((int, string) gone in _previous.Keys.Where(k => !current.Contains(k)).ToArray())
+        {
+            _previous.Remove(gone);
+        }
+
         text.AppendLine();
         if (readings.Devices.Count == 0)
         {

@@ -88,8 +88,9 @@ public sealed unsafe class DroppingTunDevice : IDisposable
     public int SendPackets(int count)
     {
         ObjectDisposedException.ThrowIf(_fd < 0, this);
-        int socket = TunTapNative.Socket(TunTapNative.AF_PACKET, TunTapNative.SOCK_DGRAM | TunTapNative.SOCK_CLOEXEC,
-            TunTapNative.HostToNetwork(TunTapNative.ETH_P_IP));
+        // Protocol 0: a send-only packet socket. Bound to ETH_P_IP it would also receive a copy of every IPv4 packet
+        // the host receives while it is open; the protocol of what we send is given per packet in sll_protocol.
+        int socket = TunTapNative.Socket(TunTapNative.AF_PACKET, TunTapNative.SOCK_DGRAM | TunTapNative.SOCK_CLOEXEC, 0);
         if (socket < 0)
         {
             TunTapNative.ThrowErrno("socket(AF_PACKET)");

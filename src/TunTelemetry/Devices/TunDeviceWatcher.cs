@@ -102,8 +102,10 @@ public sealed class TunDeviceWatcher
             {
                 break;
             }
-            catch (NetlinkException e)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
+                // Any failure (netlink, or a pattern that timed out on a hostile name) is reported and retried: this
+                // runs on its own thread, where an escaping exception would end the process.
                 Write(events, new TunDeviceWatchFailed(e, retryDelay), stop);
                 if (stop.WaitHandle.WaitOne(retryDelay))
                 {
