@@ -117,6 +117,27 @@ public sealed class AgentExportTests(ITestOutputHelper output)
     }
 
     [NetAdminFact]
+    public async Task Ctrl_C_ends_the_agent_with_a_final_export_and_exit_code_0()
+    {
+        string prefix = $"tg{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        using AgentProcess agent = AgentProcess.Start(Environment(receiver, "http/protobuf", exportMs: 600_000),
+            "run", "--no-console", "--poll-interval", "200ms", "--include", $"^{prefix}");
+        try
+        {
+            tun.SendPackets(650);
+            await Task.Delay(2000);
+            Assert.Equal(0, agent.Interrupt(TimeSpan.FromSeconds(30)));
+            Assert.Equal(150, Drops(receiver, tun.Name));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+
+    [NetAdminFact]
     public async Task A_collector_that_comes_up_late_receives_the_correct_cumulative_totals()
     {
         string prefix = $"tl{Random.Shared.Next(0, 0xffffff):x6}";
