@@ -85,9 +85,18 @@ for load in busy idle; do
   row "| pipeline, $load devices (tick → poll → reading → aggregator → instruments) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick (target ≤ 150) |"
 done
 
+# Where in the interval polls land (1 s interval: the 100 ms scheduler tick gives ten slots), with and without poll-spread.
+for spread in on off; do
+  p=$(inns env PERF_POLL_SPREAD=$spread dotnet "$perf" pipeline tb 8 1000 idle)
+  say "poll-spread $spread: $p"
+  p_spread=$(sed -E 's/.*pipeline_busiest_tenth_of_interval=([0-9.]+%).*/\1/' <<<"$p")
+  p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
+  row "| spread of 100 devices' polls in a 1 s interval, poll-spread $spread | evenly spread: 10 % per tenth | $p_spread of polls in the busiest tenth | $p_cpu µs CPU per device per tick |"
+done
+
 # 3. Agent (poll 1 s, export 1 s over OTLP/HTTP) vs node_exporter (netdev, scraped every second, gzip) vs C poller.
 counts=(100 1000)
-[ "$mode" = long ] && counts=(100 1000 5000)
+[ "$mode" = long ] && counts=(1 100 1000 5000)
 port=14318
 for n in "${counts[@]}"; do
   set_devices "$n"

@@ -50,18 +50,21 @@ public static class PipelineBenchmark
 
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
+            PollSpread = Environment.GetEnvironmentVariable("PERF_POLL_SPREAD") != "off",
             PollInterval = TimeSpan.FromMilliseconds(intervalMs),
             NetlinkTimeout = TimeSpan.FromMilliseconds(Math.Min(1000, intervalMs / 2)),
             LinkStateMetrics = false,
         };
         IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         bool idle = !busy;
+        var phases = new PollPhases(TimeSpan.FromMilliseconds(intervalMs));
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>
-            idle ? NetlinkRouteSocket.Open() : new ChangingReader(NetlinkRouteSocket.Open()));
+            new TimedReader(idle ? NetlinkRouteSocket.Open() : new ChangingReader(NetlinkRouteSocket.Open()), phases));
         IActorRef supervisor = system.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
         supervisor.Tell(new TunDevicesListed(devices));
 
         Thread.Sleep(TimeSpan.FromSeconds(Math.Min(5, seconds / 3.0))); // warm-up
+        phases.Reset();
         long ticksBefore = Interlocked.Read(ref measurements);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         double cpuBefore = ProcessCpu.SelfMicroseconds();
@@ -73,8 +76,44 @@ public static class PipelineBenchmark
             : Interlocked.Read(ref measurements) - ticksBefore;
 
         Console.WriteLine($"pipeline_mode={(busy ? "busy" : "idle")} pipeline_devices={devices.Length} pipeline_device_ticks={ticks} "
-            + $"pipeline_cpu_us_per_device_tick={cpu / Math.Max(1, ticks):0.00} pipeline_bytes_per_device_tick={(double)allocated / Math.Max(1, ticks):0}");
+            + $"pipeline_cpu_us_per_device_tick={cpu / Math.Max(1, ticks):0.00} pipeline_bytes_per_device_tick={(double)allocated / Math.Max(1, ticks):0} "
+            + $"pipeline_busiest_tenth_of_interval={phases.BusiestTenthShare():0.0}%");
         return 0;
+    }
+
+    /// <summary>
+    /// Where in the poll interval polls happen: the share of all polls that fall in the busiest tenth of the interval.
+    /// 10 % is perfectly spread; 100 % is a thundering herd (every device polled in the same instant).
+    /// </summary>
+    private sealed class PollPhases(TimeSpan interval)
+    {
+        private readonly long[] _tenths = new long[10];
+
+        public void Record()
+        {
+            long phase = System.Diagnostics.Stopwatch.GetTimestamp() % (long)(interval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency);
+            int tenth = (int)(phase * 10 / (long)(interval.TotalSeconds * System.Diagnostics.Stopwatch.Frequency));
+            Interlocked.Increment(ref _tenths[Math.Clamp(tenth, 0, 9)]);
+        }
+
+        public void Reset() => Array.Clear(_tenths);
+
+        public double BusiestTenthShare()
+        {
+            long total = _tenths.Sum();
+            return total == 0 ? 0 : 100.0 * _tenths.Max() / total;
+        }
+    }
+
+    private sealed class TimedReader(ILinkStatsReader inner, PollPhases phases) : ILinkStatsReader
+    {
+        public LinkStats64 Read(int ifIndex)
+        {
+            phases.Record();
+            return inner.Read(ifIndex);
+        }
+
+        public void Dispose() => inner.Dispose();
     }
 
     /// <summary>A real socket whose readings change every poll (tx_packets + poll number), like a busy device's.</summary>
