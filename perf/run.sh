@@ -8,7 +8,7 @@ mode=${1:-quick}
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 ns=ttperf$$
-seconds=${PERF_SECONDS:-15}
+seconds=${PERF_SECONDS:-12}
 pids=()
 
 stop_all_in_ns() { # everything this script started inside the namespace
