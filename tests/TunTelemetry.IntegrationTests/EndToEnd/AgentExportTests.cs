@@ -23,6 +23,7 @@ public sealed class AgentExportTests(ITestOutputHelper output)
         ["OTEL_EXPORTER_OTLP_PROTOCOL"] = protocol,
         ["OTEL_METRIC_EXPORT_INTERVAL"] = exportMs.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment.name=e2e",
+        ["OTEL_EXPORTER_OTLP_HEADERS"] = "x-tenant=e2e-tenant",
     };
 
     private static long? Drops(OtlpTestReceiver receiver, string device) =>
@@ -56,6 +57,7 @@ public sealed class AgentExportTests(ITestOutputHelper output)
             Assert.False(string.IsNullOrEmpty(resource["service.version"] as string));
             Assert.Equal(System.Environment.MachineName, resource["host.name"]);
             Assert.Equal("e2e", resource["deployment.environment.name"]);
+            Assert.Contains("x-tenant: e2e-tenant", receiver.Headers); // OTEL_EXPORTER_OTLP_HEADERS reaches the collector
 
             // A device created while the agent runs is exported within two poll intervals (plus the export interval).
             using DroppingTunDevice second = DroppingTunDevice.Create(name: prefix + "b");

@@ -19,6 +19,7 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     private const string GrpcPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
     private readonly object _gate = new();
     private readonly List<IReadOnlyList<ResourceMetrics>> _received = [];
+    private readonly HashSet<string> _headers = [];
     private readonly X509Certificate2? _certificate;
     private WebApplication? _app;
     private int _grpcPort;
@@ -113,6 +114,12 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
         return null;
     }
 
+    /// <summary>Every "name: value" request header seen on an export (to check OTEL_EXPORTER_OTLP_HEADERS arrives).</summary>
+    public IReadOnlySet<string> Headers
+    {
+        get { lock (_gate) { return _headers.ToHashSet(); } }
+    }
+
     public IReadOnlyDictionary<string, object>? LatestResource => Received.LastOrDefault()?.FirstOrDefault()?.Resource;
 
     public IEnumerable<string> DevicesOf(string metric) => Received.SelectMany(e => e).SelectMany(r => r.Metrics)
@@ -139,6 +146,7 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
 
     private async Task HandleGrpcAsync(HttpContext context)
     {
+        RecordHeaders(context);
         byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
         int offset = 0;
         while (offset + 5 <= body.Length)
@@ -157,9 +165,21 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
 
     private async Task HandleHttpAsync(HttpContext context)
     {
+        RecordHeaders(context);
         byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
         Record(context.Request.Headers.ContentEncoding == "gzip" ? Gunzip(body) : body);
         context.Response.ContentType = "application/x-protobuf";
+    }
+
+    private void RecordHeaders(HttpContext context)
+    {
+        lock (_gate)
+        {
+            foreach (KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues> header in context.Request.Headers)
+            {
+                _headers.Add($"{header.Key.ToLowerInvariant()}: {header.Value}");
+            }
+        }
     }
 
     private void Record(byte[] message)
