@@ -32,7 +32,7 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
 
     public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
     {
-        Func<NetlinkRouteSocket> open = openSocket ?? (() => NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = context.Options.NetlinkTimeout }));
+        Func<NetlinkRouteSocket> open = openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
         return Akka.Actor.Props.Create(() => new LinkStateActor(context, open)).WithDispatcher(context.Options.NetlinkDispatcher);
     }
 

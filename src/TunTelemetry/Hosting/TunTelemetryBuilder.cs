@@ -19,7 +19,7 @@ public sealed class TunTelemetryBuilder
     public TunTelemetryBuilder(TunTelemetryOptions options)
     {
         Options = options;
-        OpenReader = () => NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = options.NetlinkTimeout });
+        OpenReader = () => NetlinkRouteSocket.Open(options.RequestSocket);
     }
 
     public TunTelemetryOptions Options { get; }
@@ -91,12 +91,12 @@ public sealed class TunTelemetryBuilder
             return null;
         }
 
-        TimeSpan timeout = Options.NetlinkTimeout;
+        NetlinkSocketOptions socketOptions = Options.RequestSocket;
         return name =>
         {
             try
             {
-                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = timeout });
+                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open(socketOptions);
                 return socket.GetLink(name) is { } link ? TunDevice.FromLink(link) : null;
             }
             catch (Exception e) when (e is NetlinkException or ArgumentException)

@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Hosting;
 
@@ -41,6 +42,9 @@ public sealed record TunTelemetryOptions
     public int MaxDevices { get; init; } = 10_000;
 
     public BackoffSettings Backoff { get; init; } = BackoffSettings.Default;
+
+    /// <summary>How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>.</summary>
+    public NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout };
 
     /// <summary>The dispatcher netlink actors run on (configured in <c>hocon.conf</c>).</summary>
     public string NetlinkDispatcher { get; init; } = "tuntelemetry-netlink-dispatcher";

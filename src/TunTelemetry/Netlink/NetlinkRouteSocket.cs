@@ -125,8 +125,7 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     /// </summary>
     internal byte[] CaptureStatsReply(int ifIndex)
     {
-        int length = RtmGetStatsRequest.Write(_sendBuffer, NextSequence(), ifIndex);
-        Send(_sendBuffer.AsSpan(0, length));
+        SendStatsRequestWithoutReading(ifIndex);
         int received = Receive(_statsBuffer);
         return _statsBuffer.AsSpan(0, received).ToArray();
     }
