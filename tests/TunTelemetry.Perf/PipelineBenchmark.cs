@@ -3,6 +3,7 @@ using Akka.Actor;
 using Akka.Configuration;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
@@ -28,12 +29,7 @@ public static class PipelineBenchmark
         Config config = ConfigurationFactory.ParseString("""
             akka.scheduler.tick-duration = 100ms
             akka.loglevel = WARNING
-            tuntelemetry-netlink-dispatcher {
-              type = ForkJoinDispatcher
-              throughput = 64
-              dedicated-thread-pool { thread-count = 2, threadtype = background }
-            }
-            """);
+            """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
         using ActorSystem system = ActorSystem.Create("perf", config);
         using var meter = new Meter("TunTelemetry.Perf");
         long measurements = 0;
@@ -55,7 +51,7 @@ public static class PipelineBenchmark
             NetlinkTimeout = TimeSpan.FromMilliseconds(Math.Min(1000, intervalMs / 2)),
             LinkStateMetrics = false,
         };
-        IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
+        IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)).WithDispatcher(options.NetlinkDispatcher));
         bool idle = !busy;
         var phases = new PollPhases(TimeSpan.FromMilliseconds(intervalMs));
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>

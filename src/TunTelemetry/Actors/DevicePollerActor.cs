@@ -23,7 +23,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
     private readonly IActorRef _supervisor;
     private readonly LinkStatsReaderFactory _openReader;
     private readonly TimeSpan _pollInterval;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
     private ILinkStatsReader? _reader;
 
     // What this incarnation last reported. Most devices are idle most of the time: a reading equal to the last one
@@ -113,6 +113,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
 
     private void Report(NetlinkException e)
     {
+        _log ??= Context.GetLogger();
         _log.Warning("Polling {0} failed ({1}); retrying with backoff: {2}", _device, e.Reason, e.Message);
         _aggregator.Tell(new PollFailed(_device, e.Reason));
     }

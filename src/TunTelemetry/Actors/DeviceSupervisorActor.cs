@@ -305,7 +305,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             .WithSupervisorStrategy(strategy)
             .WithMaxNrOfRetries(backoff.MaxRetries)
             .WithAutoReset(backoff.ResetAfter);
-        return BackoffSupervisor.Props(options);
+        // On the netlink dispatcher for its compact mailbox: there is one backoff supervisor per per-device actor.
+        return BackoffSupervisor.Props(options).WithDispatcher(_options.NetlinkDispatcher);
     }
 
     private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count + _pending.Count));

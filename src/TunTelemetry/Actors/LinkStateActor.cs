@@ -18,7 +18,6 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
 
     private readonly PerDeviceActorContext _context;
     private readonly Func<NetlinkRouteSocket> _openSocket;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private NetlinkRouteSocket? _socket;
 
     public LinkStateActor(PerDeviceActorContext context, Func<NetlinkRouteSocket> openSocket)
@@ -58,7 +57,7 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
         LinkDescription? link = _socket.GetLink(_context.Device.IfIndex);
         if (link is null || link.Name != _context.Device.Name)
         {
-            _log.Info("{0} is gone or renamed; link-state stops", _context.Device);
+            Context.GetLogger().Info("{0} is gone or renamed; link-state stops", _context.Device);
             Timers.CancelAll();
             _context.Supervisor.Tell(new DeviceVanished(_context.Device));
             return;

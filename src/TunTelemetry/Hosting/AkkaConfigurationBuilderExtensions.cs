@@ -2,21 +2,13 @@ using System.Diagnostics.Metrics;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TunTelemetry.Actors;
+using TunTelemetry.Dispatch;
 using TunTelemetry.Metrics;
 
 namespace TunTelemetry.Hosting;
 
 public static class AkkaConfigurationBuilderExtensions
 {
-    // Used when the host's HOCON does not define the dispatcher (hocon.conf does, with comments).
-    private const string DefaultDispatcherHocon = """
-        tuntelemetry-netlink-dispatcher {
-          type = ForkJoinDispatcher
-          throughput = 64
-          dedicated-thread-pool { thread-count = 2, threadtype = background }
-        }
-        """;
-
     /// <summary>
     /// Starts TunTelemetry in this actor system: a <see cref="MetricsAggregatorActor"/> and a
     /// <see cref="DeviceSupervisorActor"/> (both in the <c>ActorRegistry</c>; take them as <c>IRequiredActor&lt;T&gt;</c>),
@@ -30,14 +22,16 @@ public static class AkkaConfigurationBuilderExtensions
         var setup = new TunTelemetryBuilder(options);
         configure?.Invoke(setup);
 
-        builder.AddHocon(DefaultDispatcherHocon, HoconAddMode.Append);
+        // Appended: the host's own HOCON (e.g. hocon.conf) overrides both.
+        builder.AddHocon(NetlinkDispatcher.Hocon, HoconAddMode.Append);
+        builder.AddHocon($"akka.scheduler.tick-duration = {(int)options.SchedulerTick.TotalMilliseconds}ms", HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
             Meter meter = setup.Meter
                 ?? resolver.GetService<IMeterFactory>()?.Create(TunDeviceMetrics.MeterName, typeof(TunDeviceMetrics).Assembly.GetName().Version?.ToString(3))
                 ?? new Meter(TunDeviceMetrics.MeterName);
             var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics);
-            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics), "metrics");
+            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics).WithDispatcher(options.NetlinkDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
             var supervisor = system.ActorOf(

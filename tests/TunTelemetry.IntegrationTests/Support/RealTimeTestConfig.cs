@@ -5,10 +5,5 @@ namespace TunTelemetry.IntegrationTests.Support;
 /// <summary>Actor system settings for real-time specs: the netlink dispatcher the actors ask for.</summary>
 public static class RealTimeTestConfig
 {
-    public static Config NetlinkDispatcher { get; } = ConfigurationFactory.ParseString("""
-        tuntelemetry-netlink-dispatcher {
-          type = ForkJoinDispatcher
-          dedicated-thread-pool { thread-count = 2, threadtype = background }
-        }
-        """);
+    public static Config NetlinkDispatcher { get; } = ConfigurationFactory.ParseString(Dispatch.NetlinkDispatcher.Hocon);
 }

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using TunTelemetry.Devices;
+using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
 using Xunit;
 
@@ -23,6 +24,28 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(defaults.DetailedMetrics, options.DetailedMetrics);
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
     }
+
+    [Fact]
+    public void The_shipped_hocon_conf_defines_the_dispatcher_as_the_library_does()
+    {
+        Config shipped = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon.conf")))
+            .GetConfig(NetlinkDispatcher.Id);
+        Config library = ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon).GetConfig(NetlinkDispatcher.Id);
+
+        foreach (string key in new[] { "type", "executor", "quiet-threads.thread-count", "throughput", "mailbox-type" })
+        {
+            Assert.Equal(library.GetString(key), shipped.GetString(key));
+        }
+    }
+
+    [Theory]
+    [InlineData(100, 100)]
+    [InlineData(1_000, 100)]
+    [InlineData(6_000, 200)]
+    [InlineData(15_000, 500)]
+    [InlineData(3_600_000, 500)]
+    public void The_scheduler_tick_is_a_thirtieth_of_the_poll_interval_within_100_to_500_ms(int pollMs, int tickMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(tickMs), (TunTelemetryOptions.Default with { PollInterval = TimeSpan.FromMilliseconds(pollMs) }).SchedulerTick);
 
     [Fact]
     public void Reads_every_key()

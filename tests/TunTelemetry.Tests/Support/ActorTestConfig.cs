@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using TunTelemetry.Dispatch;
 
 namespace TunTelemetry.Tests.Support;
 
@@ -8,10 +9,5 @@ public static class ActorTestConfig
     public static Config VirtualTime { get; } = ConfigurationFactory.ParseString("""
         akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
         akka.loglevel = INFO
-        tuntelemetry-netlink-dispatcher {
-          type = ForkJoinDispatcher
-          throughput = 64
-          dedicated-thread-pool { thread-count = 2, threadtype = background }
-        }
-        """);
+        """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
 }

@@ -1,0 +1,68 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using TunTelemetry.Agent;
+using TunTelemetry.Devices;
+using TunTelemetry.Dispatch;
+using TunTelemetry.Hosting;
+using Xunit;
+
+namespace TunTelemetry.IntegrationTests.EndToEnd;
+
+/// <summary>The actor system the agent really starts with: scheduler tick, executor and mailbox of its actors.</summary>
+public sealed class AgentActorSettingsTests
+{
+    private static readonly IReadOnlyDictionary<string, string?> NoExport = new Dictionary<string, string?>
+    {
+        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9", // nothing listens; no export happens within the test
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "3600000",
+    };
+
+    private static async Task<Config> StartedConfig(Config hocon, TimeSpan pollInterval)
+    {
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            PollInterval = pollInterval,
+            Devices = new DeviceSelection(include: ["^no-such-device-here$"]),
+        };
+        using IHost host = AgentHost.Build(hocon, options, console: false, configuration: NoExport);
+        await host.StartAsync();
+        try
+        {
+            return host.Services.GetRequiredService<ActorSystem>().Settings.Config;
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
+    }
+
+    [Theory]
+    [InlineData(15_000, 500)]
+    [InlineData(1_000, 100)]
+    [InlineData(6_000, 200)]
+    public async Task The_scheduler_ticks_at_a_thirtieth_of_the_poll_interval_within_100_to_500_ms(int pollMs, int tickMs)
+    {
+        Config config = await StartedConfig(Config.Empty, TimeSpan.FromMilliseconds(pollMs));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(tickMs), config.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
+    [Fact]
+    public async Task A_tick_set_in_hocon_conf_wins()
+    {
+        Config config = await StartedConfig(ConfigurationFactory.ParseString("akka.scheduler.tick-duration = 20ms"), TimeSpan.FromSeconds(15));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(20), config.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
+    [Fact]
+    public async Task The_actors_run_on_quiet_threads_with_compact_mailboxes()
+    {
+        Config config = await StartedConfig(Config.Empty, TimeSpan.FromSeconds(15));
+
+        Assert.Equal(typeof(QuietThreadsExecutorConfigurator), Type.GetType(config.GetString($"{NetlinkDispatcher.Id}.executor")));
+        Assert.Equal(typeof(CompactMailbox), Type.GetType(config.GetString($"{NetlinkDispatcher.Id}.mailbox-type")));
+    }
+}

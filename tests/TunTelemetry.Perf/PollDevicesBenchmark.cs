@@ -1,0 +1,63 @@
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Perf;
+
+/// <summary>
+/// The raw poll as the pipeline does it: one socket per device, every device polled in turn, on one thread with no
+/// actors. Each poll touches a different socket and device than the one before, which the single-device loop of
+/// <see cref="PollBenchmark"/> never does; this is the floor the pipeline is compared with.
+/// </summary>
+public static class PollDevicesBenchmark
+{
+    public static int Run(string prefix, int rounds)
+    {
+        TunDevice[] devices;
+        using (NetlinkRouteSocket socket = NetlinkRouteSocket.Open())
+        {
+            devices = TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
+        }
+
+        NetlinkRouteSocket[] sockets = devices.Select(_ => NetlinkRouteSocket.Open()).ToArray();
+        try
+        {
+            ulong sink = 0;
+            for (int r = 0; r < Math.Max(10, rounds / 10); r++)
+            {
+                sink += PollAll(devices, sockets); // warm-up
+            }
+
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            double cpuBefore = ProcessCpu.SelfMicroseconds();
+            for (int r = 0; r < rounds; r++)
+            {
+                sink += PollAll(devices, sockets);
+            }
+
+            double cpu = ProcessCpu.SelfMicroseconds() - cpuBefore;
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            long polls = (long)rounds * devices.Length;
+            Console.WriteLine($"poll_devices={devices.Length} poll_devices_cpu_ns={cpu * 1000 / polls:0} "
+                + $"poll_devices_bytes_per_poll={(double)allocated / polls:0.###} (sink {sink % 7})");
+            return 0;
+        }
+        finally
+        {
+            foreach (NetlinkRouteSocket socket in sockets)
+            {
+                socket.Dispose();
+            }
+        }
+    }
+
+    private static ulong PollAll(TunDevice[] devices, NetlinkRouteSocket[] sockets)
+    {
+        ulong sum = 0;
+        for (int i = 0; i < devices.Length; i++)
+        {
+            sum += sockets[i].GetLinkStats(devices[i].IfIndex).TxDropped;
+        }
+
+        return sum;
+    }
+}
