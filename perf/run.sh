@@ -77,6 +77,11 @@ row "| poll: CPU per RTM_GETSTATS round trip + decode | C $c_ns ns | TunTelemetr
 
 # 2. Whole pipeline without export: 100 devices, 100 ms ticks, busy (every reading changed) and idle.
 set_devices 100
+# The same raw polls, one socket per device, round robin over the 100 devices on one thread (no actors, no sleeping).
+r=$(inns dotnet "$perf" poll-devices tb 3000)
+say "$r"
+r_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$r")
+row "| raw poll over 100 devices, a socket each, round robin in a loop | single-device loop $d_ns ns | $r_ns ns per poll | the raw cost does not depend on which device is polled |"
 for load in busy idle; do
   p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$load")
   say "$p"

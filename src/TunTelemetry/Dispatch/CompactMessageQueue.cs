@@ -15,6 +15,10 @@ namespace TunTelemetry.Dispatch;
 /// </remarks>
 public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueSemantics
 {
+    // The aggregator's queue takes a burst of readings every tick; keeping room for a normal burst saves a reallocation
+    // per tick, and only a flood (start-up with thousands of devices) is given back.
+    private const int TrimAboveCapacity = 1024;
+
     private readonly Queue<Envelope> _queue = new();
     private volatile int _count;
 
@@ -43,9 +47,9 @@ public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueS
         {
             bool dequeued = _queue.TryDequeue(out envelope);
             _count = _queue.Count;
-            if (_count == 0 && _queue.EnsureCapacity(0) > 16)
+            if (_count == 0 && _queue.EnsureCapacity(0) > TrimAboveCapacity)
             {
-                _queue.TrimExcess(); // a burst grew it (a restart, a flood of failures); give the room back
+                _queue.TrimExcess();
             }
 
             return dequeued;
