@@ -81,7 +81,7 @@ set_devices 100
 r=$(inns dotnet "$perf" poll-devices tb 3000)
 say "$r"
 r_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$r")
-row "| raw poll over 100 devices, a socket each, round robin in a loop | single-device loop $d_ns ns | $r_ns ns per poll | the raw cost does not depend on which device is polled |"
+row "| raw poll over 100 devices, a socket each, round robin in a loop | single-device loop $d_ns ns | $r_ns ns per poll | ratio to the single-device loop $(awk "BEGIN{printf \"%.2f\", $r_ns/$d_ns}") |"
 for load in busy idle; do
   p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$load")
   say "$p"

@@ -20,14 +20,19 @@ public static class PipelineBenchmark
     /// <param name="busy">Every reading changes (a message per tick), or the devices are idle (no message).</param>
     public static int Run(string prefix, int seconds, int intervalMs, bool busy)
     {
-        TunDevice[] devices;
-        using (NetlinkRouteSocket socket = NetlinkRouteSocket.Open())
-        {
-            devices = TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
-        }
+        TunDevice[] devices = PerfDevices.List(prefix);
 
-        Config config = ConfigurationFactory.ParseString("""
-            akka.scheduler.tick-duration = 100ms
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            PollSpread = Environment.GetEnvironmentVariable("PERF_POLL_SPREAD") != "off",
+            PollInterval = TimeSpan.FromMilliseconds(intervalMs),
+            NetlinkTimeout = TimeSpan.FromMilliseconds(Math.Min(1000, intervalMs / 2)),
+            LinkStateMetrics = false,
+        };
+
+        // The scheduler tick and dispatcher the agent gets from WithTunTelemetry, so the pipeline measures what ships.
+        Config config = ConfigurationFactory.ParseString($"""
+            {options.SchedulerTickHocon}
             akka.loglevel = WARNING
             """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
         using ActorSystem system = ActorSystem.Create("perf", config);
@@ -44,13 +49,6 @@ public static class PipelineBenchmark
         listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref measurements));
         listener.Start();
 
-        TunTelemetryOptions options = TunTelemetryOptions.Default with
-        {
-            PollSpread = Environment.GetEnvironmentVariable("PERF_POLL_SPREAD") != "off",
-            PollInterval = TimeSpan.FromMilliseconds(intervalMs),
-            NetlinkTimeout = TimeSpan.FromMilliseconds(Math.Min(1000, intervalMs / 2)),
-            LinkStateMetrics = false,
-        };
         IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)).WithDispatcher(options.NetlinkDispatcher));
         bool idle = !busy;
         var phases = new PollPhases(TimeSpan.FromMilliseconds(intervalMs));

@@ -12,11 +12,7 @@ public static class PollDevicesBenchmark
 {
     public static int Run(string prefix, int rounds)
     {
-        TunDevice[] devices;
-        using (NetlinkRouteSocket socket = NetlinkRouteSocket.Open())
-        {
-            devices = TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
-        }
+        TunDevice[] devices = PerfDevices.List(prefix);
 
         NetlinkRouteSocket[] sockets = devices.Select(_ => NetlinkRouteSocket.Open()).ToArray();
         try

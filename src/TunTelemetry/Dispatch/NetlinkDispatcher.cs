@@ -14,8 +14,8 @@ public static class NetlinkDispatcher
     public const string Id = "tuntelemetry-netlink-dispatcher";
 
     /// <summary>Its definition; a host's own HOCON for the same id takes precedence.</summary>
-    public const string Hocon = """
-        tuntelemetry-netlink-dispatcher {
+    public const string Hocon = $$"""
+        {{Id}} {
           type = Dispatcher
           executor = "TunTelemetry.Dispatch.QuietThreadsExecutorConfigurator, TunTelemetry"
           quiet-threads.thread-count = 2

@@ -54,6 +54,9 @@ public sealed record TunTelemetryOptions
     /// </summary>
     public TimeSpan SchedulerTick => TimeSpan.FromMilliseconds(Math.Clamp(PollInterval.TotalMilliseconds / 30, 100, 500));
 
+    /// <summary><see cref="SchedulerTick"/> as the HOCON line that asks Akka for it.</summary>
+    public string SchedulerTickHocon => $"akka.scheduler.tick-duration = {(int)SchedulerTick.TotalMilliseconds}ms";
+
     /// <summary>The dispatcher TunTelemetry's actors run on (see <see cref="Dispatch.NetlinkDispatcher"/>).</summary>
     public string NetlinkDispatcher { get; init; } = Dispatch.NetlinkDispatcher.Id;
 }

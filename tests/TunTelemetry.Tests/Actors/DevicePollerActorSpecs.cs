@@ -16,12 +16,18 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
+    /// <summary>A poller of tun0 on the fake kernel, reporting to a probe; this spec is its supervisor.</summary>
+    private (TestProbe Aggregator, IActorRef Poller) StartPoller(TimeSpan interval)
+    {
+        TestProbe aggregator = CreateTestProbe();
+        return (aggregator, Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, interval)));
+    }
+
     [Fact]
     public void Polls_at_start_then_every_15_seconds_and_not_between()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
-        TestProbe aggregator = CreateTestProbe();
-        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
 
         aggregator.ExpectMsg<LinkStatsSampled>(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
         _kernel.Set(Tun0.IfIndex, txDropped: 6);
@@ -42,8 +48,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     public void Reports_only_readings_that_changed()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
-        TestProbe aggregator = CreateTestProbe();
-        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
         aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 5); // the first reading always goes
 
         for (int tick = 1; tick <= 3; tick++)
@@ -62,8 +67,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     public void Honours_a_changed_poll_interval()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = CreateTestProbe();
-        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromMilliseconds(500)));
+        TestProbe aggregator = StartPoller(TimeSpan.FromMilliseconds(500)).Aggregator;
 
         aggregator.ExpectMsg<LinkStatsSampled>();
         _kernel.Set(Tun0.IfIndex, txDropped: 2);
@@ -85,8 +89,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     public void Closes_its_socket_when_stopped()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = CreateTestProbe();
-        IActorRef poller = Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
         aggregator.ExpectMsg<LinkStatsSampled>();
         Assert.Equal(1, _kernel.OpenReaders);
 
@@ -100,8 +103,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     public void Reports_a_vanished_device_to_its_supervisor_and_stops_polling()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = CreateTestProbe();
-        Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, TestActor, _kernel.Open, TimeSpan.FromSeconds(15)));
+        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
         aggregator.ExpectMsg<LinkStatsSampled>();
 
         _kernel.Remove(Tun0.IfIndex);

@@ -1,0 +1,14 @@
+using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Perf;
+
+/// <summary>The devices a benchmark runs over: those whose names start with a prefix (perf/run.sh makes tb0, tb1, ...).</summary>
+public static class PerfDevices
+{
+    public static TunDevice[] List(string prefix)
+    {
+        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        return TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
+    }
+}
