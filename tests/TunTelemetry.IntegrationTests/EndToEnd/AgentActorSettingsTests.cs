@@ -6,11 +6,13 @@ using TunTelemetry.Agent;
 using TunTelemetry.Devices;
 using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
+using TunTelemetry.IntegrationTests.Support;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.EndToEnd;
 
 /// <summary>The actor system the agent really starts with: scheduler tick, executor and mailbox of its actors.</summary>
+[Collection(InProcessAgentHostCollection.Name)]
 public sealed class AgentActorSettingsTests
 {
     private static readonly IReadOnlyDictionary<string, string?> NoExport = new Dictionary<string, string?>

@@ -16,6 +16,7 @@ namespace TunTelemetry.IntegrationTests.EndToEnd;
 /// The full host in this process, so a fault can be injected where the kernel cannot produce one on demand: a device
 /// whose every poll fails. Everything else is real: devices, sockets, actors, exporter, receiver.
 /// </summary>
+[Collection(InProcessAgentHostCollection.Name)]
 public sealed class InProcessHostTests
 {
     [NetAdminFact]

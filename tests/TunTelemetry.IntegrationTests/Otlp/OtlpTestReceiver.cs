@@ -135,11 +135,23 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
             if (DateTime.UtcNow > deadline)
             {
                 throw new TimeoutException($"waited {timeout.TotalSeconds:0}s for {what}; {Exports} exports received, metrics: "
-                    + string.Join(", ", Received.SelectMany(e => e).SelectMany(r => r.Metrics).Select(m => m.Name).Distinct()));
+                    + string.Join(", ", Received.SelectMany(e => e).SelectMany(r => r.Metrics).Select(m => m.Name).Distinct())
+                    + "; the last export: " + DescribeLatestExport());
             }
 
             await Task.Delay(50).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Every data point of the last export, one per line, so a timed-out wait shows the state the agent was in rather
+    /// than only which metrics exist.
+    /// </summary>
+    private string DescribeLatestExport()
+    {
+        IEnumerable<string> lines = (Received.LastOrDefault() ?? []).SelectMany(r => r.Metrics).SelectMany(m => m.Points.Select(p =>
+            $"{m.Name}{{{string.Join(",", p.Attributes.Select(a => $"{a.Key}={a.Value}"))}}} = {p.AsInt?.ToString() ?? p.AsDouble?.ToString() ?? $"count {p.Count}"}"));
+        return Environment.NewLine + string.Join(Environment.NewLine, lines.Take(200));
     }
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
