@@ -8,8 +8,8 @@ namespace TunTelemetry.Actors;
 
 /// <summary>
 /// Polls one device's <c>rtnl_link_stats64</c> over its own netlink socket: immediately on start, then every
-/// poll interval, and reports each reading to the aggregator. It keeps no counting state, so restarting it can
-/// neither lose nor repeat growth.
+/// poll interval, and hands each changed reading to the aggregator through its <see cref="ReadingSlot"/>. It keeps
+/// no counting state, so restarting it can neither lose nor repeat growth.
 /// </summary>
 /// <remarks>
 /// A socket failure throws, and the backoff supervisor restarts it with a fresh socket (the old one is closed in
@@ -26,10 +26,8 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
     private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
     private ILinkStatsReader? _reader;
 
-    // What this incarnation last reported. Most devices are idle most of the time: a reading equal to the last one
-    // would add zero everywhere, so it is not sent (no message, no allocation). A new incarnation starts empty and
-    // always sends its first reading, so the aggregator's baseline stays authoritative.
-    private LinkStats64? _lastSent;
+    // This incarnation's readings on their way to the aggregator. Restarting makes a new actor and so a new slot.
+    private readonly ReadingSlot _slot;
 
     public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
     {
@@ -38,6 +36,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         _supervisor = supervisor;
         _openReader = openReader;
         _pollInterval = pollInterval;
+        _slot = new ReadingSlot(device);
         Receive<Poll>(_ => OnPoll());
     }
 
@@ -102,13 +101,10 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
             throw new PollFailedException(_device, e);
         }
 
-        if (_lastSent is { } last && last == stats)
+        if (_slot.Offer(stats, Stopwatch.GetElapsedTime(started)))
         {
-            return;
+            _aggregator.Tell(_slot.Ready);
         }
-
-        _lastSent = stats;
-        _aggregator.Tell(new LinkStatsSampled(_device, stats, Stopwatch.GetElapsedTime(started)));
     }
 
     private void Report(NetlinkException e)

@@ -6,7 +6,10 @@ using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Actors;
 
-/// <summary>A poller read a device's counters.</summary>
+/// <summary>
+/// A device's counters, read by something other than a poller (pollers hand theirs over in a <see cref="ReadingSlot"/>);
+/// counted exactly like a poller's reading.
+/// </summary>
 public sealed record LinkStatsSampled(TunDevice Device, LinkStats64 Stats, TimeSpan PollDuration);
 
 /// <summary>A poll failed; the poller is about to be restarted (or stopped, for <c>device_gone</c>).</summary>
@@ -57,7 +60,8 @@ public sealed class MetricsAggregatorActor : ReceiveActor
     public MetricsAggregatorActor(TunDeviceMetrics metrics)
     {
         _metrics = metrics;
-        Receive<LinkStatsSampled>(OnSampled);
+        Receive<LinkStatsReady>(OnReady);
+        Receive<LinkStatsSampled>(m => Count(m.Device, m.Stats, m.PollDuration));
         Receive<PollFailed>(m => _metrics.CountPollFailure(m.Device.Name, m.Reason));
         Receive<PerDeviceActorRestarting>(m => _metrics.CountRestart(m.Device.Name));
         Receive<PerDeviceActorGaveUp>(m => _metrics.CountGaveUp(m.Device.Name));
@@ -71,22 +75,29 @@ public sealed class MetricsAggregatorActor : ReceiveActor
     public static Props Props(TunDeviceMetrics metrics) =>
         Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics));
 
-    private void OnSampled(LinkStatsSampled sample)
+    private void OnReady(LinkStatsReady ready)
     {
-        TunDevice device = sample.Device;
+        if (ready.Slot.TryTake(out LinkStats64 stats, out TimeSpan pollDuration))
+        {
+            Count(ready.Slot.Device, stats, pollDuration);
+        }
+    }
+
+    private void Count(TunDevice device, in LinkStats64 stats, TimeSpan pollDuration)
+    {
         bool first = !_baselines.TryGetValue(device.IfIndex, out Baseline? baseline) || baseline.Name != device.Name;
         LinkStats64? previous = first ? null : baseline!.Last;
-        LinkStats64 growth = LinkStatsDelta.Growth(previous, sample.Stats);
+        LinkStats64 growth = LinkStatsDelta.Growth(previous, stats);
         _metrics.AddGrowth(device.Name, growth, createSeries: first);
-        _metrics.RecordPollDuration(sample.PollDuration);
+        _metrics.RecordPollDuration(pollDuration);
 
         if (first)
         {
-            _baselines[device.IfIndex] = new Baseline(device.Name, sample.Stats);
+            _baselines[device.IfIndex] = new Baseline(device.Name, stats);
         }
         else
         {
-            baseline!.Last = sample.Stats;
+            baseline!.Last = stats;
         }
     }
 

@@ -29,18 +29,18 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
         TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
 
-        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
+        aggregator.ExpectReading(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
         _kernel.Set(Tun0.IfIndex, txDropped: 6);
         Scheduler.Advance(TimeSpan.FromSeconds(14.9));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Assert.Equal(1, _kernel.Reads);
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
-        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 6);
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 6);
         _kernel.Set(Tun0.IfIndex, txDropped: 7);
         Scheduler.Advance(TimeSpan.FromSeconds(10));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Scheduler.Advance(TimeSpan.FromSeconds(5));
-        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 7);
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 7);
         Assert.Equal(3, _kernel.Reads);
     }
 
@@ -49,7 +49,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
         TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
-        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 5); // the first reading always goes
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 5); // the first reading always goes
 
         for (int tick = 1; tick <= 3; tick++)
         {
@@ -60,7 +60,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // idle: polled, nothing to report
         _kernel.Set(Tun0.IfIndex, txDropped: 9);
         Scheduler.Advance(TimeSpan.FromSeconds(15));
-        aggregator.ExpectMsg<LinkStatsSampled>(s => s.Stats.TxDropped == 9);
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 9);
     }
 
     [Fact]
@@ -69,17 +69,17 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         TestProbe aggregator = StartPoller(TimeSpan.FromMilliseconds(500)).Aggregator;
 
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectReading();
         _kernel.Set(Tun0.IfIndex, txDropped: 2);
         Scheduler.Advance(TimeSpan.FromMilliseconds(499));
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectReading();
         for (int i = 0; i < 10; i++)
         {
             _kernel.Set(Tun0.IfIndex, txDropped: (ulong)(3 + i));
             Scheduler.Advance(TimeSpan.FromMilliseconds(500));
-            aggregator.ExpectMsg<LinkStatsSampled>();
+            aggregator.ExpectReading();
         }
 
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
@@ -90,7 +90,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectReading();
         Assert.Equal(1, _kernel.OpenReaders);
 
         Watch(poller);
@@ -104,7 +104,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
-        aggregator.ExpectMsg<LinkStatsSampled>();
+        aggregator.ExpectReading();
 
         _kernel.Remove(Tun0.IfIndex);
         Scheduler.Advance(TimeSpan.FromSeconds(15));

@@ -56,7 +56,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         {
             TimeSpan left = deadline - DateTime.UtcNow;
             Assert.True(left > TimeSpan.Zero, $"no {typeof(T).Name} arrived; got: {string.Join(", ", _unclaimed)}");
-            object message = _aggregator.ReceiveOne(left) ?? throw new Xunit.Sdk.XunitException(
+            object message = PollerReadings.TakeReading(_aggregator.ReceiveOne(left)) ?? throw new Xunit.Sdk.XunitException(
                 $"no {typeof(T).Name} arrived; got: {string.Join(", ", _unclaimed)}");
             if (Matches(message))
             {
@@ -70,7 +70,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     private void ExpectNoSample()
     {
         Assert.DoesNotContain(_unclaimed, m => m is LinkStatsSampled);
-        object? message = _aggregator.ReceiveOne(TimeSpan.FromMilliseconds(150));
+        object? message = PollerReadings.TakeReading(_aggregator.ReceiveOne(TimeSpan.FromMilliseconds(150)));
         Assert.False(message is LinkStatsSampled, $"unexpected {message}");
         if (message is not null)
         {
