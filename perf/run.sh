@@ -90,6 +90,17 @@ for load in busy idle; do
   row "| pipeline, $load devices (tick → poll → reading → aggregator → instruments) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick (target ≤ 150) |"
 done
 
+# The same pipeline with ten times the devices per tick (long mode): how much of the per-tick cost is fixed per burst.
+if [ "$mode" = long ]; then
+  set_devices 1000
+  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 busy)
+  say "1000 devices: $p"
+  p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
+  p_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
+  row "| pipeline, 1,000 busy devices per 100 ms tick | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick |"
+  set_devices 100
+fi
+
 # Where in the interval polls land (1 s interval: the 100 ms scheduler tick gives ten slots), with and without poll-spread.
 for spread in on off; do
   p=$(inns env PERF_POLL_SPREAD=$spread dotnet "$perf" pipeline tb 8 1000 idle)
