@@ -23,11 +23,11 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
     private readonly IActorRef _supervisor;
     private readonly LinkStatsReaderFactory _openReader;
     private readonly TimeSpan _pollInterval;
-    private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
-    private ILinkStatsReader? _reader;
 
     // This incarnation's readings on their way to the aggregator. Restarting makes a new actor and so a new slot.
     private readonly ReadingSlot _slot;
+    private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
+    private ILinkStatsReader? _reader;
 
     public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
     {
