@@ -213,22 +213,15 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     [Fact]
     public void Readings_replaced_in_a_slot_before_the_aggregator_took_them_are_counted_once_and_in_full()
     {
-        static LinkStats64 TxDropped(ulong value)
-        {
-            var counters = new ulong[LinkStats64.MaxFieldCount];
-            counters[(int)LinkStats64Field.TxDropped] = value;
-            return LinkStats64.FromCounters(counters);
-        }
-
         var slot = new ReadingSlot(Tun0);
-        Assert.True(slot.Offer(TxDropped(10), TimeSpan.Zero));
+        Assert.True(slot.Offer(Readings.Stats(10), TimeSpan.Zero));
         _aggregator.Tell(slot.Ready);
         AwaitTotal(10);
 
         // A busy device polled three times while the aggregator was behind: one notice, the newest reading.
-        Assert.True(slot.Offer(TxDropped(15), TimeSpan.Zero));
-        Assert.False(slot.Offer(TxDropped(28), TimeSpan.Zero));
-        Assert.False(slot.Offer(TxDropped(40), TimeSpan.Zero));
+        Assert.True(slot.Offer(Readings.Stats(15), TimeSpan.Zero));
+        Assert.False(slot.Offer(Readings.Stats(28), TimeSpan.Zero));
+        Assert.False(slot.Offer(Readings.Stats(40), TimeSpan.Zero));
         _aggregator.Tell(slot.Ready);
         AwaitTotal(40);
 

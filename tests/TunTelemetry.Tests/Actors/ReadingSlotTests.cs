@@ -1,6 +1,7 @@
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Tests.Support;
 using Xunit;
 
 namespace TunTelemetry.Tests.Actors;
@@ -9,45 +10,38 @@ public sealed class ReadingSlotTests
 {
     private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
 
-    private static LinkStats64 TxDropped(ulong value)
-    {
-        var counters = new ulong[LinkStats64.MaxFieldCount];
-        counters[(int)LinkStats64Field.TxDropped] = value;
-        return LinkStats64.FromCounters(counters);
-    }
-
     [Fact]
     public void Only_the_offer_that_fills_an_empty_slot_asks_for_a_notice_and_the_newest_reading_is_taken()
     {
         var slot = new ReadingSlot(Tun0);
 
-        Assert.True(slot.Offer(TxDropped(1), TimeSpan.FromMicroseconds(3)));
-        Assert.False(slot.Offer(TxDropped(2), TimeSpan.FromMicroseconds(4)));
-        Assert.False(slot.Offer(TxDropped(3), TimeSpan.FromMicroseconds(5)));
+        Assert.True(slot.Offer(Readings.Stats(1), TimeSpan.FromMicroseconds(3)));
+        Assert.False(slot.Offer(Readings.Stats(2), TimeSpan.FromMicroseconds(4)));
+        Assert.False(slot.Offer(Readings.Stats(3), TimeSpan.FromMicroseconds(5)));
 
         Assert.True(slot.TryTake(out LinkStats64 taken, out TimeSpan duration));
         Assert.Equal(3UL, taken.TxDropped);
         Assert.Equal(TimeSpan.FromMicroseconds(5), duration);
         Assert.False(slot.TryTake(out _, out _));
-        Assert.True(slot.Offer(TxDropped(4), TimeSpan.Zero));
+        Assert.True(slot.Offer(Readings.Stats(4), TimeSpan.Zero));
     }
 
     [Fact]
     public void A_reading_equal_to_the_last_offered_is_not_stored_or_announced()
     {
         var slot = new ReadingSlot(Tun0);
-        Assert.True(slot.Offer(TxDropped(5), TimeSpan.Zero));
+        Assert.True(slot.Offer(Readings.Stats(5), TimeSpan.Zero));
         Assert.True(slot.TryTake(out _, out _));
 
-        Assert.False(slot.Offer(TxDropped(5), TimeSpan.Zero));
+        Assert.False(slot.Offer(Readings.Stats(5), TimeSpan.Zero));
         Assert.False(slot.TryTake(out _, out _));
-        Assert.True(slot.Offer(TxDropped(6), TimeSpan.Zero));
+        Assert.True(slot.Offer(Readings.Stats(6), TimeSpan.Zero));
     }
 
     [Fact]
     public void The_first_reading_of_a_new_slot_is_announced_even_when_all_counters_are_zero()
     {
-        Assert.True(new ReadingSlot(Tun0).Offer(TxDropped(0), TimeSpan.Zero));
+        Assert.True(new ReadingSlot(Tun0).Offer(Readings.Stats(0), TimeSpan.Zero));
     }
 
     [Fact]
@@ -80,7 +74,7 @@ public sealed class ReadingSlotTests
 
         for (ulong value = 1; value <= last; value++)
         {
-            if (slot.Offer(TxDropped(value), TimeSpan.Zero))
+            if (slot.Offer(Readings.Stats(value), TimeSpan.Zero))
             {
                 notices.Release();
             }

@@ -1,18 +1,14 @@
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Tests.Support;
 using Xunit;
 
 namespace TunTelemetry.Tests.Devices;
 
 public sealed class LinkStatsDeltaTests
 {
-    private static LinkStats64 Stats(ulong txDropped, ulong rxBytes = 0, int fields = 25)
-    {
-        ulong[] counters = new ulong[fields];
-        counters[(int)LinkStats64Field.TxDropped] = txDropped;
-        counters[(int)LinkStats64Field.RxBytes] = rxBytes;
-        return LinkStats64.FromCounters(counters);
-    }
+    private static LinkStats64 Stats(ulong txDropped, ulong rxBytes = 0, int fields = 25) =>
+        Readings.Stats(txDropped, rxBytes: rxBytes, fields: fields);
 
     [Fact]
     public void The_first_poll_counts_in_full()

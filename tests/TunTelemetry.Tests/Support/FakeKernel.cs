@@ -23,14 +23,8 @@ public sealed class FakeKernel
 
     public int Reads { get; private set; }
 
-    public void Set(int ifIndex, ulong txDropped, ulong rxPackets = 0, ulong txPackets = 0)
-    {
-        ulong[] counters = new ulong[LinkStats64.MaxFieldCount];
-        counters[(int)LinkStats64Field.TxDropped] = txDropped;
-        counters[(int)LinkStats64Field.RxPackets] = rxPackets;
-        counters[(int)LinkStats64Field.TxPackets] = txPackets;
-        Set(ifIndex, LinkStats64.FromCounters(counters));
-    }
+    public void Set(int ifIndex, ulong txDropped, ulong rxPackets = 0, ulong txPackets = 0) =>
+        Set(ifIndex, Readings.Stats(txDropped, rxPackets, txPackets));
 
     public void Set(int ifIndex, LinkStats64 stats)
     {
