@@ -82,22 +82,23 @@ r=$(inns dotnet "$perf" poll-devices tb 3000)
 say "$r"
 r_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$r")
 row "| raw poll over 100 devices, a socket each, round robin in a loop | single-device loop $d_ns ns | $r_ns ns per poll | ratio to the single-device loop $(awk "BEGIN{printf \"%.2f\", $r_ns/$d_ns}") |"
-for load in busy idle; do
-  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$load")
-  say "$p"
+# pipeline_row LOAD LABEL: runs the in-process pipeline over the current devices (100 ms ticks) and adds its row.
+pipeline_row() {
+  local p p_cpu p_bytes
+  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$1")
+  say "$devices devices: $p"
   p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
   p_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
-  row "| pipeline, $load devices (tick → poll → reading → aggregator → instruments) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick (target ≤ 150) |"
+  row "| $2 | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick (target ≤ 150) |"
+}
+for load in busy idle; do
+  pipeline_row "$load" "pipeline, $load devices (tick → poll → reading → aggregator → instruments)"
 done
 
 # The same pipeline with ten times the devices per tick (long mode): how much of the per-tick cost is fixed per burst.
 if [ "$mode" = long ]; then
   set_devices 1000
-  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 busy)
-  say "1000 devices: $p"
-  p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
-  p_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
-  row "| pipeline, 1,000 busy devices per 100 ms tick | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $p_bytes bytes/device/tick |"
+  pipeline_row busy "pipeline, 1,000 busy devices per 100 ms tick"
   set_devices 100
 fi
 
