@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Exporter;
 using TunTelemetry.Agent.ConsoleView;
 using TunTelemetry.Agent.Telemetry;
 using TunTelemetry.Hosting;
@@ -18,15 +19,20 @@ namespace TunTelemetry.Agent;
 public static class AgentHost
 {
     /// <param name="configuration">
-    /// Extra configuration (as <c>OTEL_*</c> keys) over the environment; lets in-process tests aim the exporter
-    /// without touching the process environment.
+    /// Extra configuration (as <c>OTEL_METRIC_EXPORT_*</c> and <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c>
+    /// keys) over the environment, for in-process tests.
+    /// </param>
+    /// <param name="configureExporter">
+    /// Changes the exporter's options after the SDK has read them from the <c>OTEL_EXPORTER_OTLP_*</c> environment
+    /// variables; lets in-process tests aim the exporter without touching the process environment.
     /// </param>
     public static IHost Build(
         Config hocon,
         TunTelemetryOptions options,
         bool console,
         Action<TunTelemetryBuilder>? configure = null,
-        IReadOnlyDictionary<string, string?>? configuration = null)
+        IReadOnlyDictionary<string, string?>? configuration = null,
+        Action<OtlpExporterOptions>? configureExporter = null)
     {
         HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -54,7 +60,7 @@ public static class AgentHost
         builder.Services.AddSingleton(options);
         var exportMonitor = new OtlpExportMonitor();
         builder.Services.AddSingleton(exportMonitor);
-        OpenTelemetrySetup.Add(builder.Services, options);
+        OpenTelemetrySetup.Add(builder.Services, options, configureExporter);
 
         builder.Services.AddAkka("tuntelemetry", (akka, _) =>
         {

@@ -8,7 +8,7 @@ namespace TunTelemetry.Perf;
 
 /// <summary>
 /// A local OTLP/HTTP endpoint for the agent to export to during benchmarks: accepts every export, and writes how many
-/// it received, their bytes, and how many <c>tundev.txq.drops</c> series the last one carried (devices exported).
+/// it received, their bytes, and how many <c>tundev.txq.drops</c> series the last request carrying that metric held (devices exported).
 /// </summary>
 public static class OtlpSink
 {
@@ -27,7 +27,12 @@ public static class OtlpSink
             byte[] data = body.ToArray();
             Interlocked.Increment(ref exports);
             Interlocked.Add(ref bytes, data.Length);
-            Interlocked.Exchange(ref lastSeries, CountSeries(data, marker));
+            // The agent sends a large export as several requests: only the one carrying the metric counts.
+            if (data.AsSpan().IndexOf(marker) >= 0)
+            {
+                Interlocked.Exchange(ref lastSeries, CountSeries(data, marker));
+            }
+
             await File.WriteAllTextAsync(statusFile, $"exports={exports} bytes={bytes} txq_series_last={lastSeries}\n");
             context.Response.ContentType = "application/x-protobuf";
         });

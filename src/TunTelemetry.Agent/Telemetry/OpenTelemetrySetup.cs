@@ -1,5 +1,9 @@
 using System.Reflection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using TunTelemetry.Hosting;
@@ -9,16 +13,26 @@ namespace TunTelemetry.Agent.Telemetry;
 
 /// <summary>
 /// OpenTelemetry SDK wiring. Endpoint, protocol, headers, export interval, service name and resource attributes come
-/// from the standard <c>OTEL_*</c> variables, which the SDK reads itself; this adds what the SDK does not know.
+/// from the standard <c>OTEL_*</c> variables, which the SDK reads itself; this adds what the SDK does not know, and
+/// builds the OTLP reader itself so that an export goes as several requests (see <see cref="ChunkedOtlpMetricExporter"/>).
 /// </summary>
 internal static class OpenTelemetrySetup
 {
     internal const string DefaultServiceName = "tuntelemetry";
+    internal const string TemporalityVariable = "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE";
+
+    // The SDK's defaults for OTEL_METRIC_EXPORT_INTERVAL and OTEL_METRIC_EXPORT_TIMEOUT.
+    private const int DefaultExportIntervalMilliseconds = 60_000;
+    private const int DefaultExportTimeoutMilliseconds = 30_000;
 
     internal static string ServiceVersion =>
         typeof(OpenTelemetrySetup).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
 
-    internal static void Add(IServiceCollection services, TunTelemetryOptions options)
+    /// <param name="configureExporter">
+    /// Runs on the exporter's options after the SDK has read the <c>OTEL_EXPORTER_OTLP_*</c> environment variables; lets
+    /// in-process tests aim the exporter without touching the process environment.
+    /// </param>
+    internal static void Add(IServiceCollection services, TunTelemetryOptions options, Action<OtlpExporterOptions>? configureExporter = null)
     {
         services.AddOpenTelemetry()
             .ConfigureResource(resource =>
@@ -35,15 +49,53 @@ internal static class OpenTelemetrySetup
                     .AddView(instrument => instrument.Meter.Name == TunDeviceMetrics.MeterName
                         ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name, options.MaxDevices) }
                         : null)
-                    .AddOtlpExporter((_, reader) =>
-                    {
-                        // Cumulative: a collector or backend that misses an export loses nothing, the next carries the total.
-                        if (Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE") is null)
-                        {
-                            reader.TemporalityPreference = MetricReaderTemporalityPreference.Cumulative;
-                        }
-                    });
+                    .AddReader(sp => CreateReader(sp, configureExporter));
             });
+    }
+
+    /// <summary>
+    /// What <c>AddOtlpExporter</c> would build, with the exporter sending an export as several requests
+    /// (<see cref="ChunkedOtlpMetricExporter"/>): the exporter options from the <c>OTEL_EXPORTER_OTLP_*</c> environment
+    /// variables (read by the SDK's own constructor), the interval and timeout from <c>OTEL_METRIC_EXPORT_*</c>, the
+    /// temporality from <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c>.
+    /// </summary>
+    private static MetricReader CreateReader(IServiceProvider services, Action<OtlpExporterOptions>? configureExporter)
+    {
+        var exporterOptions = new OtlpExporterOptions();
+        configureExporter?.Invoke(exporterOptions);
+        PeriodicExportingMetricReaderOptions periodic = services.GetRequiredService<IOptionsMonitor<MetricReaderOptions>>()
+            .Get(Options.DefaultName).PeriodicExportingMetricReaderOptions;
+        var exporter = new ChunkedOtlpMetricExporter(exporterOptions, ChunkedOtlpMetricExporter.DefaultPointsPerRequest);
+        return new PeriodicExportingMetricReader(
+            exporter,
+            periodic.ExportIntervalMilliseconds ?? DefaultExportIntervalMilliseconds,
+            periodic.ExportTimeoutMilliseconds ?? DefaultExportTimeoutMilliseconds)
+        {
+            TemporalityPreference = Temporality(services),
+        };
+    }
+
+    /// <summary>
+    /// Cumulative unless the variable says otherwise: a collector or backend that misses an export loses nothing, the
+    /// next carries the total. An unknown value is reported and ignored, as the SDK does with its own variables.
+    /// </summary>
+    internal static MetricReaderTemporalityPreference Temporality(IServiceProvider services)
+    {
+        string? value = services.GetRequiredService<IConfiguration>()[TemporalityVariable];
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return MetricReaderTemporalityPreference.Cumulative;
+        }
+
+        if (!value.Any(char.IsDigit)
+            && Enum.TryParse(value.Trim(), ignoreCase: true, out MetricReaderTemporalityPreference preference))
+        {
+            return preference;
+        }
+
+        services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenTelemetrySetup))
+            .LogWarning("{Variable}={Value} is not cumulative, delta or lowmemory; exporting cumulative", TemporalityVariable, value);
+        return MetricReaderTemporalityPreference.Cumulative;
     }
 
     /// <summary>

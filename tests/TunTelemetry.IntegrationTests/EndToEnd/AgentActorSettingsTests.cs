@@ -17,8 +17,7 @@ public sealed class AgentActorSettingsTests
 {
     private static readonly IReadOnlyDictionary<string, string?> NoExport = new Dictionary<string, string?>
     {
-        ["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9", // nothing listens; no export happens within the test
-        ["OTEL_METRIC_EXPORT_INTERVAL"] = "3600000",
+        ["OTEL_METRIC_EXPORT_INTERVAL"] = "3600000", // no export happens within the test
     };
 
     private static async Task<Config> StartedConfig(Config hocon, TimeSpan pollInterval)
@@ -28,7 +27,8 @@ public sealed class AgentActorSettingsTests
             PollInterval = pollInterval,
             Devices = new DeviceSelection(include: ["^no-such-device-here$"]),
         };
-        using IHost host = AgentHost.Build(hocon, options, console: false, configuration: NoExport);
+        using IHost host = AgentHost.Build(hocon, options, console: false, configuration: NoExport,
+            configureExporter: exporter => exporter.Endpoint = new Uri("http://127.0.0.1:9")); // the final export: nothing listens
         await host.StartAsync();
         try
         {

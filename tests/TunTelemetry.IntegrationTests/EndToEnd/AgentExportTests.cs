@@ -58,6 +58,10 @@ public sealed class AgentExportTests(ITestOutputHelper output)
             Assert.Equal(System.Environment.MachineName, resource["host.name"]);
             Assert.Equal("e2e", resource["deployment.environment.name"]);
             Assert.Contains("x-tenant: e2e-tenant", receiver.Headers); // OTEL_EXPORTER_OTLP_HEADERS reaches the collector
+            // Counters are cumulative (OTLP temporality 2) unless OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE says otherwise.
+            Assert.All(
+                receiver.Received.SelectMany(e => e).SelectMany(r => r.Metrics).Where(m => m.Name == MetricNames.TxQueueDrops),
+                m => Assert.Equal(2, m.Temporality));
 
             // A device created while the agent runs is exported within two poll intervals (plus the export interval).
             using DroppingTunDevice second = DroppingTunDevice.Create(name: prefix + "b");

@@ -1,5 +1,6 @@
 using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
+using OpenTelemetry.Exporter;
 using TunTelemetry.Agent;
 using TunTelemetry.Demo;
 using TunTelemetry.Devices;
@@ -38,12 +39,15 @@ public sealed class InProcessHostTests
         };
         var configuration = new Dictionary<string, string?>
         {
-            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
-            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc",
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         };
         using IHost host = AgentHost.Build(Config.Empty, options, console: false,
-            t => t.UseLinkStatsReader(() => new FailingFor(broken.IfIndex, NetlinkRouteSocket.Open())), configuration);
+            t => t.UseLinkStatsReader(() => new FailingFor(broken.IfIndex, NetlinkRouteSocket.Open())), configuration,
+            exporter =>
+            {
+                exporter.Endpoint = receiver.GrpcEndpoint;
+                exporter.Protocol = OtlpExportProtocol.Grpc;
+            });
         await host.StartAsync();
         try
         {
