@@ -12,7 +12,7 @@ namespace TunTelemetry.Actors;
 /// no counting state, so restarting it can neither lose nor repeat growth.
 /// </summary>
 /// <remarks>
-/// A socket failure throws, and the backoff supervisor restarts it with a fresh socket (the old one is closed in
+/// A socket failure throws, and the device supervisor starts a new one with a fresh socket after a backoff (the old one is closed in
 /// <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a failure to retry:
 /// it tells the supervisor and waits to be stopped.
 /// </remarks>
@@ -58,7 +58,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         }
         catch (NetlinkException e)
         {
-            // Thrown from here it reaches the backoff supervisor as a start-up failure, which is retried like any other.
+            // Thrown from here it reaches the supervisor as a start-up failure, which is retried like any other.
             Report(e);
             throw new PollFailedException(_device, e);
         }

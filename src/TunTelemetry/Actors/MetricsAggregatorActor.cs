@@ -15,7 +15,7 @@ public sealed record LinkStatsSampled(TunDevice Device, LinkStats64 Stats, TimeS
 /// <summary>A poll failed; the poller is about to be restarted (or stopped, for <c>device_gone</c>).</summary>
 public sealed record PollFailed(TunDevice Device, string Reason);
 
-/// <summary>A per-device actor failed and its backoff supervisor decided to restart it.</summary>
+/// <summary>A per-device actor failed; the device supervisor restarts it after a backoff unless it gives up.</summary>
 public sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind);
 
 /// <summary>A per-device actor exceeded its retries and was given up.</summary>

@@ -4,9 +4,9 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Actors;
 
 /// <summary>
-/// What a poller throws to be restarted. Akka's backoff supervisor logs every failure with the exception's full text;
-/// a netlink failure is fully described by its message, so this carries the message and reason but no stack trace,
-/// and a device failing for hours writes one line per retry rather than a page.
+/// What a poller throws to be restarted. Whatever logs the failure sees the exception's full text; a netlink failure is
+/// fully described by its message, so this carries the message and reason but no stack trace, and a device failing
+/// for hours writes one line per retry rather than a page.
 /// </summary>
 public sealed class PollFailedException(TunDevice device, NetlinkException cause)
     : Exception($"polling {device} failed: {cause.Message}")

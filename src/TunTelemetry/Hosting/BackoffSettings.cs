@@ -10,4 +10,13 @@ public sealed record BackoffSettings(TimeSpan Min, TimeSpan Max, double RandomFa
 {
     public static BackoffSettings Default { get; } = new(
         TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60), 0.2, -1, TimeSpan.FromMinutes(5));
+
+    /// <summary>The wait before restart number <paramref name="restart"/> (0 for the first after a failure-free run).</summary>
+    /// <param name="random">Uniform in [0, 1): how much of <see cref="RandomFactor"/> this restart is stretched by.</param>
+    public TimeSpan DelayBefore(int restart, double random)
+    {
+        double doubled = Min.Ticks * Math.Pow(2, Math.Min(restart, 62));
+        double ticks = Math.Min(Max.Ticks, doubled) * (1 + (random * RandomFactor));
+        return ticks >= TimeSpan.MaxValue.Ticks ? TimeSpan.MaxValue : TimeSpan.FromTicks((long)ticks);
+    }
 }

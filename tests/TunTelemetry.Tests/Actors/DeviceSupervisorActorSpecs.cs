@@ -158,6 +158,49 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void A_poller_that_ran_reset_after_without_failing_restarts_after_the_shortest_delay_again()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>();
+
+        _kernel.FailNextOpen(FakeKernel.SendFailure());
+        _kernel.FailNextRead(FakeKernel.Timeout());
+        Scheduler.Advance(TimeSpan.FromSeconds(15)); // fails; restart #1 after 2 s fails to open; restart #2 after 4 s
+        this.AwaitRestartCount(supervisor, 1);
+        Scheduler.Advance(TimeSpan.FromSeconds(2));
+        this.AwaitRestartCount(supervisor, 2);
+        Scheduler.Advance(TimeSpan.FromSeconds(4));
+        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 1);
+
+        Scheduler.Advance(TimeSpan.FromMinutes(5)); // healthy for reset-after: the next failure starts the doubling over
+        _kernel.Set(Tun0.IfIndex, txDropped: 2);
+        _kernel.FailNextRead(FakeKernel.Timeout());
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        this.AwaitRestartCount(supervisor, 1);
+        Scheduler.Advance(TimeSpan.FromSeconds(2));
+        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 2);
+    }
+
+    [Fact]
+    public void A_device_removed_while_its_poller_waits_for_a_restart_is_retired_and_never_polled_again()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        IActorRef supervisor = StartSupervisor(Options(), Tun0);
+        Expect<LinkStatsSampled>();
+
+        _kernel.FailNextRead(FakeKernel.Timeout());
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        this.AwaitRestartCount(supervisor, 1);
+        supervisor.Tell(new TunDeviceRemoved(Tun0));
+        Expect<DeviceRetired>(m => m.Device == Tun0);
+
+        Scheduler.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(1, _kernel.OpensAttempted);
+        Assert.Equal(0, _kernel.OpenReaders);
+    }
+
+    [Fact]
     public void Gives_up_after_max_retries_and_reports_it()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);

@@ -82,7 +82,7 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
         supervisor.Tell(new TunDevicesListed([Tun0]));
         report.ExpectMsg<Started>();
 
-        Sys.ActorSelection($"{supervisor.Path}/reporter-*/reporter").Tell("fail");
+        Sys.ActorSelection($"{supervisor.Path}/reporter-*").Tell("fail");
         report.ExpectMsg<Stopped>();
         this.AwaitRestartCount(supervisor, 1, "reporter");
         ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromSeconds(1));
