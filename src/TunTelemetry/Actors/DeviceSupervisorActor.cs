@@ -1,6 +1,6 @@
 using Akka.Actor;
-using Akka.Event;
 using Akka.Actor.Internal;
+using Akka.Event;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 
