@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry.Exporter;
 using TunTelemetry.Agent.ConsoleView;
+using TunTelemetry.Agent.Os;
 using TunTelemetry.Agent.Telemetry;
 using TunTelemetry.Hosting;
 
@@ -58,6 +59,7 @@ public static class AgentHost
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
         builder.Services.AddSingleton(options);
+        builder.Services.AddHostedService<NativeHeapTrimmer>();
         var exportMonitor = new OtlpExportMonitor();
         builder.Services.AddSingleton(exportMonitor);
         OpenTelemetrySetup.Add(builder.Services, options, configureExporter);
