@@ -157,28 +157,14 @@ for n in "${counts[@]}"; do
   done
 done
 
-# 4. Long mode: 10,000 devices at the real 15 s interval.
+# 4. Long mode: 10,000 devices at the real 15 s interval (perf/scale.sh, on this namespace's devices).
 if [ "$mode" = long ]; then
   set_devices 10000
-  scale_config=()
-  if [ "$(ulimit -Hn)" -lt 21000 ]; then
-    # Each device costs a poller socket and a link-state socket; without room for both, measure the poller alone.
-    { cat "$root/hocon.conf"; echo "tuntelemetry.metrics.link-state = off"; } > "$work/scale.conf"
-    scale_config=(--config "$work/scale.conf")
-    say "hard RLIMIT_NOFILE $(ulimit -Hn) < 21000: 10,000 devices measured with link-state off"
-  fi
-  port=$((port + 1)); status="$work/sink-$port"
-  ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
-  sink=$!; pids+=("$sink"); sleep 2
-  ip netns exec "$ns" env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_METRIC_EXPORT_INTERVAL=15000 \
-    dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${scale_config[@]}" >/dev/null 2>&1 &
-  ag=$!; pids+=("$ag")
-  sleep 45
-  a0=$(cpu_us "$ag"); sleep 120
-  pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / 120 / 1e6 * 100}")
-  rss=$(rss_kib "$ag"); fds=$(ls "/proc/$ag/fd" | wc -l)
-  exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
-  row "| 10,000 devices, 15 s polls and exports | CPU $pct % of one core (target ≤ 1 %) | RSS $((rss / 1024)) MB (target ≤ 150), $fds fds | $exported/10000 devices exported |"
+  stop_all_in_ns
+  s=$(PERF_NETNS=$ns bash "$root/perf/scale.sh")
+  say "$s"
+  field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$s"; }
+  row "| 10,000 devices, 15 s polls and exports | CPU $(field cpu_pct) % of one core (target ≤ 1 %) | RSS $(field rss_mb) MB (target ≤ 150; $(field anon_mb) MB anonymous, $(field file_mb) MB file-backed), $(field fds) fds | $(field exported)/10000 devices exported |"
 fi
 
 echo

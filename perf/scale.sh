@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The 10,000-device scale test (README "Performance"): the agent as built, polling and exporting every 15 s over
+# OTLP/HTTP to a local sink, measured after it has settled. Needs root; run `bash perf/run.sh long` for the whole set.
+#   bash perf/scale.sh                                 # the agent as shipped
+#   bash perf/scale.sh MALLOC_ARENA_MAX=2 DOTNET_X=1   # the same with extra environment for the agent
+# Prints one line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported.
+# PERF_NETNS=NAME uses a namespace that already holds tb0..tb9999 (perf/run.sh does); otherwise one is made and removed.
+# PERF_DEVICES (default 10000) and PERF_MEASURE_SECONDS (default 120: eight exports) change the run.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+devices=${PERF_DEVICES:-10000}
+measure=${PERF_MEASURE_SECONDS:-120}
+work=$(mktemp -d)
+own_ns=
+ns=${PERF_NETNS:-}
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ -n "$own_ns" ] && ip netns del "$ns" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+agent="$root/src/TunTelemetry.Agent/bin/Release/net10.0/TunTelemetry.Agent.dll"
+perf="$root/tests/TunTelemetry.Perf/bin/Release/net10.0/TunTelemetry.Perf.dll"
+if [ -z "${PERF_NETNS:-}" ]; then
+  dotnet build -c Release "$root/src/TunTelemetry.Agent" -nologo -v q >/dev/null
+  dotnet build -c Release "$root/tests/TunTelemetry.Perf" -nologo -v q >/dev/null
+  ns=ttscale$$; own_ns=1
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  for ((i = 0; i < devices; i++)); do echo "tuntap add dev tb$i mode tun"; echo "link set tb$i up"; done > "$work/batch"
+  ip -n "$ns" -batch "$work/batch"
+fi
+
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+config=()
+if [ "$(ulimit -Hn)" -lt $((2 * devices + 1000)) ]; then
+  # Each device costs a poller socket and a link-state socket; without room for both, measure the poller alone.
+  { cat "$root/hocon.conf"; echo "tuntelemetry.metrics.link-state = off"; } > "$work/scale.conf"
+  config=(--config "$work/scale.conf")
+  echo "# hard RLIMIT_NOFILE $(ulimit -Hn): $devices devices measured with link-state off" >&2
+fi
+
+port=$((17000 + RANDOM % 1000)); status="$work/sink"
+ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
+pids+=($!); sleep 2
+ip netns exec "$ns" env "$@" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+  OTEL_METRIC_EXPORT_INTERVAL=15000 dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${config[@]}" >/dev/null 2>&1 &
+ag=$!; pids+=("$ag")
+sleep 45   # start-up, the first polls spread over one interval, and the first exports (which compile the exporter)
+cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
+a0=$(cpu_us "$ag"); sleep "$measure"
+pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / $measure / 1e6 * 100}")
+kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$ag/status"; }
+exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
+echo "scale devices=$devices cpu_pct=$pct rss_mb=$(($(kib VmRSS) / 1024)) anon_mb=$(($(kib RssAnon) / 1024)) file_mb=$(($(kib RssFile) / 1024)) shmem_mb=$(($(kib RssShmem) / 1024)) fds=$(ls "/proc/$ag/fd" | wc -l) exported=$exported env=${*:-none}"
