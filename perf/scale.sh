@@ -2,7 +2,8 @@
 # The 10,000-device scale test (README "Performance"): the agent as built, polling and exporting every 15 s over
 # OTLP/HTTP to a local sink, measured after it has settled. Needs root; run `bash perf/run.sh long` for the whole set.
 #   bash perf/scale.sh                                 # the agent as shipped
-#   bash perf/scale.sh MALLOC_ARENA_MAX=2 DOTNET_X=1   # the same with extra environment for the agent
+#   bash perf/scale.sh MALLOC_ARENA_MAX=2 DOTNET_X=1   # the same with extra environment for the agent (OTEL_* are set
+#                                                      # by the script and win over these)
 # Prints one line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported.
 # PERF_NETNS=NAME uses a namespace that already holds tb0..tb9999 (perf/run.sh does); otherwise one is made and removed.
 # PERF_DEVICES (default 10000) and PERF_MEASURE_SECONDS (default 120: eight exports) change the run.
@@ -18,7 +19,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  [ -n "$own_ns" ] && ip netns del "$ns" 2>/dev/null
+  if [ -n "$own_ns" ]; then ip netns del "$ns" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -48,11 +49,14 @@ port=$((17000 + RANDOM % 1000)); status="$work/sink"
 ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
 pids+=($!); sleep 2
 ip netns exec "$ns" env "$@" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-  OTEL_METRIC_EXPORT_INTERVAL=15000 dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${config[@]}" >/dev/null 2>&1 &
+  OTEL_METRIC_EXPORT_INTERVAL=15000 dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${config[@]}" >"$work/agent.log" 2>&1 &
 ag=$!; pids+=("$ag")
 sleep 45   # start-up, the first polls spread over one interval, and the first exports (which compile the exporter)
 cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
+alive() { kill -0 "$ag" 2>/dev/null || { echo "scale: the agent exited; its last output:" >&2; tail -20 "$work/agent.log" >&2; exit 1; }; }
+alive
 a0=$(cpu_us "$ag"); sleep "$measure"
+alive
 pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / $measure / 1e6 * 100}")
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$ag/status"; }
 exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)

@@ -27,9 +27,14 @@ internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int
         ? pointsPerRequest
         : throw new ArgumentOutOfRangeException(nameof(pointsPerRequest), pointsPerRequest, "must be positive");
 
+    /// <remarks>
+    /// The first failed request ends the export: a collector that is down or slow would otherwise cost every request
+    /// its full timeout, one export could outlast the interval, and the failure would be reported once per request. The
+    /// metrics not sent are in the next export (cumulative temporality carries their totals; with delta, a failed export
+    /// loses its points either way).
+    /// </remarks>
     public override ExportResult Export(in Batch<Metric> metrics)
     {
-        var result = ExportResult.Success;
         int count = 0;
         long points = 0;
         foreach (Metric metric in metrics)
@@ -37,7 +42,11 @@ internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int
             int metricPoints = CountPoints(metric);
             if (count > 0 && points + metricPoints > PointsPerRequest)
             {
-                result = Combine(result, ExportChunk(count));
+                if (ExportChunk(count) != ExportResult.Success)
+                {
+                    return ExportResult.Failure;
+                }
+
                 count = 0;
                 points = 0;
             }
@@ -51,12 +60,7 @@ internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int
             points += metricPoints;
         }
 
-        if (count > 0)
-        {
-            result = Combine(result, ExportChunk(count));
-        }
-
-        return result;
+        return count > 0 ? ExportChunk(count) : ExportResult.Success;
     }
 
     private ExportResult ExportChunk(int count)
@@ -70,11 +74,6 @@ internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int
             Array.Clear(_chunk, 0, count);
         }
     }
-
-    // One failed request fails the export (the SDK logs it), but the other requests still go: with cumulative
-    // temporality the next export carries the totals a failed one missed.
-    private static ExportResult Combine(ExportResult a, ExportResult b) =>
-        a == ExportResult.Success && b == ExportResult.Success ? ExportResult.Success : ExportResult.Failure;
 
     private static int CountPoints(Metric metric)
     {

@@ -181,7 +181,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
     private void OnStartPending(StartPending start)
     {
-        if (_pending.TryGetValue(start.Device.IfIndex, out TunDevice? device) && device == start.Device)
+        if (_pending.TryGetValue(start.Device.IfIndex, out TunDevice? device) && device == start.Device
+            && !_active.ContainsKey(device.IfIndex))
         {
             _pending.Remove(device.IfIndex);
             Start(device);
@@ -248,6 +249,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             && !_active.ContainsKey(again.IfIndex)
             && _options.Devices.Matches(again))
         {
+            CancelPending(again.IfIndex); // it may be waiting for its spread start: start it now, once
             Start(again);
         }
 
@@ -259,7 +261,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         if (_actors.TryGetValue(child, out PerDeviceChild? failed))
         {
             failed.Failed = true;
-            _aggregator.Tell(new PerDeviceActorRestarting(failed.Entry.Device, failed.Kind));
+            if (!failed.Entry.Retiring)
+            {
+                _aggregator.Tell(new PerDeviceActorRestarting(failed.Entry.Device, failed.Kind));
+            }
         }
     }
 
@@ -287,6 +292,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
         child.Failed = false;
         BackoffSettings backoff = _options.Backoff;
+        // The scheduler's clock (virtual under TestScheduler) is wall time: a clock step can reset the count early or
+        // late, which only changes how soon one restart comes.
         if (Context.System.Scheduler.Now - child.StartedAt >= backoff.ResetAfter)
         {
             child.Restarts = 0;

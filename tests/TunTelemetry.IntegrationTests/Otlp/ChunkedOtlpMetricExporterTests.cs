@@ -1,4 +1,6 @@
 using System.Diagnostics.Metrics;
+using System.Net;
+using System.Net.Sockets;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -55,6 +57,56 @@ public sealed class ChunkedOtlpMetricExporterTests
                 Enumerable.Range(0, series).Select(i => (long)(100 + i)).ToArray(),
                 metric.Points.OrderBy(p => (long)p.Attributes["i"]).Select(p => p.AsInt ?? -1).ToArray());
         }
+    }
+
+    [Fact]
+    public async Task AFailedRequestEndsTheExportSoADeadCollectorCostsOneTimeoutNotOnePerRequest()
+    {
+        // A collector that accepts connections and never answers: every request runs into the exporter's timeout.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var connections = new List<TcpClient>();
+        Task accepting = Task.Run(async () =>
+        {
+            while (true)
+            {
+                TcpClient client = await silent.AcceptTcpClientAsync();
+                lock (connections)
+                {
+                    connections.Add(client);
+                }
+            }
+        });
+
+        string meterName = $"chunking-test-{Guid.NewGuid():N}";
+        using var meter = new Meter(meterName);
+        var exporter = new ChunkedOtlpMetricExporter(
+            new OtlpExporterOptions
+            {
+                Endpoint = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/v1/metrics"),
+                Protocol = OtlpExportProtocol.HttpProtobuf,
+                TimeoutMilliseconds = 300,
+            },
+            pointsPerRequest: 1);
+        using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(meterName)
+            .AddReader(new BaseExportingMetricReader(exporter))
+            .Build();
+        foreach (string name in new[] { "a", "b", "c" })
+        {
+            meter.CreateCounter<long>(name).Add(1);
+        }
+
+        Assert.False(provider.ForceFlush(10_000), "the export should fail");
+        await Task.Delay(200); // a second request would have connected by now
+        lock (connections)
+        {
+            Assert.Single(connections); // three requests' worth of metrics, one attempt
+            connections.ForEach(c => c.Dispose());
+        }
+
+        silent.Stop();
+        await Assert.ThrowsAnyAsync<Exception>(() => accepting);
     }
 
     [Fact]

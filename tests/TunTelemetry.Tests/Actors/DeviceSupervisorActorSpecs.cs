@@ -253,6 +253,34 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void A_vanished_device_found_again_while_its_spread_start_waits_is_started_once()
+    {
+        var other = new TunDevice(8, "tun1", TunDeviceKind.Tun);
+        var reborn = Tun0 with { IfIndex = 9 };
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        _kernel.Set(other.IfIndex, txDropped: 2);
+        _kernel.Set(reborn.IfIndex, txDropped: 3);
+        var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(
+            Options(), _aggregator, registrations, resolveByName: name => name == reborn.Name ? reborn : null));
+        supervisor.Tell(new TunDevicesListed([Tun0]));
+        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+
+        // A re-list after tun0 was re-created: tun0 is retired, the new tun0 waits for its spread start (half an
+        // interval), and then tun0's old poller reports the device gone, which looks the name up and finds it.
+        _kernel.Remove(Tun0.IfIndex);
+        supervisor.Tell(new TunDevicesListed([other, reborn]));
+        Expect<LinkStatsSampled>(m => m.Device == other);
+        supervisor.Tell(new DeviceVanished(Tun0));
+        Expect<LinkStatsSampled>(m => m.Device == reborn);
+
+        Scheduler.Advance(TimeSpan.FromSeconds(7.5)); // when the spread start was due
+        supervisor.Tell(GetWatchedDevices.Instance);
+        Assert.Equal([other, reborn], ExpectMsg<WatchedDevices>().Devices);
+        Assert.Equal(2, _kernel.OpenReaders);
+    }
+
+    [Fact]
     public void A_full_relist_stops_missing_devices_and_starts_new_ones()
     {
         var tun1 = new TunDevice(8, "tun1", TunDeviceKind.Tap);
