@@ -12,9 +12,9 @@ namespace TunTelemetry.Actors;
 /// no counting state, so restarting it can neither lose nor repeat growth.
 /// </summary>
 /// <remarks>
-/// A socket failure throws, and the device supervisor starts a new one with a fresh socket after a backoff (the old one is closed in
-/// <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a failure to retry:
-/// it tells the supervisor and waits to be stopped.
+/// A socket failure throws, and the device supervisor starts a new one with a fresh socket after a backoff (the old
+/// one is closed in <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a
+/// failure to retry: it tells the supervisor and waits to be stopped.
 /// </remarks>
 public sealed class DevicePollerActor : ReceiveActor, IWithTimers
 {

@@ -256,7 +256,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         PublishCount();
     }
 
-    private void OnChildFailed(IActorRef child, Exception cause)
+    private void OnChildFailed(IActorRef child)
     {
         if (_actors.TryGetValue(child, out PerDeviceChild? failed))
         {
@@ -279,14 +279,13 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         DeviceEntry entry = child.Entry;
         if (entry.Retiring)
         {
-            ChildDone(entry);
+            RetiredWhenAllStopped(entry);
             return;
         }
 
         if (!child.Failed)
         {
             _log.Warning("{0} for {1} stopped on its own", child.Kind, entry.Device);
-            entry.Running--;
             return;
         }
 
@@ -301,7 +300,6 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
         if (backoff.MaxRetries >= 0 && child.Restarts >= backoff.MaxRetries)
         {
-            entry.Running--;
             entry.GivenUp = true;
             _log.Error("{0} for {1} failed {2} times in a row; giving up on it until the device is re-created",
                 child.Kind, entry.Device, backoff.MaxRetries + 1);
@@ -324,10 +322,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         }
     }
 
-    private void ChildDone(DeviceEntry entry)
+    /// <summary>Tells the aggregator to forget a retiring device once none of its actors runs or waits to restart.</summary>
+    private void RetiredWhenAllStopped(DeviceEntry entry)
     {
-        entry.Running--;
-        if (entry.Running == 0)
+        if (!entry.Children.Any(c => c.Actor is not null || c.RestartPending))
         {
             _aggregator.Tell(new DeviceRetired(entry.Device));
         }
@@ -342,7 +340,6 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         {
             var child = new PerDeviceChild(entry, registration.Name, registration.CreateProps(context));
             entry.Children.Add(child);
-            entry.Running++;
             StartChild(child);
         }
 
@@ -363,25 +360,20 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         _active.Remove(entry.Device.IfIndex);
         entry.Retiring = true;
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
-        if (entry.Running == 0)
-        {
-            _aggregator.Tell(new DeviceRetired(entry.Device));
-            return;
-        }
-
         foreach (PerDeviceChild child in entry.Children)
         {
             if (child.Actor is not null)
             {
-                Context.Stop(child.Actor);
+                Context.Stop(child.Actor); // its Terminated completes the retirement
             }
             else if (child.RestartPending)
             {
                 child.RestartPending = false;
                 Timers.Cancel(child);
-                ChildDone(entry);
             }
         }
+
+        RetiredWhenAllStopped(entry);
     }
 
     private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count + _pending.Count));
@@ -395,9 +387,6 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         public TunDevice Device { get; } = device;
 
         public List<PerDeviceChild> Children { get; } = [];
-
-        /// <summary>Children running or waiting for their restart.</summary>
-        public int Running { get; set; }
 
         public bool Retiring { get; set; }
 
@@ -430,13 +419,13 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     /// Stops a failed child and tells the supervisor which one failed (a decider sees only the exception), without the
     /// strategy's own stack-trace log: the actor logged its failure in one line.
     /// </summary>
-    private sealed class StopAndReport(Action<IActorRef, Exception> onFailure)
+    private sealed class StopAndReport(Action<IActorRef> onFailure)
         : OneForOneStrategy(-1, -1, _ => Directive.Stop, loggingEnabled: false)
     {
         public override void ProcessFailure(
             IActorContext context, bool restart, IActorRef child, Exception cause, ChildRestartStats stats, IReadOnlyCollection<ChildRestartStats> children)
         {
-            onFailure(child, cause);
+            onFailure(child);
             base.ProcessFailure(context, restart, child, cause, stats, children);
         }
     }

@@ -26,10 +26,13 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         Backoff = new BackoffSettings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8), 0, maxRetries, TimeSpan.FromMinutes(5)),
     };
 
-    private IActorRef StartSupervisor(TunTelemetryOptions options, params TunDevice[] devices)
+    private IActorRef StartSupervisor(TunTelemetryOptions options, params TunDevice[] devices) =>
+        StartSupervisor(options, resolveByName: null, devices);
+
+    private IActorRef StartSupervisor(TunTelemetryOptions options, Func<string, TunDevice?>? resolveByName, params TunDevice[] devices)
     {
         var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
-        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, _aggregator, registrations));
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, _aggregator, registrations, resolveByName: resolveByName));
         supervisor.Tell(new TunDevicesListed(devices));
         return supervisor;
     }
@@ -260,10 +263,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         _kernel.Set(other.IfIndex, txDropped: 2);
         _kernel.Set(reborn.IfIndex, txDropped: 3);
-        var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
-        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(
-            Options(), _aggregator, registrations, resolveByName: name => name == reborn.Name ? reborn : null));
-        supervisor.Tell(new TunDevicesListed([Tun0]));
+        IActorRef supervisor = StartSupervisor(Options(), name => name == reborn.Name ? reborn : null, Tun0);
         Expect<LinkStatsSampled>(m => m.Device == Tun0);
 
         // A re-list after tun0 was re-created: tun0 is retired, the new tun0 waits for its spread start (half an
