@@ -32,7 +32,7 @@ public static class PipelineBenchmark
 
         // The scheduler tick and dispatcher the agent gets from WithTunTelemetry, so the pipeline measures what ships.
         Config config = ConfigurationFactory.ParseString($"""
-            {options.SchedulerTickHocon}
+            {options.SchedulerHocon}
             akka.loglevel = WARNING
             """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
         using ActorSystem system = ActorSystem.Create("perf", config);

@@ -6,11 +6,12 @@ namespace TunTelemetry.Perf;
 /// <summary>
 /// The raw poll as the pipeline does it: one socket per device, every device polled in turn, on one thread with no
 /// actors. Each poll touches a different socket and device than the one before, which the single-device loop of
-/// <see cref="PollBenchmark"/> never does; this is the floor the pipeline is compared with.
+/// <see cref="PollBenchmark"/> never does. With a pause after each round it is the pipeline's pattern without the
+/// actors: a burst of polls every tick and nothing in between, so the kernel's and the process's caches go cold.
 /// </summary>
 public static class PollDevicesBenchmark
 {
-    public static int Run(string prefix, int rounds)
+    public static int Run(string prefix, int rounds, int pauseMs = 0)
     {
         TunDevice[] devices = PerfDevices.List(prefix);
 
@@ -28,6 +29,10 @@ public static class PollDevicesBenchmark
             for (int r = 0; r < rounds; r++)
             {
                 sink += PollAll(devices, sockets);
+                if (pauseMs > 0)
+                {
+                    Thread.Sleep(pauseMs);
+                }
             }
 
             double cpu = ProcessCpu.SelfMicroseconds() - cpuBefore;

@@ -4,6 +4,7 @@ return args.FirstOrDefault() switch
 {
     "poll" when args.Length == 3 => PollBenchmark.Run(int.Parse(args[1]), int.Parse(args[2])),
     "poll-devices" when args.Length == 3 => PollDevicesBenchmark.Run(args[1], int.Parse(args[2])),
+    "poll-devices" when args.Length == 4 => PollDevicesBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3])),
     "pipeline" when args.Length == 5 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy"),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
     _ => Usage(),
@@ -13,7 +14,8 @@ static int Usage()
 {
     Console.Error.WriteLine("""
         usage: TunTelemetry.Perf poll IFINDEX N                  RTM_GETSTATS round trip + decode through the library
-               TunTelemetry.Perf poll-devices PREFIX ROUNDS      the same, round robin over devices PREFIX*, a socket each
+               TunTelemetry.Perf poll-devices PREFIX ROUNDS [MS] the same, round robin over devices PREFIX*, a socket each
+                                                                 (with MS: sleeping MS milliseconds after each round)
                TunTelemetry.Perf pipeline PREFIX SECONDS MS busy|idle   poller -> aggregator -> instruments over devices PREFIX*
                TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
         """);

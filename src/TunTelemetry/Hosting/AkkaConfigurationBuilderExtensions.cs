@@ -24,7 +24,7 @@ public static class AkkaConfigurationBuilderExtensions
 
         // Appended: the host's own HOCON (e.g. hocon.conf) overrides both.
         builder.AddHocon(NetlinkDispatcher.Hocon, HoconAddMode.Append);
-        builder.AddHocon(options.SchedulerTickHocon, HoconAddMode.Append);
+        builder.AddHocon(options.SchedulerHocon, HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
             Meter meter = setup.Meter

@@ -54,8 +54,14 @@ public sealed record TunTelemetryOptions
     /// </summary>
     public TimeSpan SchedulerTick => TimeSpan.FromMilliseconds(Math.Clamp(PollInterval.TotalMilliseconds / 30, 100, 500));
 
-    /// <summary><see cref="SchedulerTick"/> as the HOCON line that asks Akka for it.</summary>
-    public string SchedulerTickHocon => $"akka.scheduler.tick-duration = {(int)SchedulerTick.TotalMilliseconds}ms";
+    /// <summary>
+    /// The scheduler TunTelemetry asks for when the host sets none: <see cref="Dispatch.QuietTickScheduler"/> (one
+    /// thread, woken once per tick that has work due) with <see cref="SchedulerTick"/>.
+    /// </summary>
+    public string SchedulerHocon => $$"""
+        akka.scheduler.implementation = "{{typeof(Dispatch.QuietTickScheduler).FullName}}, {{typeof(Dispatch.QuietTickScheduler).Assembly.GetName().Name}}"
+        akka.scheduler.tick-duration = {{(int)SchedulerTick.TotalMilliseconds}}ms
+        """;
 
     /// <summary>The dispatcher TunTelemetry's actors run on (see <see cref="Dispatch.NetlinkDispatcher"/>).</summary>
     public string NetlinkDispatcher { get; init; } = Dispatch.NetlinkDispatcher.Id;

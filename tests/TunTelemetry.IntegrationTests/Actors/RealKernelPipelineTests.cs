@@ -15,7 +15,7 @@ namespace TunTelemetry.IntegrationTests.Actors;
 /// <summary>
 /// The real actor system with the real scheduler, real discovery and real sockets on a real TUN device that drops.
 /// </summary>
-public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(RealTimeTestConfig.NetlinkDispatcher, output: output)
+public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
 {
     [NetAdminFact]
     public void Exported_txq_drops_equal_the_kernels_tx_dropped()

@@ -30,7 +30,7 @@ public sealed class ChurnAndRestartTests : TestKit
     private readonly ITestOutputHelper _output;
 
     public ChurnAndRestartTests(ITestOutputHelper output)
-        : base(RealTimeTestConfig.NetlinkDispatcher, output: output)
+        : base(RealTimeTestConfig.AsShipped, output: output)
     {
         _output = output;
     }

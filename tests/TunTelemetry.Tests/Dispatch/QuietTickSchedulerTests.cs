@@ -1,0 +1,169 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Dispatch;
+using TunTelemetry.Hosting;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Dispatch;
+
+/// <summary>
+/// The agent's scheduler, in a real actor system that runs on it (as the agent does), at Akka's 10 ms tick so the
+/// specs stay short. Asserts what is delivered and in which order, never how fast.
+/// </summary>
+public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(SystemConfig, output: output)
+{
+    private static readonly Config SystemConfig = ConfigurationFactory.ParseString("akka.scheduler.tick-duration = 10ms")
+        .WithFallback(ConfigurationFactory.ParseString(TunTelemetryOptions.Default.SchedulerHocon));
+
+    [Fact]
+    public void The_library_hocon_selects_it_with_the_options_tick()
+    {
+        Assert.IsType<QuietTickScheduler>(Sys.Scheduler);
+        Config library = ConfigurationFactory.ParseString((TunTelemetryOptions.Default with { PollInterval = TimeSpan.FromSeconds(6) }).SchedulerHocon);
+        Assert.Equal(TimeSpan.FromMilliseconds(200), library.GetTimeSpan("akka.scheduler.tick-duration"));
+    }
+
+    [Fact]
+    public void Tells_arrive_by_due_time_and_in_scheduling_order_within_a_tick()
+    {
+        var probe = CreateTestProbe();
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(300), probe.Ref, "late", ActorRefs.NoSender);
+        for (int i = 0; i < 100; i++)
+        {
+            Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(50), probe.Ref, i, ActorRefs.NoSender);
+        }
+
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.Zero, probe.Ref, "now", ActorRefs.NoSender);
+
+        probe.ExpectMsg("now");
+        for (int i = 0; i < 100; i++)
+        {
+            probe.ExpectMsg(i);
+        }
+
+        probe.ExpectMsg("late");
+    }
+
+    [Fact]
+    public void Work_due_sooner_than_the_thread_sleeps_wakes_it()
+    {
+        var probe = CreateTestProbe();
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromHours(1), probe.Ref, "in an hour", ActorRefs.NoSender);
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(50)); // the thread is now asleep until the hour is up
+
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(20), probe.Ref, "soon", ActorRefs.NoSender);
+
+        probe.ExpectMsg("soon", TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void Cancelled_work_never_runs_and_a_repeated_tell_stops_when_cancelled()
+    {
+        var probe = CreateTestProbe();
+        ICancelable once = Sys.Scheduler.ScheduleTellOnceCancelable(TimeSpan.FromMilliseconds(100), probe.Ref, "cancelled", ActorRefs.NoSender);
+        once.Cancel();
+        ICancelable repeated = Sys.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), probe.Ref, "tick", ActorRefs.NoSender);
+
+        for (int i = 0; i < 3; i++)
+        {
+            probe.ExpectMsg("tick");
+        }
+
+        repeated.Cancel();
+        probe.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m); // at most one already on its way
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void A_failing_action_is_logged_and_not_repeated_and_later_work_still_runs()
+    {
+        int calls = 0;
+        EventFilter.Exception<InvalidOperationException>(contains: "scheduled failure").ExpectOne(() =>
+            Sys.Scheduler.Advanced.ScheduleRepeatedly(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), () =>
+            {
+                Interlocked.Increment(ref calls);
+                throw new InvalidOperationException("scheduled failure");
+            }));
+
+        var probe = CreateTestProbe();
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(100), probe.Ref, "after", ActorRefs.NoSender);
+        probe.ExpectMsg("after");
+        Assert.Equal(1, Volatile.Read(ref calls));
+    }
+
+    [Fact]
+    public async Task Ask_timeouts_and_actor_timers_run_on_it()
+    {
+        IActorRef silent = Sys.ActorOf(Props.Create(() => new SilentActor()));
+        await Assert.ThrowsAsync<AskTimeoutException>(() => silent.Ask<object>("hello", TimeSpan.FromMilliseconds(100)));
+
+        var probe = CreateTestProbe();
+        Sys.ActorOf(Props.Create(() => new TimerActor(probe.Ref)));
+        probe.ExpectMsg("timer");
+        probe.ExpectMsg("timer");
+    }
+
+    [Fact]
+    public void Work_scheduled_from_many_threads_runs_exactly_once()
+    {
+        const int Producers = 4;
+        const int PerProducer = 2_000;
+        int[] runs = new int[Producers * PerProducer];
+        using var done = new CountdownEvent(runs.Length);
+        Parallel.For(0, Producers, p =>
+        {
+            var random = new Random(p);
+            for (int i = 0; i < PerProducer; i++)
+            {
+                int slot = (p * PerProducer) + i;
+                Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(random.Next(0, 60)), () =>
+                {
+                    Interlocked.Increment(ref runs[slot]);
+                    done.Signal();
+                });
+                if (i % 500 == 0)
+                {
+                    Thread.Sleep(15); // let the thread go back to sleep, so wake-ups by new work are exercised
+                }
+            }
+        });
+
+        Assert.True(done.Wait(TimeSpan.FromSeconds(30)), $"{done.CurrentCount} scheduled actions never ran");
+        Assert.All(runs, r => Assert.Equal(1, r));
+    }
+
+    [Fact]
+    public async Task Shutting_down_runs_pending_work_once_and_refuses_new_work()
+    {
+        ActorSystem system = ActorSystem.Create("shutdown", SystemConfig);
+        IScheduler scheduler = system.Scheduler;
+        int pending = 0;
+        int cancelled = 0;
+        scheduler.Advanced.ScheduleOnce(TimeSpan.FromHours(1), () => Interlocked.Increment(ref pending));
+        var cancel = new Cancelable(scheduler);
+        scheduler.Advanced.ScheduleOnce(TimeSpan.FromHours(1), () => Interlocked.Increment(ref cancelled), cancel);
+        cancel.Cancel();
+
+        await system.Terminate().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, pending);
+        Assert.Equal(0, cancelled);
+        Assert.Throws<SchedulerException>(() => scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, () => { }));
+    }
+
+    private sealed class SilentActor : ReceiveActor
+    {
+        public SilentActor() => ReceiveAny(_ => { });
+    }
+
+    private sealed class TimerActor : ReceiveActor, IWithTimers
+    {
+        public TimerActor(IActorRef probe) => Receive<string>(m => probe.Tell(m));
+
+        public ITimerScheduler Timers { get; set; } = null!;
+
+        protected override void PreStart() => Timers.StartPeriodicTimer("t", "timer", TimeSpan.FromMilliseconds(30));
+    }
+}
