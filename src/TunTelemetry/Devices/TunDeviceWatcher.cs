@@ -67,6 +67,10 @@ public sealed class TunDeviceWatcher
         TimeSpan retryDelay = MinRetryDelay;
         var known = new Dictionary<int, TunDevice>();
         var changes = new List<LinkChange>();
+
+        // The thread sleeps in poll(2) until a notification or a stop, instead of waking on a receive timeout to look.
+        using var wakeup = new WakeupEvent();
+        using CancellationTokenRegistration wakeOnStop = stop.Register(wakeup.Set);
         while (!stop.IsCancellationRequested)
         {
             NetlinkRouteSocket? socket = null;
@@ -75,7 +79,7 @@ public sealed class TunDeviceWatcher
                 socket = _openSocket();
                 Relist(socket, known, events, stop);
                 retryDelay = MinRetryDelay;
-                while (!stop.IsCancellationRequested)
+                while (socket.WaitReadable(wakeup))
                 {
                     changes.Clear();
                     try

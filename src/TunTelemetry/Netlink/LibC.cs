@@ -52,6 +52,27 @@ internal static unsafe partial class LibC
     [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    internal const int EFD_CLOEXEC = 0x80000;
+    internal const short POLLIN = 0x1;
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    internal static partial int EventFd(uint initialValue, int flags);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(SafeNetlinkHandle fd, void* buffer, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "poll", SetLastError = true)]
+    internal static partial int Poll(PollFd* fds, nuint count, int timeoutMilliseconds);
+
+    /// <summary><c>struct pollfd</c> from <c>poll.h</c>.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct PollFd
+    {
+        internal int Fd;
+        internal short Events;
+        internal short ReturnedEvents;
+    }
+
     /// <summary><c>struct sockaddr_nl</c> from <c>uapi/linux/netlink.h</c>.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct SockAddrNetlink

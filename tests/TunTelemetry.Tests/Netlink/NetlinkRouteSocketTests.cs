@@ -124,6 +124,47 @@ public sealed class NetlinkRouteSocketTests
         Assert.False(socket.ReceiveLinkChanges(new List<LinkChange>()));
     }
 
+    [Fact]
+    public void Waiting_for_data_returns_when_a_reply_is_queued()
+    {
+        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using var wakeup = new WakeupEvent();
+        socket.SendStatsRequestWithoutReading(LoopbackIfIndex);
+
+        Assert.True(socket.WaitReadable(wakeup));
+        var changes = new List<LinkChange>();
+        Assert.True(socket.ReceiveLinkChanges(changes)); // the reply was there to take: a stats reply, not a link change
+        Assert.Empty(changes);
+    }
+
+    [Fact]
+    public async Task Waiting_with_nothing_to_read_ends_when_the_wakeup_is_set_from_another_thread()
+    {
+        // No multicast group and no request: nothing can arrive, so only the wakeup can end the wait.
+        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using var wakeup = new WakeupEvent();
+        using var waiting = new ManualResetEventSlim();
+        Task<bool> wait = Task.Factory.StartNew(() =>
+        {
+            waiting.Set();
+            return socket.WaitReadable(wakeup);
+        }, TaskCreationOptions.LongRunning);
+        waiting.Wait(TimeSpan.FromSeconds(10));
+
+        wakeup.Set();
+
+        Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(socket.WaitReadable(wakeup)); // it stays set: every later wait ends too
+    }
+
+    [Fact]
+    public void Setting_a_disposed_wakeup_is_harmless()
+    {
+        var wakeup = new WakeupEvent();
+        wakeup.Dispose();
+        Assert.Null(Record.Exception(wakeup.Set)); // a stop that races the watcher's own shutdown
+    }
+
     private static void MakeLoopbackTraffic(int packets)
     {
         using var receiver = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
