@@ -3,8 +3,14 @@
  * device, IFLA_STATS_LINK_64 only, nothing exported. Built and run by perf/run.sh.
  *
  *   cpoller bench IFINDEX N           N round trips on one device; prints ns per poll
- *   cpoller run PREFIX SECONDS        polls every device whose name starts with PREFIX once a second;
- *                                     prints CPU microseconds per device per round
+ *   cpoller run PREFIX SECONDS        polls every device whose name starts with PREFIX once a second, in the
+ *                                     agent's order (below); prints CPU microseconds per device per round
+ *   cpoller spread PREFIX SECONDS INTERVAL_MS SLOTS [bucket|ifindex]
+ *                                     polls every such device once per INTERVAL_MS, spread as the agent spreads them:
+ *                                     the devices sorted (by default as the agent sorts them: by the kernel's ifindex
+ *                                     hash bucket, ifindex & 255, then ifindex; or by ifindex), cut into SLOTS groups
+ *                                     of consecutive devices, one group polled every INTERVAL_MS/SLOTS; prints CPU %
+ *                                     of one core and CPU microseconds per poll
  */
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -23,6 +29,42 @@ struct request {
     struct nlmsghdr header;
     struct if_stats_msg body;
 };
+
+/* The devices whose names start with prefix, a socket each. */
+static int list_devices(const char *prefix, int **indexes, int **fds) {
+    int count = 0;
+    DIR *dir = opendir("/sys/class/net");
+    struct dirent *entry;
+    *indexes = NULL;
+    *fds = NULL;
+    while ((entry = readdir(dir)) != NULL) {
+        if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0) continue;
+        *indexes = realloc(*indexes, sizeof(int) * (count + 1));
+        *fds = realloc(*fds, sizeof(int) * (count + 1));
+        (*indexes)[count] = (int)if_nametoindex(entry->d_name);
+        (*fds)[count] = -1;
+        count++;
+    }
+    closedir(dir);
+    return count;
+}
+
+/* qsort has no context argument: the ifindexes being sorted by position. */
+static const int *sort_indexes;
+static int by_ifindex(const void *a, const void *b) { return sort_indexes[*(const int *)a] - sort_indexes[*(const int *)b]; }
+static int by_bucket(const void *a, const void *b) {
+    int x = sort_indexes[*(const int *)a], y = sort_indexes[*(const int *)b];
+    return (x & 255) != (y & 255) ? (x & 255) - (y & 255) : x - y;
+}
+
+/* Positions 0..count-1 in poll order: by hash bucket then ifindex (the agent's order), or by ifindex. */
+static int *sorted_order(const int *indexes, int count, int bucket_order) {
+    int *order = malloc(sizeof(int) * count);
+    for (int i = 0; i < count; i++) order[i] = i;
+    sort_indexes = indexes;
+    qsort(order, count, sizeof(int), bucket_order ? by_bucket : by_ifindex);
+    return order;
+}
 
 static int open_socket(void) {
     int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -74,26 +116,17 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc == 4 && strcmp(argv[1], "run") == 0) {
-        const char *prefix = argv[2];
         int seconds = atoi(argv[3]);
-        int *indexes = NULL, *fds = NULL, count = 0;
-        DIR *dir = opendir("/sys/class/net");
-        struct dirent *entry;
-        while ((entry = readdir(dir)) != NULL) {
-            if (strncmp(entry->d_name, prefix, strlen(prefix)) != 0) continue;
-            indexes = realloc(indexes, sizeof(int) * (count + 1));
-            fds = realloc(fds, sizeof(int) * (count + 1));
-            indexes[count] = (int)if_nametoindex(entry->d_name);
-            fds[count] = open_socket();
-            count++;
-        }
-        closedir(dir);
+        int *indexes, *fds;
+        int count = list_devices(argv[2], &indexes, &fds);
+        int *order = sorted_order(indexes, count, 1);
+        for (int i = 0; i < count; i++) fds[i] = open_socket();
         unsigned seq = 1;
         unsigned long long sink = 0;
         double cpu0 = cpu_us();
         for (int round = 0; round < seconds; round++) {
             double start = now_ns();
-            for (int i = 0; i < count; i++) sink += poll_once(fds[i], indexes[i], seq++);
+            for (int k = 0; k < count; k++) sink += poll_once(fds[order[k]], indexes[order[k]], seq++);
             double left = 1e9 - (now_ns() - start);
             if (left > 0) { struct timespec t = {0, (long)left}; nanosleep(&t, NULL); }
         }
@@ -101,6 +134,29 @@ int main(int argc, char **argv) {
         printf("c_devices=%d c_rounds=%d c_cpu_us_per_device_round=%.2f (sink %llu)\n", count, seconds, cpu / count / seconds, sink % 7);
         return 0;
     }
-    fprintf(stderr, "usage: cpoller bench IFINDEX N | cpoller run PREFIX SECONDS\n");
+    if ((argc == 6 || argc == 7) && strcmp(argv[1], "spread") == 0) {
+        int seconds = atoi(argv[3]), interval_ms = atoi(argv[4]), slots = atoi(argv[5]);
+        int bucket_order = argc == 6 || strcmp(argv[6], "ifindex") != 0;
+        int *indexes, *fds;
+        int count = list_devices(argv[2], &indexes, &fds);
+        int *order = sorted_order(indexes, count, bucket_order);
+        for (int i = 0; i < count; i++) fds[i] = open_socket();
+        double slot_ns = interval_ms * 1e6 / slots;
+        unsigned seq = 1;
+        unsigned long long sink = 0, polls = 0;
+        double start = now_ns(), cpu0 = cpu_us();
+        for (long tick = 0; now_ns() - start < seconds * 1e9; tick++) {
+            int slot = (int)(tick % slots);
+            for (int k = (int)((long)count * slot / slots); k < (int)((long)count * (slot + 1) / slots); k++, polls++)
+                sink += poll_once(fds[order[k]], indexes[order[k]], seq++);
+            double left = start + (tick + 1) * slot_ns - now_ns();
+            if (left > 0) { struct timespec t = {(time_t)(left / 1e9), (long)left % 1000000000L}; nanosleep(&t, NULL); }
+        }
+        double cpu = cpu_us() - cpu0, wall = (now_ns() - start) / 1e3;
+        printf("c_spread_devices=%d c_spread_order=%s c_spread_cpu_pct=%.3f c_spread_cpu_us_per_poll=%.2f (sink %llu)\n",
+               count, bucket_order ? "bucket" : "ifindex", 100 * cpu / wall, cpu / polls, sink % 7);
+        return 0;
+    }
+    fprintf(stderr, "usage: cpoller bench IFINDEX N | cpoller run PREFIX SECONDS | cpoller spread PREFIX SECONDS INTERVAL_MS SLOTS [bucket|ifindex]\n");
     return 2;
 }

@@ -4,7 +4,10 @@
 #   bash perf/scale.sh                                 # the agent as shipped
 #   bash perf/scale.sh MALLOC_ARENA_MAX=2 DOTNET_X=1   # the same with extra environment for the agent (OTEL_* are set
 #                                                      # by the script and win over these)
-# Prints one line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported.
+# Then the C floor on the same devices: perf/cpoller.c polling them every 15 s as the agent spreads its polls (30
+# groups, one every 500 ms scheduler tick, in the agent's order), for PERF_C_SECONDS (default 60).
+# Prints one line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported, and the
+# C poller's CPU % with the agent's ratio to it.
 # PERF_NETNS=NAME uses a namespace that already holds tb0..tb9999 (perf/run.sh does); otherwise one is made and removed.
 # PERF_DEVICES (default 10000) and PERF_MEASURE_SECONDS (default 120: eight exports) change the run.
 set -euo pipefail
@@ -26,6 +29,7 @@ trap cleanup EXIT
 
 agent="$root/src/TunTelemetry.Agent/bin/Release/net10.0/TunTelemetry.Agent.dll"
 perf="$root/tests/TunTelemetry.Perf/bin/Release/net10.0/TunTelemetry.Perf.dll"
+cc -O2 -o "$work/cpoller" "$root/perf/cpoller.c"
 if [ -z "${PERF_NETNS:-}" ]; then
   dotnet build -c Release "$root/src/TunTelemetry.Agent" -nologo -v q >/dev/null
   dotnet build -c Release "$root/tests/TunTelemetry.Perf" -nologo -v q >/dev/null
@@ -60,4 +64,11 @@ alive
 pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / $measure / 1e6 * 100}")
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$ag/status"; }
 exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
-echo "scale devices=$devices cpu_pct=$pct rss_mb=$(($(kib VmRSS) / 1024)) anon_mb=$(($(kib RssAnon) / 1024)) file_mb=$(($(kib RssFile) / 1024)) shmem_mb=$(($(kib RssShmem) / 1024)) fds=$(ls "/proc/$ag/fd" | wc -l) exported=$exported env=${*:-none}"
+rss=$(($(kib VmRSS) / 1024)) anon=$(($(kib RssAnon) / 1024)) file=$(($(kib RssFile) / 1024)) shmem=$(($(kib RssShmem) / 1024))
+fds=$(ls "/proc/$ag/fd" | wc -l)
+for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+wait 2>/dev/null || true
+pids=()
+c=$(ip netns exec "$ns" "$work/cpoller" spread tb "${PERF_C_SECONDS:-60}" 15000 30)
+c_pct=$(sed -E 's/.*c_spread_cpu_pct=([0-9.]+).*/\1/' <<<"$c")
+echo "scale devices=$devices cpu_pct=$pct rss_mb=$rss anon_mb=$anon file_mb=$file shmem_mb=$shmem fds=$fds exported=$exported c_cpu_pct=$c_pct agent_to_c=$(awk "BEGIN{printf \"%.2f\", $pct/$c_pct}") env=${*:-none}"

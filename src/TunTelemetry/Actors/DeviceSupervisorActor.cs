@@ -160,7 +160,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             }
         }
 
-        TunDevice[] fresh = listed.Devices.Where(d => !_active.ContainsKey(d.IfIndex) && !_pending.ContainsKey(d.IfIndex)).ToArray();
+        // Started in the kernel's lookup order, so each burst of polls walks the kernel's device hash chains hot.
+        TunDevice[] fresh = KernelLookupOrder.Sort(
+            listed.Devices.Where(d => !_active.ContainsKey(d.IfIndex) && !_pending.ContainsKey(d.IfIndex)));
         for (int i = 0; i < fresh.Length; i++)
         {
             // Device i of n starts i/n of an interval later; each polls at once when it starts, then every interval.

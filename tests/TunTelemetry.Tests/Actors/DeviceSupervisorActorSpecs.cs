@@ -256,6 +256,30 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     }
 
     [Fact]
+    public void Devices_listed_together_start_in_the_kernels_lookup_order()
+    {
+        // Listed in ifindex order; 1, 257 and 513 share the kernel's hash bucket 1, and 2 and 258 bucket 2.
+        TunDevice[] devices = new[] { 1, 2, 257, 258, 513 }.Select(i => new TunDevice(i, $"tb{i}", TunDeviceKind.Tun)).ToArray();
+        foreach (TunDevice device in devices)
+        {
+            _kernel.Set(device.IfIndex, txDropped: (ulong)device.IfIndex);
+        }
+
+        IActorRef supervisor = StartSupervisor(Options(), devices);
+        var started = new List<int> { Expect<LinkStatsSampled>().Device.IfIndex };
+        supervisor.Tell(GetWatchedDevices.Instance);
+        Assert.Equal(5, ExpectMsg<WatchedDevices>().Devices.Count);
+        for (int i = 1; i < devices.Length; i++)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(15.0 / devices.Length));
+            started.Add(Expect<LinkStatsSampled>().Device.IfIndex);
+            ExpectNoSample();
+        }
+
+        Assert.Equal([1, 257, 513, 2, 258], started);
+    }
+
+    [Fact]
     public void A_vanished_device_found_again_while_its_spread_start_waits_is_started_once()
     {
         var other = new TunDevice(8, "tun1", TunDeviceKind.Tun);

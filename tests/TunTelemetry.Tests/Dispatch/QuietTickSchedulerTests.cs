@@ -47,6 +47,28 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
     }
 
     [Fact]
+    public void Repeated_tells_keep_their_scheduling_order_period_after_period()
+    {
+        // Pollers started in the kernel's lookup order (KernelLookupOrder) rely on this to keep polling in it.
+        var probe = CreateTestProbe();
+        var cancel = new Cancelable(Sys.Scheduler);
+        for (int i = 0; i < 50; i++)
+        {
+            Sys.Scheduler.ScheduleTellRepeatedly(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), probe.Ref, i, ActorRefs.NoSender, cancel);
+        }
+
+        for (int period = 0; period < 3; period++)
+        {
+            for (int i = 0; i < 50; i++)
+            {
+                probe.ExpectMsg(i);
+            }
+        }
+
+        cancel.Cancel();
+    }
+
+    [Fact]
     public void Work_due_sooner_than_the_thread_sleeps_wakes_it()
     {
         var probe = CreateTestProbe();
