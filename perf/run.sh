@@ -83,12 +83,12 @@ say "$r"
 r_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$r")
 row "| raw poll over 100 devices, a socket each, round robin in a loop | single-device loop $d_ns ns | $r_ns ns per poll | ratio to the single-device loop $(awk "BEGIN{printf \"%.2f\", $r_ns/$d_ns}") |"
 # The same polls in the pipeline's pattern without actors: a burst over the 100 devices every 100 ms, asleep in between.
-b=$(inns dotnet "$perf" poll-devices tb 200 100)
+b=$(inns dotnet "$perf" poll-devices tb 100 100)
 say "$b"
 b_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$b")
 row "| raw poll over 100 devices in a burst every 100 ms (the pipeline's pattern), no actors | single-device loop $d_ns ns | $b_ns ns per poll | ratio to the single-device loop $(awk "BEGIN{printf \"%.2f\", $b_ns/$d_ns}") |"
 # The C floor in the same pattern: kernel data per device goes cold between bursts for C too.
-cb=$(inns "$work/cpoller" spread tb "$seconds" 100 1)
+cb=$(inns "$work/cpoller" spread tb 10 100 1)
 say "$cb"
 cb_ns=$(awk "BEGIN{printf \"%.0f\", $(sed -E 's/.*c_spread_cpu_us_per_poll=([0-9.]+).*/\1/' <<<"$cb") * 1000}")
 row "| C poller over 100 devices in a burst every 100 ms (the same pattern) | C single-device loop $c_ns ns | $cb_ns ns per poll | ratio to C's single-device loop $(awk "BEGIN{printf \"%.2f\", $cb_ns/$c_ns}") |"
