@@ -30,7 +30,7 @@ struct request {
     struct if_stats_msg body;
 };
 
-/* The devices whose names start with prefix, a socket each. */
+/* The devices whose names start with prefix, with room for a socket each (opened by the caller). */
 static int list_devices(const char *prefix, int **indexes, int **fds) {
     int count = 0;
     DIR *dir = opendir("/sys/class/net");

@@ -87,7 +87,7 @@ b=$(inns dotnet "$perf" poll-devices tb 100 100)
 say "$b"
 b_ns=$(sed -E 's/.*poll_devices_cpu_ns=([0-9]+).*/\1/' <<<"$b")
 row "| raw poll over 100 devices in a burst every 100 ms (the pipeline's pattern), no actors | single-device loop $d_ns ns | $b_ns ns per poll | ratio to the single-device loop $(awk "BEGIN{printf \"%.2f\", $b_ns/$d_ns}") |"
-# The C floor in the same pattern: kernel data per device goes cold between bursts for C too.
+# The C floor in the same pattern: what the burst pattern costs without .NET or actors.
 cb=$(inns "$work/cpoller" spread tb 10 100 1)
 say "$cb"
 cb_ns=$(awk "BEGIN{printf \"%.0f\", $(sed -E 's/.*c_spread_cpu_us_per_poll=([0-9.]+).*/\1/' <<<"$cb") * 1000}")
