@@ -92,7 +92,7 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
         {
             if (!registration.Cancelled)
             {
-                TryRun(registration);
+                TryRun(registration, stopping: true);
             }
         }
 
@@ -120,12 +120,16 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
     private static long Now() => Stopwatch.GetElapsedTime(Started).Ticks;
 
     // The first tick at or after the due time (as a tick number): work due within one tick shares one wake-up.
-    private long TickAtOrAfter(long due) => (due + _tick - 1) / _tick;
+    private long TickAtOrAfter(long due) => (due / _tick) + (due % _tick == 0 ? 0 : 1);
+
+    // Due times saturate rather than wrap: a delay or interval near TimeSpan.MaxValue means "never", and a wrapped sum
+    // would be in the past and run at once, for a repeated registration on every pass.
+    private static long AddSaturated(long time, long span) => span > long.MaxValue - time ? long.MaxValue : time + span;
 
     private void Add(Registration registration, TimeSpan delay, TimeSpan interval)
     {
-        registration.Interval = interval.Ticks;
-        registration.Due = Now() + Math.Max(0, delay.Ticks);
+        registration.Interval = Math.Max(0, interval.Ticks); // as in Akka's scheduler, no positive interval means once
+        registration.Due = AddSaturated(Now(), Math.Max(0, delay.Ticks));
         lock (_gate)
         {
             if (_stopping)
@@ -169,10 +173,10 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
 
                 // The next period from the nominal due time, so ticks that do not divide the interval cause no drift;
                 // a period missed entirely (the thread was starved) is skipped rather than run in a burst.
-                registration.Due += registration.Interval;
+                registration.Due = AddSaturated(registration.Due, registration.Interval);
                 if (registration.Due <= now)
                 {
-                    registration.Due = now + registration.Interval;
+                    registration.Due = AddSaturated(now, registration.Interval);
                 }
             }
 
@@ -214,8 +218,9 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
                 {
                     _sleepingUntil = next;
                     // Rounded up: a wait cut short by rounding would wake before the tick and spin on zero-length waits.
-                    long wait = next * _tick - now;
-                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, (wait + TimeSpan.TicksPerMillisecond - 1) / TimeSpan.TicksPerMillisecond));
+                    long wait = next > long.MaxValue / _tick ? long.MaxValue : (next * _tick) - now;
+                    long waitMilliseconds = (wait / TimeSpan.TicksPerMillisecond) + (wait % TimeSpan.TicksPerMillisecond == 0 ? 0 : 1);
+                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, waitMilliseconds));
                 }
             }
 
@@ -238,12 +243,16 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
         return _batch.Count > 0;
     }
 
-    private bool TryRun(Registration registration)
+    private bool TryRun(Registration registration, bool stopping = false)
     {
         try
         {
             registration.Action.Run();
             return true;
+        }
+        catch (SchedulerException) when (stopping)
+        {
+            return false; // as in Akka's scheduler: work that schedules more while the system stops; nothing to report
         }
         catch (Exception e)
         {

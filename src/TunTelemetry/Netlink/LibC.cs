@@ -53,6 +53,7 @@ internal static unsafe partial class LibC
     internal static partial int Close(int fd);
 
     internal const int EFD_CLOEXEC = 0x80000;
+    internal const int EFD_NONBLOCK = 0x800;
     internal const short POLLIN = 0x1;
 
     [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]

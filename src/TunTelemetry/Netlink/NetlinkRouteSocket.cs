@@ -10,7 +10,8 @@ namespace TunTelemetry.Netlink;
 /// <remarks>
 /// Every request carries a fresh sequence number, and a reply is taken only if it carries that number and this socket's
 /// port id: a reply that arrives after its request timed out would otherwise be read as the next poll's answer. Every
-/// receive is bounded by <see cref="NetlinkSocketOptions.ReceiveTimeout"/>, so no call can hang.
+/// receive is bounded by <see cref="NetlinkSocketOptions.ReceiveTimeout"/>, so no request can hang; only
+/// <see cref="WaitReadable"/> waits without a bound, until data arrives or its <see cref="WakeupEvent"/> is set.
 /// </remarks>
 public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
 {

@@ -14,7 +14,8 @@ public sealed unsafe class WakeupEvent : IDisposable
 
     public WakeupEvent()
     {
-        int fd = LibC.EventFd(0, LibC.EFD_CLOEXEC);
+        // Non-blocking: a write to a full counter then fails instead of blocking Set, and a full counter is still "set".
+        int fd = LibC.EventFd(0, LibC.EFD_CLOEXEC | LibC.EFD_NONBLOCK);
         if (fd < 0)
         {
             throw new NetlinkSocketException("eventfd", Marshal.GetLastPInvokeError());

@@ -94,8 +94,24 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
         }
 
         repeated.Cancel();
-        probe.ReceiveWhile(TimeSpan.FromMilliseconds(100), m => m); // at most one already on its way
+        // Ticks already told before the cancel may still arrive; the cancelled once-tell (due at 100 ms) never does.
+        IReadOnlyList<object> late = probe.ReceiveWhile(TimeSpan.FromMilliseconds(150), m => m);
+        Assert.All(late, m => Assert.Equal("tick", m));
         probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [Fact]
+    public void Delays_and_intervals_near_TimeSpan_MaxValue_mean_never_and_wrap_to_no_past_due_time()
+    {
+        var probe = CreateTestProbe();
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.MaxValue, probe.Ref, "never", ActorRefs.NoSender);
+        ICancelable repeated = Sys.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, TimeSpan.MaxValue, probe.Ref, "once", ActorRefs.NoSender);
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(50), probe.Ref, "later", ActorRefs.NoSender);
+
+        probe.ExpectMsg("once");
+        probe.ExpectMsg("later"); // the thread still sleeps and wakes normally beside a due time of "never"
+        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        repeated.Cancel();
     }
 
     [Fact]

@@ -150,11 +150,14 @@ public sealed class NetlinkRouteSocketTests
             return socket.WaitReadable(wakeup);
         }, TaskCreationOptions.LongRunning);
         waiting.Wait(TimeSpan.FromSeconds(10));
+        Thread.Sleep(100); // let the thread get into poll(2), so the wakeup ends a wait that has begun
+        Assert.False(wait.IsCompleted, "the wait ended before the wakeup was set");
 
         wakeup.Set();
 
         Assert.False(await wait.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.False(socket.WaitReadable(wakeup)); // it stays set: every later wait ends too
+        // It stays set: every later wait ends too.
+        Assert.False(await Task.Run(() => socket.WaitReadable(wakeup)).WaitAsync(TimeSpan.FromSeconds(10)));
     }
 
     [Fact]
