@@ -69,6 +69,17 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
     }
 
     [Fact]
+    public void Work_never_runs_before_its_delay()
+    {
+        var probe = CreateTestProbe();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(205), () => probe.Ref.Tell(clock.Elapsed));
+
+        var ranAt = (TimeSpan)probe.ReceiveOne(TimeSpan.FromSeconds(10))!;
+        Assert.True(ranAt >= TimeSpan.FromMilliseconds(205), $"ran after {ranAt.TotalMilliseconds} ms, due after 205 ms");
+    }
+
+    [Fact]
     public void Work_due_sooner_than_the_thread_sleeps_wakes_it()
     {
         var probe = CreateTestProbe();
