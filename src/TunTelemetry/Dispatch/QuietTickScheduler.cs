@@ -120,7 +120,10 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
     private static long Now() => Stopwatch.GetElapsedTime(Started).Ticks;
 
     // The first tick at or after the due time (as a tick number): work due within one tick shares one wake-up.
-    private long TickAtOrAfter(long due) => (due / _tick) + (due % _tick == 0 ? 0 : 1);
+    private long TickAtOrAfter(long due) => DivideRoundingUp(due, _tick);
+
+    // Not (value + divisor - 1) / divisor, which overflows for a value near long.MaxValue.
+    private static long DivideRoundingUp(long value, long divisor) => (value / divisor) + (value % divisor == 0 ? 0 : 1);
 
     // Due times saturate rather than wrap: a delay or interval near TimeSpan.MaxValue means "never", and a wrapped sum
     // would be in the past and run at once, for a repeated registration on every pass.
@@ -219,8 +222,7 @@ public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimePr
                     _sleepingUntil = next;
                     // Rounded up: a wait cut short by rounding would wake before the tick and spin on zero-length waits.
                     long wait = next > long.MaxValue / _tick ? long.MaxValue : (next * _tick) - now;
-                    long waitMilliseconds = (wait / TimeSpan.TicksPerMillisecond) + (wait % TimeSpan.TicksPerMillisecond == 0 ? 0 : 1);
-                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, waitMilliseconds));
+                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, DivideRoundingUp(wait, TimeSpan.TicksPerMillisecond)));
                 }
             }
 
