@@ -234,24 +234,8 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     public void Devices_listed_together_start_spread_over_one_poll_interval()
     {
         TunDevice[] devices = Enumerable.Range(1, 4).Select(i => new TunDevice(20 + i, $"tun{i}", TunDeviceKind.Tun)).ToArray();
-        foreach (TunDevice device in devices)
-        {
-            _kernel.Set(device.IfIndex, txDropped: (ulong)device.IfIndex);
-        }
 
-        IActorRef supervisor = StartSupervisor(Options(), devices);
-        Expect<LinkStatsSampled>(m => m.Device == devices[0]);
-        supervisor.Tell(GetWatchedDevices.Instance); // the listing has been handled: the other starts are scheduled
-        Assert.Equal(4, ExpectMsg<WatchedDevices>().Devices.Count);
-        ExpectNoSample();
-
-        for (int i = 1; i < devices.Length; i++)
-        {
-            Scheduler.Advance(TimeSpan.FromSeconds(15.0 / devices.Length)); // 3.75 s apart
-            Expect<LinkStatsSampled>(m => m.Device == devices[i]);
-            ExpectNoSample();
-        }
-
+        Assert.Equal(devices.Select(d => d.IfIndex), StartOneBySpreadSlot(devices)); // 3.75 s apart
         Assert.Equal(4, _kernel.Reads);
     }
 
@@ -260,6 +244,16 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         // Listed in ifindex order; 1, 257 and 513 share the kernel's hash bucket 1, and 2 and 258 bucket 2.
         TunDevice[] devices = new[] { 1, 2, 257, 258, 513 }.Select(i => new TunDevice(i, $"tb{i}", TunDeviceKind.Tun)).ToArray();
+
+        Assert.Equal([1, 257, 513, 2, 258], StartOneBySpreadSlot(devices));
+    }
+
+    /// <summary>
+    /// Lists <paramref name="devices"/> together and advances the clock one spread slot (a poll interval / n) at a
+    /// time, expecting exactly one device's first reading per slot; returns their ifindexes in the order they came.
+    /// </summary>
+    private List<int> StartOneBySpreadSlot(TunDevice[] devices)
+    {
         foreach (TunDevice device in devices)
         {
             _kernel.Set(device.IfIndex, txDropped: (ulong)device.IfIndex);
@@ -267,8 +261,10 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
 
         IActorRef supervisor = StartSupervisor(Options(), devices);
         var started = new List<int> { Expect<LinkStatsSampled>().Device.IfIndex };
-        supervisor.Tell(GetWatchedDevices.Instance);
-        Assert.Equal(5, ExpectMsg<WatchedDevices>().Devices.Count);
+        supervisor.Tell(GetWatchedDevices.Instance); // the listing has been handled: the other starts are scheduled
+        Assert.Equal(devices.Length, ExpectMsg<WatchedDevices>().Devices.Count);
+        ExpectNoSample();
+
         for (int i = 1; i < devices.Length; i++)
         {
             Scheduler.Advance(TimeSpan.FromSeconds(15.0 / devices.Length));
@@ -276,7 +272,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
             ExpectNoSample();
         }
 
-        Assert.Equal([1, 257, 513, 2, 258], started);
+        return started;
     }
 
     [Fact]
