@@ -15,8 +15,16 @@ namespace TunTelemetry.Actors;
 /// A socket failure throws, and the device supervisor starts a new one with a fresh socket after a backoff (the old
 /// one is closed in <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a
 /// failure to retry: it tells the supervisor and waits to be stopped.
+/// <para>
+/// Not a <see cref="ReceiveActor"/> with <see cref="IWithTimers"/>, the usual shape: a host has one poller per
+/// device, and their match handlers and timer tables cost about 940 bytes per actor (10,000 actors of each shape,
+/// live heap after a full collection; README "Performance"). A poller handles one message and keeps one timer for
+/// life, so <see cref="UntypedActor.OnReceive"/> and one cancellable repeated tell do the same job. A tick already
+/// queued when the poller restarts reaches the new incarnation as one extra poll, which counts nothing twice:
+/// readings are cumulative.
+/// </para>
 /// </remarks>
-public sealed class DevicePollerActor : ReceiveActor, IWithTimers
+public sealed class DevicePollerActor : UntypedActor
 {
     private readonly TunDevice _device;
     private readonly IActorRef _aggregator;
@@ -28,6 +36,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
     private readonly ReadingSlot _slot;
     private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
     private ILinkStatsReader? _reader;
+    private ICancelable? _ticks;
 
     public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
     {
@@ -37,10 +46,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         _openReader = openReader;
         _pollInterval = pollInterval;
         _slot = new ReadingSlot(device);
-        Receive<Poll>(_ => OnPoll());
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval) =>
         Akka.Actor.Props.Create(() => new DevicePollerActor(device, aggregator, supervisor, openReader, pollInterval));
@@ -64,13 +70,27 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         }
 
         Self.Tell(Poll.Instance);
-        Timers.StartPeriodicTimer(Poll.Instance, Poll.Instance, _pollInterval, _pollInterval);
+        _ticks = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_pollInterval, _pollInterval, Self, Poll.Instance, Self);
     }
 
+    // Runs on every stop and, through PreRestart, before every restart.
     protected override void PostStop()
     {
+        _ticks?.Cancel();
         _reader?.Dispose();
         _reader = null;
+    }
+
+    protected override void OnReceive(object message)
+    {
+        if (message is Poll)
+        {
+            OnPoll();
+        }
+        else
+        {
+            Unhandled(message);
+        }
     }
 
     private void OnPoll()
@@ -89,7 +109,7 @@ public sealed class DevicePollerActor : ReceiveActor, IWithTimers
         catch (NetlinkDeviceGoneException e)
         {
             Report(e);
-            Timers.CancelAll();
+            _ticks?.Cancel();
             _reader.Dispose();
             _reader = null;
             _supervisor.Tell(new DeviceVanished(_device));

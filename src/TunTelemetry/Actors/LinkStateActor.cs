@@ -11,7 +11,11 @@ namespace TunTelemetry.Actors;
 /// its ifindex) every <c>metrics.link-state-interval</c>, for the <c>tundev.link.*</c> gauges. A txqueuelen shrunk by a misconfiguration is
 /// a common cause of TX queue drops; this puts the two side by side.
 /// </summary>
-public sealed class LinkStateActor : ReceiveActor, IWithTimers
+/// <remarks>
+/// One per device, so shaped like <see cref="DevicePollerActor"/> (see its remarks): an untyped actor with one
+/// cancellable repeated tell, not a <see cref="ReceiveActor"/> with <see cref="IWithTimers"/>.
+/// </remarks>
+public sealed class LinkStateActor : UntypedActor
 {
     /// <summary>The registration name (and actor name prefix).</summary>
     public const string RegistrationName = "link-state";
@@ -19,15 +23,13 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
     private readonly PerDeviceActorContext _context;
     private readonly Func<NetlinkRouteSocket> _openSocket;
     private NetlinkRouteSocket? _socket;
+    private ICancelable? _ticks;
 
     public LinkStateActor(PerDeviceActorContext context, Func<NetlinkRouteSocket> openSocket)
     {
         _context = context;
         _openSocket = openSocket;
-        Receive<Observe>(_ => OnObserve());
     }
-
-    public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
     {
@@ -42,10 +44,28 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
     {
         _socket = _openSocket();
         Self.Tell(Observe.Instance);
-        Timers.StartPeriodicTimer(Observe.Instance, Observe.Instance, _context.Options.LinkStateInterval, _context.Options.LinkStateInterval);
+        TimeSpan interval = _context.Options.LinkStateInterval;
+        _ticks = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(interval, interval, Self, Observe.Instance, Self);
     }
 
-    protected override void PostStop() => _socket?.Dispose();
+    // Runs on every stop and, through PreRestart, before every restart.
+    protected override void PostStop()
+    {
+        _ticks?.Cancel();
+        _socket?.Dispose();
+    }
+
+    protected override void OnReceive(object message)
+    {
+        if (message is Observe)
+        {
+            OnObserve();
+        }
+        else
+        {
+            Unhandled(message);
+        }
+    }
 
     private void OnObserve()
     {
@@ -58,7 +78,7 @@ public sealed class LinkStateActor : ReceiveActor, IWithTimers
         if (link is null || link.Name != _context.Device.Name)
         {
             Context.GetLogger().Info("{0} is gone or renamed; link-state stops", _context.Device);
-            Timers.CancelAll();
+            _ticks?.Cancel();
             _context.Supervisor.Tell(new DeviceVanished(_context.Device));
             return;
         }

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
@@ -97,6 +98,47 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         Sys.Stop(poller);
         ExpectTerminated(poller);
         Assert.Equal(0, _kernel.OpenReaders);
+    }
+
+    [Fact]
+    public void Cancels_its_ticks_when_stopped()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
+        aggregator.ExpectReading();
+        Watch(poller);
+        Sys.Stop(poller);
+        ExpectTerminated(poller);
+
+        // A tick still scheduled would be told to the stopped poller and published as a dead letter.
+        TestProbe deadLetters = CreateTestProbe();
+        Sys.EventStream.Subscribe(deadLetters, typeof(DeadLetter));
+        Scheduler.Advance(TimeSpan.FromMinutes(1));
+        deadLetters.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+    }
+
+    [Fact]
+    public void Keeps_one_tick_schedule_across_a_restart()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 1);
+        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
+        aggregator.ExpectReading();
+
+        _kernel.FailNextRead(FakeKernel.Timeout()); // the guardian above this poller restarts it
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        aggregator.ExpectMsg<PollFailed>();
+        aggregator.ExpectReading(); // the new incarnation polls at once
+        AwaitAssert(() => Assert.Equal(3, _kernel.Reads));
+
+        for (int tick = 1; tick <= 3; tick++)
+        {
+            Scheduler.Advance(TimeSpan.FromSeconds(15));
+            AwaitAssert(() => Assert.True(_kernel.Reads >= 3 + tick));
+        }
+
+        // The first incarnation's schedule was cancelled with it: one poll per interval, not two.
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(6, _kernel.Reads);
     }
 
     [Fact]

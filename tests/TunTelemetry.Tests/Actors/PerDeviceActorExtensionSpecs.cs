@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
@@ -115,6 +116,33 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
         AwaitAssert(() => Assert.Equal(mtu, (uint?)totals.Gauge(MetricNames.LinkMtu, "lo")));
         Assert.Equal(txqlen, (uint?)totals.Gauge(MetricNames.LinkTxQueueLength, "lo"));
         Assert.Equal((long)LinkOperState.Unknown, totals.Gauge(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
+    }
+
+    [Fact]
+    public void The_link_state_actor_observes_once_per_interval_and_cancels_its_ticks_when_stopped()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        var lo = new TunDevice(1, "lo", TunDeviceKind.Tun);
+        var context = new PerDeviceActorContext(lo, aggregator, TestActor, TunTelemetryOptions.Default with
+        {
+            NetlinkDispatcher = "akka.actor.default-dispatcher",
+            LinkStateInterval = TimeSpan.FromMinutes(1),
+        });
+        IActorRef actor = Sys.ActorOf(LinkStateActor.Props(context));
+        aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo); // at start
+        var scheduler = (TestScheduler)Sys.Scheduler;
+        scheduler.Advance(TimeSpan.FromSeconds(59));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        scheduler.Advance(TimeSpan.FromSeconds(1));
+        aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo);
+
+        Watch(actor);
+        Sys.Stop(actor);
+        ExpectTerminated(actor);
+        TestProbe deadLetters = CreateTestProbe();
+        Sys.EventStream.Subscribe(deadLetters, typeof(DeadLetter));
+        scheduler.Advance(TimeSpan.FromMinutes(5));
+        deadLetters.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a tick still scheduled would be a dead letter
     }
 
     [Fact]
