@@ -104,6 +104,13 @@ pipeline_row() {
 for load in busy idle; do
   pipeline_row "$load" "pipeline, $load devices (tick → poll → reading → aggregator → instruments)"
 done
+# The same busy pipeline with 1 ms ticks and a 1 ms interval: each device is polled again within a few milliseconds, so
+# its kernel data stays in cache as in the raw loops above. What the actors add, without what a cold kernel adds.
+w=$(inns dotnet "$perf" pipeline tb 8 1 busy 1)
+say "$devices devices, 1 ms ticks: $w"
+w_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$w")
+w_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$w")
+row "| pipeline, busy devices at 1 ms ticks (every device polled again within milliseconds: the raw loop's warm kernel) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $w_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$d_ns}") (target ≤ 2); $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$r_ns}") to the 100-device loop; $w_bytes bytes/device/tick (target ≤ 150) |"
 
 # The same pipeline with ten times the devices per tick (long mode): how much of the per-tick cost is fixed per burst.
 if [ "$mode" = long ]; then

@@ -6,6 +6,7 @@ return args.FirstOrDefault() switch
     "poll-devices" when args.Length == 3 => PollDevicesBenchmark.Run(args[1], int.Parse(args[2])),
     "poll-devices" when args.Length == 4 => PollDevicesBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3])),
     "pipeline" when args.Length == 5 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy"),
+    "pipeline" when args.Length == 6 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy", int.Parse(args[5])),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
     _ => Usage(),
 };
@@ -16,7 +17,9 @@ static int Usage()
         usage: TunTelemetry.Perf poll IFINDEX N                  RTM_GETSTATS round trip + decode through the library
                TunTelemetry.Perf poll-devices PREFIX ROUNDS [MS] the same, round robin over devices PREFIX*, a socket each
                                                                  (with MS: sleeping MS milliseconds after each round)
-               TunTelemetry.Perf pipeline PREFIX SECONDS MS busy|idle   poller -> aggregator -> instruments over devices PREFIX*
+               TunTelemetry.Perf pipeline PREFIX SECONDS MS busy|idle [TICK_MS]
+                                                                 poller -> aggregator -> instruments over devices PREFIX*,
+                                                                 polled every MS (with TICK_MS: that scheduler tick)
                TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
         """);
     return 2;
