@@ -112,19 +112,19 @@ w_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$w")
 w_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$w")
 row "| pipeline, busy devices at 1 ms ticks (every device polled again within milliseconds: the raw loop's warm kernel) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $w_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$d_ns}") (target ≤ 2); $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$r_ns}") to the 100-device loop; $w_bytes bytes/device/tick (target ≤ 150) |"
 
-# Live heap per per-device actor (no kernel involved): the shape the poller had (ReceiveActor + IWithTimers), the one it
-# has (UntypedActor + one cancellable repeated tell), and the poller itself.
-f=$(dotnet "$perf" actor-footprint 10000)
-say "$f"
-fp() { sed -nE "s/.*footprint_shape=$1 .*live_bytes_per_actor=([0-9]+).*/\1/p" <<<"$f"; }
-row "| live heap per per-device actor, 10,000 of each | ReceiveActor + IWithTimers $(fp receive-actor-with-timers) B | UntypedActor + cancellable repeated tell $(fp untyped-actor-with-cancelable) B | the poller as shipped $(fp device-poller) B per device |"
-
 # The same pipeline with ten times the devices per tick (long mode): how much of the per-tick cost is fixed per burst.
 if [ "$mode" = long ]; then
   set_devices 1000
   pipeline_row busy "pipeline, 1,000 busy devices per 100 ms tick"
   set_devices 100
 fi
+
+# Live heap per per-device actor (no kernel involved): the shape the poller had (ReceiveActor + IWithTimers), the one it
+# has (UntypedActor + one cancellable repeated tell), and the poller itself.
+f=$(dotnet "$perf" actor-footprint 10000)
+say "$(tr '\n' ' ' <<<"$f")"
+fp() { sed -nE "s/.*footprint_shape=$1 .*live_bytes_per_actor=([0-9]+).*/\1/p" <<<"$f"; }
+row "| live heap per per-device actor, 10,000 of each | ReceiveActor + IWithTimers $(fp receive-actor-with-timers) B | UntypedActor + cancellable repeated tell $(fp untyped-actor-with-cancelable) B | the poller as shipped $(fp device-poller) B per device |"
 
 # Where in the interval polls land (1 s interval: the 100 ms scheduler tick gives ten slots), with and without poll-spread.
 for spread in on off; do
