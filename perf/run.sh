@@ -123,7 +123,7 @@ fi
 # has (UntypedActor + one cancellable repeated tell), and the poller itself.
 f=$(dotnet "$perf" actor-footprint 10000)
 say "$(tr '\n' ' ' <<<"$f")"
-fp() { sed -nE "s/.*footprint_shape=$1 .*live_bytes_per_actor=([0-9]+).*/\1/p" <<<"$f"; }
+fp() { sed -nE "s/.*footprint_shape=$1 .*live_bytes_per_actor=(-?[0-9]+).*/\1/p" <<<"$f"; }
 row "| live heap per per-device actor, 10,000 of each | ReceiveActor + IWithTimers $(fp receive-actor-with-timers) B | UntypedActor + cancellable repeated tell $(fp untyped-actor-with-cancelable) B | the poller as shipped $(fp device-poller) B per device |"
 
 # Where in the interval polls land (1 s interval: the 100 ms scheduler tick gives ten slots), with and without poll-spread.

@@ -17,11 +17,12 @@ namespace TunTelemetry.Actors;
 /// failure to retry: it tells the supervisor and waits to be stopped.
 /// <para>
 /// Not a <see cref="ReceiveActor"/> with <see cref="IWithTimers"/>, the usual shape: a host has one poller per
-/// device, and their match handlers and timer tables cost about 600 bytes more per actor (live heap over 10,000 actors of
-/// each shape: <c>TunTelemetry.Perf actor-footprint 10000</c>). A poller handles one message and keeps one timer for
-/// life, so <see cref="UntypedActor.OnReceive"/> and one cancellable repeated tell do the same job. A tick already
-/// queued when the poller restarts reaches the new incarnation as one extra poll, which counts nothing twice:
-/// readings are cumulative.
+/// device, and that shape costs about 600 bytes more per actor (live heap over 10,000 actors of each shape:
+/// <c>TunTelemetry.Perf actor-footprint 10000</c>; most likely its match handlers and timer table). A poller handles one
+/// message and keeps one timer for life, so <see cref="UntypedActor.OnReceive"/> and one cancellable repeated tell do
+/// the same job. Unlike a timer, a cancel does not drop a tick already queued: under a parent that restarts it (the
+/// device supervisor replaces failed actors instead), that tick reaches the new incarnation as one extra poll, which
+/// counts nothing twice because readings are cumulative.
 /// </para>
 /// </remarks>
 public sealed class DevicePollerActor : UntypedActor

@@ -79,6 +79,8 @@ public sealed class LinkStateActor : UntypedActor
         {
             Context.GetLogger().Info("{0} is gone or renamed; link-state stops", _context.Device);
             _ticks?.Cancel();
+            _socket.Dispose();
+            _socket = null; // a tick queued before the cancel finds no socket, instead of reporting the device again
             _context.Supervisor.Tell(new DeviceVanished(_context.Device));
             return;
         }

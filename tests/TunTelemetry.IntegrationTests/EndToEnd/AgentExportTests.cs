@@ -107,7 +107,8 @@ public sealed class AgentExportTests(ITestOutputHelper output)
             "run", "--no-console", "--poll-interval", "200ms", "--include", $"^{prefix}");
         try
         {
-            await Task.Delay(1500); // started, polled a few times; the first periodic export is ten minutes away
+            await agent.WaitForOutputAsync($"Watching {tun.Name} (", TimeSpan.FromSeconds(30));
+            await Task.Delay(1000); // polled a few times; the first periodic export is ten minutes away
             tun.SendPackets(800);
             await Task.Delay(1000);
             Assert.Equal(0, receiver.Exports);
@@ -133,7 +134,8 @@ public sealed class AgentExportTests(ITestOutputHelper output)
         try
         {
             tun.SendPackets(650);
-            await Task.Delay(2000);
+            await agent.WaitForOutputAsync($"Watching {tun.Name} (", TimeSpan.FromSeconds(30));
+            await Task.Delay(1000); // the poller's first reading (at once, then every 200 ms) reaches the aggregator
             Assert.Equal(0, agent.Interrupt(TimeSpan.FromSeconds(30)));
             Assert.Equal(150, Drops(receiver, tun.Name));
         }

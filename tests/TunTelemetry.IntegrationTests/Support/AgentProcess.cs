@@ -74,6 +74,24 @@ public sealed partial class AgentProcess : IDisposable
         return new AgentProcess(Process.Start(start) ?? throw new InvalidOperationException("could not start the agent"));
     }
 
+    /// <summary>
+    /// Waits until the agent has printed <paramref name="text"/>: a fixed delay is too short on a loaded machine, where
+    /// start-up (JIT with tiering off) alone can take seconds.
+    /// </summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (waited.Elapsed > timeout || _process.HasExited)
+            {
+                throw new TimeoutException($"the agent did not print \"{text}\" within {timeout}; output:\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
     /// <summary>Sends SIGTERM (as systemd and docker do) and waits for the exit code.</summary>
     public int Terminate(TimeSpan timeout) => Signal(SIGTERM, timeout);
 

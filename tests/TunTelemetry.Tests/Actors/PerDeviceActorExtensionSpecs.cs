@@ -135,6 +135,7 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
         scheduler.Advance(TimeSpan.FromSeconds(1));
         aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo);
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
 
         Watch(actor);
         Sys.Stop(actor);
@@ -153,5 +154,8 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
         var context = new PerDeviceActorContext(ghost, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
         Sys.ActorOf(LinkStateActor.Props(context));
         ExpectMsg<DeviceVanished>(m => m.Device == ghost);
+
+        ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromMinutes(5));
+        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // its ticks stopped with the report: no second one
     }
 }
