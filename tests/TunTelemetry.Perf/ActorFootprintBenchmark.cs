@@ -1,8 +1,6 @@
 using Akka.Actor;
-using Akka.Configuration;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
-using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
@@ -53,11 +51,7 @@ public static class ActorFootprintBenchmark
 
     private static long Measure(TunTelemetryOptions options, int actors, Func<int, IActorRef, Props> props)
     {
-        Config config = ConfigurationFactory.ParseString($"""
-            {options.SchedulerHocon}
-            akka.loglevel = WARNING
-            """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
-        using ActorSystem system = ActorSystem.Create("footprint", config);
+        using ActorSystem system = PerfActorSystem.Create("footprint", options);
         IActorRef sink = system.ActorOf(Props.Create(() => new Sink()));
         Answered(sink); // the system's own actors and the sink exist before the first count
 

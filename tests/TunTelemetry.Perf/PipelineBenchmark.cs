@@ -1,9 +1,7 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
-using Akka.Configuration;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
-using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
@@ -35,13 +33,7 @@ public static class PipelineBenchmark
             LinkStateMetrics = false,
         };
 
-        // The scheduler tick and dispatcher the agent gets from WithTunTelemetry, so the pipeline measures what ships.
-        Config config = ConfigurationFactory.ParseString($"""
-            {options.SchedulerHocon}
-            {(tickMs is { } tick ? $"akka.scheduler.tick-duration = {tick}ms" : "")}
-            akka.loglevel = WARNING
-            """).WithFallback(ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon));
-        using ActorSystem system = ActorSystem.Create("perf", config);
+        using ActorSystem system = PerfActorSystem.Create("perf", options, tickMs is { } tick ? $"akka.scheduler.tick-duration = {tick}ms" : "");
         using var meter = new Meter("TunTelemetry.Perf");
         long measurements = 0;
         using var listener = new MeterListener();

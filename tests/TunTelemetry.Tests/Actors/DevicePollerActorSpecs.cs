@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
@@ -106,15 +105,7 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading();
-        Watch(poller);
-        Sys.Stop(poller);
-        ExpectTerminated(poller);
-
-        // A tick still scheduled would be told to the stopped poller and published as a dead letter.
-        TestProbe deadLetters = CreateTestProbe();
-        Sys.EventStream.Subscribe(deadLetters, typeof(DeadLetter));
-        Scheduler.Advance(TimeSpan.FromMinutes(1));
-        deadLetters.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        this.StopAndExpectNoTicks(poller, TimeSpan.FromMinutes(1));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
-using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
@@ -136,14 +135,7 @@ public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : Tes
         scheduler.Advance(TimeSpan.FromSeconds(1));
         aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo);
         aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
-
-        Watch(actor);
-        Sys.Stop(actor);
-        ExpectTerminated(actor);
-        TestProbe deadLetters = CreateTestProbe();
-        Sys.EventStream.Subscribe(deadLetters, typeof(DeadLetter));
-        scheduler.Advance(TimeSpan.FromMinutes(5));
-        deadLetters.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // a tick still scheduled would be a dead letter
+        this.StopAndExpectNoTicks(actor, TimeSpan.FromMinutes(5));
     }
 
     [Fact]
