@@ -92,25 +92,29 @@ cb=$(inns "$work/cpoller" spread tb 10 100 1)
 say "$cb"
 cb_ns=$(awk "BEGIN{printf \"%.0f\", $(sed -E 's/.*c_spread_cpu_us_per_poll=([0-9.]+).*/\1/' <<<"$cb") * 1000}")
 row "| C poller over 100 devices in a burst every 100 ms (the same pattern) | C single-device loop $c_ns ns | $cb_ns ns per poll | ratio to C's single-device loop $(awk "BEGIN{printf \"%.2f\", $cb_ns/$c_ns}") |"
-# pipeline_row LOAD LABEL: runs the in-process pipeline over the current devices (100 ms ticks) and adds its row.
-pipeline_row() {
-  local p p_cpu p_bytes
-  p=$(inns dotnet "$perf" pipeline tb "$seconds" 100 "$1")
-  say "$devices devices: $p"
+# run_pipeline ARGS...: runs the in-process pipeline over the current devices (pipeline tb ARGS) and sets p_cpu (µs per
+# device per tick) and p_bytes (bytes per device per tick).
+run_pipeline() {
+  local p
+  p=$(inns dotnet "$perf" pipeline tb "$@")
+  say "$devices devices, pipeline $*: $p"
   p_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
   p_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
-  row "| $2 | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $p_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$d_ns}") (target ≤ 2); $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$b_ns}") to the same polls in bursts, $(awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$cb_ns}") to C's; $p_bytes bytes/device/tick (target ≤ 150) |"
+}
+ns_per_tick() { awk "BEGIN{printf \"%.0f\", $p_cpu*1000}"; }
+ratio_to() { awk "BEGIN{printf \"%.2f\", $p_cpu*1000/$1}"; }
+# pipeline_row LOAD LABEL: the pipeline at 100 ms ticks, the shipped pattern, and its row.
+pipeline_row() {
+  run_pipeline "$seconds" 100 "$1"
+  row "| $2 | raw poll $d_ns ns | $(ns_per_tick) ns per device per tick | ratio $(ratio_to "$d_ns") (target ≤ 2); $(ratio_to "$b_ns") to the same polls in bursts, $(ratio_to "$cb_ns") to C's; $p_bytes bytes/device/tick (target ≤ 150) |"
 }
 for load in busy idle; do
   pipeline_row "$load" "pipeline, $load devices (tick → poll → reading → aggregator → instruments)"
 done
 # The same busy pipeline with 1 ms ticks and a 1 ms interval: each device is polled again within a few milliseconds, so
 # its kernel data stays in cache as in the raw loops above. What the actors add, without what a cold kernel adds.
-w=$(inns dotnet "$perf" pipeline tb 8 1 busy 1)
-say "$devices devices, 1 ms ticks: $w"
-w_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$w")
-w_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$w")
-row "| pipeline, busy devices at 1 ms ticks (every device polled again within milliseconds: the raw loop's warm kernel) | raw poll $d_ns ns | $(awk "BEGIN{printf \"%.0f\", $w_cpu*1000}") ns per device per tick | ratio $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$d_ns}") (target ≤ 2); $(awk "BEGIN{printf \"%.2f\", $w_cpu*1000/$r_ns}") to the 100-device loop; $w_bytes bytes/device/tick (target ≤ 150) |"
+run_pipeline 8 1 busy 1
+row "| pipeline, busy devices at 1 ms ticks (every device polled again within milliseconds: the raw loop's warm kernel) | raw poll $d_ns ns | $(ns_per_tick) ns per device per tick | ratio $(ratio_to "$d_ns") (target ≤ 2); $(ratio_to "$r_ns") to the 100-device loop; $p_bytes bytes/device/tick (target ≤ 150) |"
 
 # The same pipeline with ten times the devices per tick (long mode): how much of the per-tick cost is fixed per burst.
 if [ "$mode" = long ]; then

@@ -57,7 +57,7 @@ public static class PipelineBenchmark
 
         Thread.Sleep(TimeSpan.FromSeconds(Math.Min(5, seconds / 3.0))); // warm-up
         phases.Reset();
-        long ticksBefore = Interlocked.Read(ref measurements);
+        long updatesBefore = Interlocked.Read(ref measurements);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         double cpuBefore = ProcessCpu.SelfMicroseconds();
         Thread.Sleep(TimeSpan.FromSeconds(seconds));
@@ -66,7 +66,7 @@ public static class PipelineBenchmark
         // Polls, counted where they happen: a busy device's readings can share one update when the aggregator lags
         // (the slot keeps the newest), so counting updates would overstate the cost of a tick.
         long ticks = phases.Total();
-        long updates = Interlocked.Read(ref measurements) - ticksBefore;
+        long updates = Interlocked.Read(ref measurements) - updatesBefore;
 
         Console.WriteLine($"pipeline_mode={(busy ? "busy" : "idle")} pipeline_devices={devices.Length} pipeline_device_ticks={ticks} pipeline_txq_updates={updates} "
             + $"pipeline_cpu_us_per_device_tick={cpu / Math.Max(1, ticks):0.00} pipeline_bytes_per_device_tick={(double)allocated / Math.Max(1, ticks):0} "
