@@ -13,8 +13,10 @@ namespace TunTelemetry.Actors;
 /// </summary>
 /// <remarks>
 /// A socket failure throws, and the device supervisor starts a new one with a fresh socket after a backoff (the old
-/// one is closed in <see cref="PostStop"/>, which runs on every stop and restart). A device that is gone is not a
-/// failure to retry: it tells the supervisor and waits to be stopped.
+/// one is closed in <see cref="PostStop"/>, which runs on every stop and restart) and logs it. The first good poll of
+/// each incarnation tells the supervisor (<see cref="PerDeviceActorSucceeded"/>), so a single failure between good
+/// polls never backs off further than <c>backoff.min</c>. A device that is gone is not a failure to retry: it tells
+/// the supervisor, which stops watching it.
 /// <para>
 /// Not a <see cref="ReceiveActor"/> with <see cref="IWithTimers"/>, the usual shape: a host has one poller per
 /// device, and that shape costs about 600 bytes more per actor (live heap over 10,000 actors of each shape:
@@ -35,8 +37,8 @@ public sealed class DevicePollerActor : UntypedActor
 
     // This incarnation's readings on their way to the aggregator. Restarting makes a new actor and so a new slot.
     private readonly ReadingSlot _slot;
-    private ILoggingAdapter? _log; // made on the first failure: 10,000 healthy pollers need no logger each
     private ILinkStatsReader? _reader;
+    private bool _succeeded;
     private ICancelable? _ticks;
 
     public DevicePollerActor(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval)
@@ -109,7 +111,7 @@ public sealed class DevicePollerActor : UntypedActor
         }
         catch (NetlinkDeviceGoneException e)
         {
-            Report(e);
+            _aggregator.Tell(new PollFailed(_device, e.Reason)); // the supervisor logs that it stops watching
             _ticks?.Cancel();
             _reader.Dispose();
             _reader = null;
@@ -126,14 +128,16 @@ public sealed class DevicePollerActor : UntypedActor
         {
             _aggregator.Tell(_slot.Ready);
         }
+
+        if (!_succeeded)
+        {
+            _succeeded = true;
+            _supervisor.Tell(PerDeviceActorSucceeded.Instance, Self);
+        }
     }
 
-    private void Report(NetlinkException e)
-    {
-        _log ??= Context.GetLogger();
-        _log.Warning("Polling {0} failed ({1}); retrying with backoff: {2}", _device, e.Reason, e.Message);
-        _aggregator.Tell(new PollFailed(_device, e.Reason));
-    }
+    // The supervisor logs the failure when it schedules the restart (rate-limited, with the delay it chose).
+    private void Report(NetlinkException e) => _aggregator.Tell(new PollFailed(_device, e.Reason));
 
     /// <summary>The tick; sent to self only.</summary>
     internal sealed class Poll

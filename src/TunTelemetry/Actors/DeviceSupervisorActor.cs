@@ -3,11 +3,26 @@ using Akka.Actor.Internal;
 using Akka.Event;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
+using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Actors;
 
 /// <summary>A per-device actor found its device gone (the kernel answered ENODEV).</summary>
 public sealed record DeviceVanished(TunDevice Device);
+
+/// <summary>
+/// A per-device actor tells its supervisor (<see cref="PerDeviceActorContext.Supervisor"/>, with itself as the sender)
+/// that it did its work, for example a poll that returned counters. Its earlier failures are then forgotten: the next
+/// failure waits <c>backoff.min</c> again. Once after each start is enough.
+/// </summary>
+public sealed class PerDeviceActorSucceeded
+{
+    public static readonly PerDeviceActorSucceeded Instance = new();
+
+    private PerDeviceActorSucceeded()
+    {
+    }
+}
 
 /// <summary>Asks the supervisor which devices it watches; answered with <see cref="WatchedDevices"/>.</summary>
 public sealed class GetWatchedDevices
@@ -33,8 +48,8 @@ public sealed class GetRestartCounts
 }
 
 /// <param name="Restarts">
-/// Per device and actor kind, the restarts since the actor last ran <c>backoff.reset-after</c> without failing; a count
-/// goes up when the restart is scheduled, before its delay.
+/// Per device and actor kind, the failures in a row: restarts since the actor last said it succeeded
+/// (<see cref="PerDeviceActorSucceeded"/>); a count goes up when the restart is scheduled, before its delay.
 /// </param>
 public sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
 
@@ -45,8 +60,9 @@ public sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind,
 /// baseline.
 /// </summary>
 /// <remarks>
-/// A per-device actor that throws is stopped and started again after a backoff (<see cref="BackoffSettings"/>). The
-/// supervisor does that itself rather than putting a <c>BackoffSupervisor</c> above each actor: at 10,000 devices those
+/// A per-device actor that throws is stopped and started again after a backoff (<see cref="BackoffSettings"/>); only
+/// failures in a row back off (<see cref="FailureStreak"/>), and their log lines are rate-limited
+/// (<see cref="FailureLogLimiter{TKey}"/>). The supervisor does that itself rather than putting a <c>BackoffSupervisor</c> above each actor: at 10,000 devices those
 /// were 10,000 more actors and about 13 MB.
 /// </remarks>
 public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
@@ -59,6 +75,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, DeviceEntry> _active = [];
     private readonly Dictionary<IActorRef, PerDeviceChild> _actors = [];
+
+    // One line per device's actor per minute, and a few dozen a minute overall: 10,000 failing devices must not flood
+    // a journal. Every failure is still counted in tuntelemetry.poll.failures and tuntelemetry.poller.restarts.
+    private readonly FailureLogLimiter<PerDeviceChild> _failureLog = FailureLogLimiter<PerDeviceChild>.PerMinute(linesPerMinute: 30);
 
     // Devices listed together whose start is spread over the poll interval (tuntelemetry.poll-spread).
     private readonly Dictionary<int, TunDevice> _pending = [];
@@ -86,8 +106,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<StartPending>(OnStartPending);
         Receive<Terminated>(OnTerminated);
         Receive<RestartChild>(m => OnRestartChild(m.Child));
+        Receive<PerDeviceActorSucceeded>(_ => OnSucceeded(Sender));
         Receive<GetRestartCounts>(_ => Sender.Tell(new RestartCounts(_active.Values
-            .SelectMany(e => e.Children).Select(c => (c.Entry.Device, c.Kind, c.Restarts)).ToArray())));
+            .SelectMany(e => e.Children).Select(c => (c.Entry.Device, c.Kind, c.Failures.Count)).ToArray())));
         Receive<GetWatchedDevices>(_ => Sender.Tell(new WatchedDevices(
             _active.Values.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values).OrderBy(d => d.IfIndex).ToArray(),
             _active.Values.Where(e => e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray())));
@@ -258,11 +279,19 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         PublishCount();
     }
 
-    private void OnChildFailed(IActorRef child)
+    private void OnSucceeded(IActorRef actor)
+    {
+        if (_actors.TryGetValue(actor, out PerDeviceChild? child))
+        {
+            child.Failures.Succeeded();
+        }
+    }
+
+    private void OnChildFailed(IActorRef child, Exception cause)
     {
         if (_actors.TryGetValue(child, out PerDeviceChild? failed))
         {
-            failed.Failed = true;
+            failed.Failure = cause;
             if (!failed.Entry.Retiring)
             {
                 _aggregator.Tell(new PerDeviceActorRestarting(failed.Entry.Device, failed.Kind));
@@ -285,35 +314,53 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             return;
         }
 
-        if (!child.Failed)
+        if (child.Failure is not { } failure)
         {
             _log.Warning("{0} for {1} stopped on its own", child.Kind, entry.Device);
             return;
         }
 
-        child.Failed = false;
+        child.Failure = null;
         BackoffSettings backoff = _options.Backoff;
-        // The scheduler's clock (virtual under TestScheduler) is wall time: a clock step can reset the count early or
-        // late, which only changes how soon one restart comes.
-        if (Context.System.Scheduler.Now - child.StartedAt >= backoff.ResetAfter)
-        {
-            child.Restarts = 0;
-        }
-
-        if (backoff.MaxRetries >= 0 && child.Restarts >= backoff.MaxRetries)
+        // The scheduler's clock (virtual under TestScheduler) is wall time: a clock step can make an actor that never
+        // reports success look recovered early or late, which only changes how soon one restart comes.
+        TimeSpan ran = Context.System.Scheduler.Now - child.StartedAt;
+        if (child.Failures.Failed(backoff, ran, Random.Shared.NextDouble()) is not { } delay)
         {
             entry.GivenUp = true;
-            _log.Error("{0} for {1} failed {2} times in a row; giving up on it until the device is re-created",
-                child.Kind, entry.Device, backoff.MaxRetries + 1);
+            _log.Error("{0} for {1} failed {2} times in a row; giving up on it until the device is re-created: {3}",
+                child.Kind, entry.Device, child.Failures.Count, Describe(failure));
             _aggregator.Tell(new PerDeviceActorGaveUp(entry.Device, child.Kind));
             return;
         }
 
-        TimeSpan delay = backoff.DelayBefore(child.Restarts, Random.Shared.NextDouble());
-        child.Restarts++;
+        LogFailure(child, failure, delay);
         child.RestartPending = true;
         Timers.StartSingleTimer(child, new RestartChild(child), delay);
     }
+
+    private void LogFailure(PerDeviceChild child, Exception failure, TimeSpan delay)
+    {
+        FailureLogDecision decision = _failureLog.Failed(child, Context.System.Scheduler.Now);
+        if (decision.HeldBackFailures > 0)
+        {
+            _log.Warning("{0} more failures of {1} device actors were not logged in the last minute (see tuntelemetry.poll.failures)",
+                decision.HeldBackFailures, decision.HeldBackKeys);
+        }
+
+        if (!decision.Write)
+        {
+            return;
+        }
+
+        string earlier = decision.NotWrittenBefore > 0
+            ? $" ({decision.NotWrittenBefore} more since its last line)"
+            : string.Empty;
+        _log.Warning("{0} for {1} failed{2}; retrying in {3:0.0#}s: {4}",
+            child.Kind, child.Entry.Device, earlier, delay.TotalSeconds, Describe(failure));
+    }
+
+    private static string Describe(Exception failure) => failure is PollFailedException poll ? poll.Detail : failure.Message;
 
     private void OnRestartChild(PerDeviceChild child)
     {
@@ -364,6 +411,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
         foreach (PerDeviceChild child in entry.Children)
         {
+            _failureLog.Forget(child);
             if (child.Actor is not null)
             {
                 Context.Stop(child.Actor); // its Terminated completes the retirement
@@ -410,24 +458,24 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         public DateTimeOffset StartedAt { get; set; }
 
         /// <summary>Set by the supervisor strategy when the running incarnation threw; read when it has terminated.</summary>
-        public bool Failed { get; set; }
+        public Exception? Failure { get; set; }
 
         public bool RestartPending { get; set; }
 
-        public int Restarts { get; set; }
+        public FailureStreak Failures { get; } = new();
     }
 
     /// <summary>
     /// Stops a failed child and tells the supervisor which one failed (a decider sees only the exception), without the
-    /// strategy's own stack-trace log: the actor logged its failure in one line.
+    /// strategy's own stack-trace log: the supervisor logs the failure itself, in one rate-limited line.
     /// </summary>
-    private sealed class StopAndReport(Action<IActorRef> onFailure)
+    private sealed class StopAndReport(Action<IActorRef, Exception> onFailure)
         : OneForOneStrategy(-1, -1, _ => Directive.Stop, loggingEnabled: false)
     {
         public override void ProcessFailure(
             IActorContext context, bool restart, IActorRef child, Exception cause, ChildRestartStats stats, IReadOnlyCollection<ChildRestartStats> children)
         {
-            onFailure(child);
+            onFailure(child, cause);
             base.ProcessFailure(context, restart, child, cause, stats, children);
         }
     }

@@ -24,6 +24,7 @@ public sealed class LinkStateActor : UntypedActor
     private readonly Func<NetlinkRouteSocket> _openSocket;
     private NetlinkRouteSocket? _socket;
     private ICancelable? _ticks;
+    private bool _succeeded;
 
     public LinkStateActor(PerDeviceActorContext context, Func<NetlinkRouteSocket> openSocket)
     {
@@ -77,7 +78,7 @@ public sealed class LinkStateActor : UntypedActor
         LinkDescription? link = _socket.GetLink(_context.Device.IfIndex);
         if (link is null || link.Name != _context.Device.Name)
         {
-            Context.GetLogger().Info("{0} is gone or renamed; link-state stops", _context.Device);
+            Context.GetLogger().Debug("{0} is gone or renamed; link-state stops", _context.Device);
             _ticks?.Cancel();
             _socket.Dispose();
             _socket = null; // a tick queued before the cancel finds no socket, instead of reporting the device again
@@ -86,6 +87,11 @@ public sealed class LinkStateActor : UntypedActor
         }
 
         _context.Aggregator.Tell(new LinkStateObserved(_context.Device, new LinkStateObservation(link.Mtu, link.TxQueueLength, link.OperState)));
+        if (!_succeeded)
+        {
+            _succeeded = true;
+            _context.Supervisor.Tell(PerDeviceActorSucceeded.Instance, Self);
+        }
     }
 
     private sealed class Observe

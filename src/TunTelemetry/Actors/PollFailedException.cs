@@ -13,6 +13,9 @@ public sealed class PollFailedException(TunDevice device, NetlinkException cause
 {
     public TunDevice Device { get; } = device;
 
+    /// <summary>The netlink failure's own text, for a log line that names the device already.</summary>
+    public string Detail { get; } = cause.Message;
+
     /// <summary>The netlink failure's metric label (<see cref="NetlinkException.Reason"/>).</summary>
     public string Reason { get; } = cause.Reason;
 

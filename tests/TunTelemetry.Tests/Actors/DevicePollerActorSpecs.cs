@@ -9,10 +9,17 @@ using Xunit.Abstractions;
 
 namespace TunTelemetry.Tests.Actors;
 
-public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+public sealed class DevicePollerActorSpecs : TestKit
 {
     private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
     private readonly FakeKernel _kernel = new();
+
+    public DevicePollerActorSpecs(ITestOutputHelper output)
+        : base(ActorTestConfig.VirtualTime, output: output)
+    {
+        // This spec is the pollers' supervisor; their success notices are checked in one spec of their own.
+        IgnoreMessages<PerDeviceActorSucceeded>();
+    }
 
     private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
 
@@ -42,6 +49,23 @@ public sealed class DevicePollerActorSpecs(ITestOutputHelper output) : TestKit(A
         Scheduler.Advance(TimeSpan.FromSeconds(5));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 7);
         Assert.Equal(3, _kernel.Reads);
+    }
+
+    [Fact]
+    public void Tells_its_supervisor_once_per_start_that_it_polled_successfully()
+    {
+        _kernel.Set(Tun0.IfIndex, txDropped: 5);
+        TestProbe supervisor = CreateTestProbe();
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef poller = Sys.ActorOf(DevicePollerActor.Props(Tun0, aggregator, supervisor, _kernel.Open, TimeSpan.FromSeconds(15)));
+
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 5);
+        supervisor.ExpectMsg<PerDeviceActorSucceeded>();
+        Assert.Equal(poller, supervisor.LastSender); // the supervisor finds the actor by its sender
+        _kernel.Set(Tun0.IfIndex, txDropped: 6);
+        Scheduler.Advance(TimeSpan.FromSeconds(15));
+        aggregator.ExpectReading(s => s.Stats.TxDropped == 6); // a second good poll...
+        supervisor.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // ...is not announced again
     }
 
     [Fact]

@@ -13,8 +13,14 @@ using Xunit.Abstractions;
 
 namespace TunTelemetry.Tests.Actors;
 
-public sealed class PerDeviceActorExtensionSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+public sealed class PerDeviceActorExtensionSpecs : TestKit
 {
+    public PerDeviceActorExtensionSpecs(ITestOutputHelper output)
+        : base(ActorTestConfig.VirtualTime, output: output)
+    {
+        IgnoreMessages<PerDeviceActorSucceeded>(); // link-state actors started here report to this spec as their supervisor
+    }
+
     private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
     private static readonly TunDevice Tap1 = new(8, "tap1", TunDeviceKind.Tap);
     private readonly FakeKernel _kernel = new();

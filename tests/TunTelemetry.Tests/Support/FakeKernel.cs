@@ -12,6 +12,7 @@ public sealed class FakeKernel
     private readonly Dictionary<int, LinkStats64> _stats = [];
     private readonly Queue<Exception> _readFaults = new();
     private readonly Queue<Exception> _openFaults = new();
+    private Func<int, Exception?>? _readFaultPlan;
     private int _open;
 
     public int OpenReaders
@@ -40,6 +41,15 @@ public sealed class FakeKernel
     public void FailNextRead(Exception fault)
     {
         lock (_gate) { _readFaults.Enqueue(fault); }
+    }
+
+    /// <summary>
+    /// Fails every read for which <paramref name="plan"/> (given the read's number, from 1) returns a fault, forever:
+    /// intermittent faults such as one receive in five failing.
+    /// </summary>
+    public void FailReadsWhere(Func<int, Exception?> plan)
+    {
+        lock (_gate) { _readFaultPlan = plan; }
     }
 
     public void FailNextOpen(Exception fault)
@@ -76,7 +86,7 @@ public sealed class FakeKernel
             {
                 ObjectDisposedException.ThrowIf(_disposed, this);
                 kernel.Reads++;
-                if (kernel._readFaults.TryDequeue(out Exception? fault))
+                if (kernel._readFaults.TryDequeue(out Exception? fault) || (fault = kernel._readFaultPlan?.Invoke(kernel.Reads)) is not null)
                 {
                     throw fault;
                 }
