@@ -72,6 +72,7 @@ public static class AgentHost
                     loggers.ClearLoggers();
                     loggers.AddLoggerFactory();
                 })
+                .WithTunTelemetryScheduler(options)
                 .WithTunTelemetry(options, configure);
         });
 

@@ -104,6 +104,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0}: {1}", m.RetryIn, m.Error.Message));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(OnStartPending);
+        Receive<NameResolved>(OnNameResolved);
         Receive<Terminated>(OnTerminated);
         Receive<RestartChild>(m => OnRestartChild(m.Child));
         Receive<PerDeviceActorSucceeded>(_ => OnSucceeded(Sender));
@@ -267,16 +268,30 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         }
 
         // A device deleted and re-created under the same name has a new ifindex; look now rather than wait for discovery.
-        if (_resolveByName?.Invoke(vanished.Device.Name) is { } again
-            && again.IfIndex != vanished.Device.IfIndex
+        // The look-up is a netlink request, which can block for netlink-timeout: not on this actor's thread, which the
+        // aggregator shares.
+        if (_resolveByName is { } resolve)
+        {
+            string name = vanished.Device.Name;
+            Task.Run(() => resolve(name)).PipeTo(Self,
+                success: found => new NameResolved(vanished.Device, found),
+                failure: _ => new NameResolved(vanished.Device, null));
+        }
+
+        PublishCount();
+    }
+
+    private void OnNameResolved(NameResolved resolved)
+    {
+        if (resolved.Found is { } again
+            && again.IfIndex != resolved.Vanished.IfIndex
             && !_active.ContainsKey(again.IfIndex)
             && _options.Devices.Matches(again))
         {
             CancelPending(again.IfIndex); // it may be waiting for its spread start: start it now, once
             Start(again);
+            PublishCount();
         }
-
-        PublishCount();
     }
 
     private void OnSucceeded(IActorRef actor)
@@ -429,6 +444,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count + _pending.Count));
 
     private sealed record StartPending(TunDevice Device);
+
+    private sealed record NameResolved(TunDevice Vanished, TunDevice? Found);
 
     private sealed record RestartChild(PerDeviceChild Child);
 

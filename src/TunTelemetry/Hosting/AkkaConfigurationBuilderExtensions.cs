@@ -14,6 +14,11 @@ public static class AkkaConfigurationBuilderExtensions
     /// <see cref="DeviceSupervisorActor"/> (both in the <c>ActorRegistry</c>; take them as <c>IRequiredActor&lt;T&gt;</c>),
     /// which starts a poller and the registered per-device actors for every watched device.
     /// </summary>
+    /// <remarks>
+    /// A guest in the host's actor system: it adds two dispatchers of its own (<see cref="NetlinkDispatcher"/>,
+    /// <see cref="ControlDispatcher"/>) and changes nothing of the host's, neither <c>akka.scheduler</c> nor the default
+    /// dispatcher. The agent's scheduler is one call away: <see cref="WithTunTelemetryScheduler"/>.
+    /// </remarks>
     public static AkkaConfigurationBuilder WithTunTelemetry(
         this AkkaConfigurationBuilder builder, TunTelemetryOptions options, Action<TunTelemetryBuilder>? configure = null)
     {
@@ -24,21 +29,34 @@ public static class AkkaConfigurationBuilderExtensions
 
         // Appended: the host's own HOCON (e.g. hocon.conf) overrides both.
         builder.AddHocon(NetlinkDispatcher.Hocon, HoconAddMode.Append);
-        builder.AddHocon(options.SchedulerHocon, HoconAddMode.Append);
+        builder.AddHocon(ControlDispatcher.Hocon, HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
             Meter meter = setup.Meter
                 ?? resolver.GetService<IMeterFactory>()?.Create(TunDeviceMetrics.MeterName, typeof(TunDeviceMetrics).Assembly.GetName().Version?.ToString(3))
                 ?? new Meter(TunDeviceMetrics.MeterName);
             var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics);
-            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics).WithDispatcher(options.NetlinkDispatcher), "metrics");
+            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
             var supervisor = system.ActorOf(
                 DeviceSupervisorActor.Props(options, aggregator, setup.Registrations(), setup.WatcherFactory(), setup.NameResolver())
-                    .WithDispatcher(options.NetlinkDispatcher),
+                    .WithDispatcher(options.ControlDispatcher),
                 "devices");
             registry.Register<DeviceSupervisorActor>(supervisor);
         });
+    }
+
+    /// <summary>
+    /// Runs the whole actor system on TunTelemetry's scheduler (<see cref="QuietTickScheduler"/>, ticking at
+    /// <see cref="TunTelemetryOptions.SchedulerTick"/>): one thread woken once per tick that has work, where Akka's wakes
+    /// the .NET timer thread and thread-pool workers every tick. The agent uses it; a host that embeds the library and
+    /// wants the same low idle cost calls it too. Appended, so <c>akka.scheduler</c> settings of the host win.
+    /// </summary>
+    public static AkkaConfigurationBuilder WithTunTelemetryScheduler(this AkkaConfigurationBuilder builder, TunTelemetryOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(options);
+        return builder.AddHocon(options.SchedulerHocon, HoconAddMode.Append);
     }
 }

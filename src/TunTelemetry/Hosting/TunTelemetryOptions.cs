@@ -55,14 +55,22 @@ public sealed record TunTelemetryOptions
     public TimeSpan SchedulerTick => TimeSpan.FromMilliseconds(Math.Clamp(PollInterval.TotalMilliseconds / 30, 100, 500));
 
     /// <summary>
-    /// The scheduler TunTelemetry asks for when the host sets none: <see cref="Dispatch.QuietTickScheduler"/> (one
-    /// thread, woken once per tick that has work due) with <see cref="SchedulerTick"/>.
+    /// The scheduler the agent runs on: <see cref="Dispatch.QuietTickScheduler"/> (one thread, woken once per tick that
+    /// has work due) with <see cref="SchedulerTick"/>. A host opts in with
+    /// <see cref="AkkaConfigurationBuilderExtensions.WithTunTelemetryScheduler"/>; the library never sets it on its own,
+    /// because the scheduler is the whole actor system's.
     /// </summary>
     public string SchedulerHocon => $$"""
         akka.scheduler.implementation = "{{typeof(Dispatch.QuietTickScheduler).FullName}}, {{typeof(Dispatch.QuietTickScheduler).Assembly.GetName().Name}}"
         akka.scheduler.tick-duration = {{(int)SchedulerTick.TotalMilliseconds}}ms
         """;
 
-    /// <summary>The dispatcher TunTelemetry's actors run on (see <see cref="Dispatch.NetlinkDispatcher"/>).</summary>
+    /// <summary>The dispatcher the per-device actors run on (see <see cref="Dispatch.NetlinkDispatcher"/>).</summary>
     public string NetlinkDispatcher { get; init; } = Dispatch.NetlinkDispatcher.Id;
+
+    /// <summary>
+    /// The dispatcher of the device supervisor and the metrics aggregator (see <see cref="Dispatch.ControlDispatcher"/>):
+    /// never one whose threads block in netlink calls.
+    /// </summary>
+    public string ControlDispatcher { get; init; } = Dispatch.ControlDispatcher.Id;
 }

@@ -4,12 +4,13 @@ using TunTelemetry.Hosting;
 namespace TunTelemetry.IntegrationTests.Support;
 
 /// <summary>
-/// Actor system settings for real-time specs: the netlink dispatcher the actors ask for and the scheduler the agent
+/// Actor system settings for real-time specs: the dispatchers the actors ask for and the scheduler the agent
 /// runs on, with Akka's 10 ms tick so that specs with short intervals are not held to the agent's coarser one.
 /// </summary>
 public static class RealTimeTestConfig
 {
     public static Config AsShipped { get; } = ConfigurationFactory.ParseString("akka.scheduler.tick-duration = 10ms")
         .WithFallback(ConfigurationFactory.ParseString(TunTelemetryOptions.Default.SchedulerHocon))
-        .WithFallback(ConfigurationFactory.ParseString(Dispatch.NetlinkDispatcher.Hocon));
+        .WithFallback(ConfigurationFactory.ParseString(Dispatch.NetlinkDispatcher.Hocon))
+        .WithFallback(ConfigurationFactory.ParseString(Dispatch.ControlDispatcher.Hocon));
 }

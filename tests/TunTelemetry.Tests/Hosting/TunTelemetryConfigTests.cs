@@ -25,13 +25,16 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
     }
 
-    [Fact]
-    public void The_shipped_hocon_conf_defines_the_dispatcher_as_the_library_does()
+    [Theory]
+    [InlineData(NetlinkDispatcher.Id, NetlinkDispatcher.Hocon)]
+    [InlineData(ControlDispatcher.Id, ControlDispatcher.Hocon)]
+    public void The_shipped_hocon_conf_defines_the_dispatchers_as_the_library_does(string id, string hocon)
     {
         Config shipped = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon.conf")))
-            .GetConfig(NetlinkDispatcher.Id);
-        Config library = ConfigurationFactory.ParseString(NetlinkDispatcher.Hocon).GetConfig(NetlinkDispatcher.Id);
+            .GetConfig(id);
+        Config library = ConfigurationFactory.ParseString(hocon).GetConfig(id);
 
+        Assert.NotNull(shipped);
         foreach (string key in new[] { "type", "executor", "quiet-threads.thread-count", "throughput", "mailbox-type" })
         {
             Assert.Equal(library.GetString(key), shipped.GetString(key));
