@@ -15,7 +15,8 @@ public sealed class AgentExportTests(ITestOutputHelper output)
 {
     private const int PollMs = 300;
     private const int ExportMs = 300;
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+    // How long to wait for an export or a console block: start-up alone can take seconds on a busy machine.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     private static Dictionary<string, string> Environment(OtlpTestReceiver receiver, string protocol, int exportMs = ExportMs) => new()
     {
@@ -63,15 +64,13 @@ public sealed class AgentExportTests(ITestOutputHelper output)
                 receiver.Received.SelectMany(e => e).SelectMany(r => r.Metrics).Where(m => m.Name == MetricNames.TxQueueDrops),
                 m => Assert.Equal(2, m.Temporality));
 
-            // A device created while the agent runs is exported within two poll intervals (plus the export interval).
+            // A device created while the agent runs is found and exported. (The agent never lists devices again after
+            // start-up, so only the link notification can find it; TunDeviceWatcherTests checks that path alone. The
+            // latency is printed, not asserted: a busy machine may stretch it by seconds.)
             using DroppingTunDevice second = DroppingTunDevice.Create(name: prefix + "b");
             DateTime created = DateTime.UtcNow;
             await receiver.WaitForAsync(r => Drops(r, second.Name) == 0, Patience, $"a series for {second.Name}");
-            TimeSpan seen = DateTime.UtcNow - created;
-            output.WriteLine($"new device exported after {seen.TotalMilliseconds:0} ms (poll {PollMs} ms, export {ExportMs} ms)");
-            // Discovery is notification-driven and the first poll immediate: two poll intervals, plus the export that
-            // carries it and a second for process scheduling on a loaded CI machine.
-            Assert.True(seen < TimeSpan.FromMilliseconds((2 * PollMs) + (2 * ExportMs) + 1000), $"took {seen}");
+            output.WriteLine($"new device exported after {(DateTime.UtcNow - created).TotalMilliseconds:0} ms (poll {PollMs} ms, export {ExportMs} ms)");
 
             // Deleted and re-created under the same name: the new device counts from zero on top of the old total.
             string name = first.Name;
@@ -83,9 +82,10 @@ public sealed class AgentExportTests(ITestOutputHelper output)
             // Kernel-to-collector latency: bounded by one poll interval plus one export interval (plus the transfer).
             output.WriteLine($"drops reached the collector {(DateTime.UtcNow - dropped).TotalMilliseconds:0} ms after they happened (poll {PollMs} ms, export {ExportMs} ms)");
 
-            // SIGTERM: exit code 0 after a final export that carries the last poll.
+            // SIGTERM: exit code 0 after a final export that carries the last poll. (That the final export is one of
+            // its own, not a periodic one, is A_final_export_happens_on_SIGTERM_even_between_export_intervals.)
             second.SendPackets(600);
-            await Task.Delay(PollMs * 3);
+            await receiver.WaitForAsync(r => Drops(r, second.Name) == 100, Patience, $"100 drops of {second.Name}");
             int exports = receiver.Exports;
             Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
             Assert.True(receiver.Exports > exports, "a final export after SIGTERM");
@@ -103,15 +103,15 @@ public sealed class AgentExportTests(ITestOutputHelper output)
         string prefix = $"tf{Random.Shared.Next(0, 0xffffff):x6}";
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
         using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        // The console view shows each poll's reading once the aggregator has it: what the test waits for.
         using AgentProcess agent = AgentProcess.Start(Environment(receiver, "grpc", exportMs: 600_000),
-            "run", "--no-console", "--poll-interval", "200ms", "--include", $"^{prefix}");
+            "run", "--console", "--poll-interval", "200ms", "--include", $"^{prefix}");
         try
         {
-            await agent.WaitForOutputAsync($"Watching {tun.Name} (", TimeSpan.FromSeconds(30));
-            await Task.Delay(1000); // polled a few times; the first periodic export is ten minutes away
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(tun.Name) == 0, Patience, $"a first reading of {tun.Name}");
             tun.SendPackets(800);
-            await Task.Delay(1000);
-            Assert.Equal(0, receiver.Exports);
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(tun.Name) == 300, Patience, $"300 drops of {tun.Name} polled");
+            Assert.Equal(0, receiver.Exports); // the first periodic export is ten minutes away
 
             Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
             Assert.Equal(300, Drops(receiver, tun.Name));
@@ -130,12 +130,13 @@ public sealed class AgentExportTests(ITestOutputHelper output)
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
         using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
         using AgentProcess agent = AgentProcess.Start(Environment(receiver, "http/protobuf", exportMs: 600_000),
-            "run", "--no-console", "--poll-interval", "200ms", "--include", $"^{prefix}");
+            "run", "--console", "--poll-interval", "200ms", "--include", $"^{prefix}");
         try
         {
             tun.SendPackets(650);
-            await agent.WaitForOutputAsync($"Watching {tun.Name} (", TimeSpan.FromSeconds(30));
-            await Task.Delay(1000); // the poller's first reading (at once, then every 200 ms) reaches the aggregator
+            // The console view shows the reading once the aggregator has it.
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(tun.Name) == 150, Patience, $"150 drops of {tun.Name} polled");
+            Assert.Equal(0, receiver.Exports);
             Assert.Equal(0, agent.Interrupt(TimeSpan.FromSeconds(30)));
             Assert.Equal(150, Drops(receiver, tun.Name));
         }
@@ -152,14 +153,16 @@ public sealed class AgentExportTests(ITestOutputHelper output)
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
         await receiver.StopAsync(); // the collector is down when the agent starts
         using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
+        // The console view shows each poll's reading once the aggregator has it, and counts the failed exports.
         using AgentProcess agent = AgentProcess.Start(Environment(receiver, "grpc"),
-            "run", "--no-console", "--poll-interval", $"{PollMs}ms", "--include", $"^{prefix}");
+            "run", "--console", "--poll-interval", $"{PollMs}ms", "--include", $"^{prefix}");
         try
         {
             tun.SendPackets(1000);
-            await Task.Delay(ExportMs * 5); // several failed exports
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(tun.Name) == 500 && a.ConsoleExportFailures() >= 3, Patience,
+                $"500 drops of {tun.Name} polled and several failed exports");
             tun.SendPackets(250);
-            await Task.Delay(PollMs * 3);
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(tun.Name) == 750, Patience, $"750 drops of {tun.Name} polled");
 
             await receiver.StartAgainAsync();
             await receiver.WaitForAsync(r => r.Exports > 0, Patience, "an export after the collector came back");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace TunTelemetry.IntegrationTests.Support;
 
@@ -90,6 +91,50 @@ public sealed partial class AgentProcess : IDisposable
 
             await Task.Delay(50);
         }
+    }
+
+    /// <summary>Waits until <paramref name="condition"/> holds for the agent's output, or fails with the output.</summary>
+    public async Task WaitForAsync(Func<AgentProcess, bool> condition, TimeSpan timeout, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!condition(this))
+        {
+            if (waited.Elapsed > timeout || _process.HasExited)
+            {
+                throw new TimeoutException($"the agent did not show {what} within {timeout}; output:\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// A device's tx_dropped in the newest block of the console view (<c>run --console</c>), which shows the
+    /// aggregator's last reading: seeing a value there proves that a poll which read it has been counted, so a test
+    /// waits for that instead of sleeping for a few poll intervals. Null before the device's first block.
+    /// </summary>
+    public ulong? ConsoleTxDropped(string device)
+    {
+        // "  NAME  rx_packets  tx_packets  tx_dropped  ...", each cell "N" or "N (+GROWTH)".
+        Match? last = null;
+        foreach (Match row in Regex.Matches(Output, $@"^  {Regex.Escape(device)} +(\d+)(?: \(\+\d+\))? +(\d+)(?: \(\+\d+\))? +(\d+)", RegexOptions.Multiline))
+        {
+            last = row;
+        }
+
+        return last is null ? null : ulong.Parse(last.Groups[3].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Failed OTLP exports so far, as the newest console view block counts them (0 before any failure).</summary>
+    public long ConsoleExportFailures()
+    {
+        Match? last = null;
+        foreach (Match failures in Regex.Matches(Output, @"\[OTLP export failed (\d+)x"))
+        {
+            last = failures;
+        }
+
+        return last is null ? 0 : long.Parse(last.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Sends SIGTERM (as systemd and docker do) and waits for the exit code.</summary>

@@ -20,6 +20,9 @@ namespace TunTelemetry.Tests.Actors;
 public sealed class ExactCountingSpecs : TestKit, IDisposable
 {
     private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
+
+    // How long to wait for something that must happen: generous, as a busy machine can stall any thread for seconds.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly FakeKernel _kernel = new();
     private readonly Meter _meter = new($"TunTelemetry.Test.{Guid.NewGuid():N}");
     private readonly MetricTotals _totals;
@@ -50,15 +53,23 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
 
     private long TxqDrops(string device = "tun0") => _totals.Total(MetricNames.TxQueueDrops, device);
 
-    private void AwaitTotal(long expected, string device = "tun0") =>
-        AwaitAssert(() => Assert.Equal(expected, TxqDrops(device)), TimeSpan.FromSeconds(3));
+    private long PollFailures(string reason) => _totals.Total(MetricNames.PollFailures, "tun0", errorType: reason);
 
-    /// <summary>Waits until the aggregator has handled everything sent to it so far.</summary>
-    private void Settle()
-    {
-        _aggregator.Ask<ActorIdentity>(new Identify(null), TimeSpan.FromSeconds(3)).Wait();
-        AwaitAssert(() => { }, TimeSpan.FromMilliseconds(50));
-    }
+    private void AwaitTotal(long expected, string device = "tun0") =>
+        AwaitAssert(() => Assert.Equal(expected, TxqDrops(device)), Patience);
+
+    // Checked every millisecond: two hundred rounds each wait for this, and AwaitAssert's usual 100 ms steps add up.
+    private void AwaitReads(int expected) => AwaitAssert(() => Assert.Equal(expected, _kernel.Reads), Patience, TimeSpan.FromMilliseconds(1));
+
+    /// <summary>
+    /// A round trip through the aggregator. It answers after handling every message that reached it before the
+    /// question (one this thread told, or one an actor told before an effect this thread has already seen), so the
+    /// checks that follow see those messages counted, or proven to count nothing.
+    /// </summary>
+    private static DeviceReadings ReadingsOf(IActorRef aggregator) =>
+        aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, Patience).Result;
+
+    private ulong AggregatorTxDropped() => Assert.Single(ReadingsOf(_aggregator).Devices).Last[LinkStats64Field.TxDropped];
 
     [Fact]
     public void No_series_exists_before_the_first_successful_poll()
@@ -67,12 +78,17 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         _kernel.FailNextOpen(FakeKernel.SendFailure());
         IActorRef supervisor = StartSupervisor(Tun0);
         this.AwaitRestartCount(supervisor, 1);
-        Settle();
+        // First the proof that the failed start reached the aggregator (its report is counted, and the round trip
+        // after it leaves nothing in flight), then the check that no reading, and so no series, came with it.
+        AwaitAssert(() => Assert.Equal(1, PollFailures("socket")), Patience);
+        Assert.Empty(ReadingsOf(_aggregator).Devices);
+        Assert.Equal(0, _kernel.Reads);
         Assert.False(_totals.Has(MetricNames.TxQueueDrops, "tun0"));
         Assert.Equal(0, _totals.SeriesOf("tun0"));
 
         Scheduler.Advance(TimeSpan.FromSeconds(1));
         AwaitTotal(42);
+        ReadingsOf(_aggregator); // the reading's other series are added in the same message
         Assert.True(_totals.Has(MetricNames.NetworkPacketDropped, "tun0", MetricNames.Transmit));
     }
 
@@ -81,7 +97,8 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0, rxPackets: 12);
         StartSupervisor(Tun0);
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
+        ReadingsOf(_aggregator); // the reading's other series are added in the same message
         Assert.Equal(0, TxqDrops());
         Assert.Equal(12, _totals.Total(MetricNames.NetworkPacketCount, "tun0", MetricNames.Receive));
     }
@@ -102,7 +119,10 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         _kernel.Set(Tun0.IfIndex, txDropped: 170);
         Scheduler.Advance(TimeSpan.FromSeconds(15));
         this.AwaitRestartCount(supervisor, 1);
-        Settle();
+        // The failed poll was reported (counted) before the poller failed, so the round trip after that count proves
+        // that anything the failed poll sent has been handled: it counted nothing.
+        AwaitAssert(() => Assert.Equal(1, PollFailures("timeout")), Patience);
+        Assert.Equal(150ul, AggregatorTxDropped());
         Assert.Equal(150, TxqDrops());
         Scheduler.Advance(TimeSpan.FromSeconds(1));
         AwaitTotal(170);
@@ -137,10 +157,11 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         IActorRef supervisor = StartSupervisor(Tun0);
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
 
         ulong kernel = 0;
         int restarts = 0;
+        int reads = 1;
         for (int round = 1; round <= 200; round++)
         {
             kernel += (ulong)(round % 7);
@@ -156,18 +177,22 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
             {
                 this.AwaitRestartCount(supervisor, ++restarts);
                 Scheduler.Advance(TimeSpan.FromSeconds(1)); // the backoff expires; the new poller polls at once
+                reads++;
             }
 
-            Settle();
+            // This round's polls have read the kernel (so the next round's fault meets the next poll, and the new
+            // poller has scheduled its ticks before time moves again) and the aggregator has counted their reading.
+            AwaitReads(++reads);
+            AwaitAssert(() => Assert.Equal(kernel, AggregatorTxDropped()), Patience, TimeSpan.FromMilliseconds(1));
+            Assert.Equal((long)kernel, TxqDrops());
         }
 
-        AwaitTotal((long)kernel);
         Assert.Equal(1, _kernel.OpenReaders);
 
         Watch(supervisor);
         Sys.Stop(supervisor);
         ExpectTerminated(supervisor);
-        AwaitAssert(() => Assert.Equal(0, _kernel.OpenReaders));
+        AwaitAssert(() => Assert.Equal(0, _kernel.OpenReaders), Patience);
     }
 
     [Fact]
@@ -196,7 +221,8 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         _kernel.Set(Tun0.IfIndex, LinkStats64.FromCounters(counters));
         StartSupervisor(Tun0);
 
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")));
+        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
+        ReadingsOf(_aggregator); // the reading's other series are added in the same message
         foreach (LinkStatsMetricBinding binding in LinkStatsMetricMap.Bindings)
         {
             if (binding.Field == LinkStats64Field.RxOtherhostDropped)
@@ -226,8 +252,11 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         AwaitTotal(40);
 
         _aggregator.Tell(slot.Ready); // a stray notice finds the slot empty and counts nothing
-        Settle();
+        Assert.Equal(40ul, AggregatorTxDropped()); // answered after the stray notice was handled
         Assert.Equal(40, TxqDrops());
+        // Counting the slot's old reading again would add zero growth, so the totals cannot tell; the aggregator
+        // records one poll duration per reading it counts, and it has counted two (10, then 40).
+        Assert.Equal(2, _totals.Recordings(MetricNames.PollDuration));
     }
 
     [Fact]
@@ -237,7 +266,8 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         using var totals = new MetricTotals(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         aggregator.Tell(new LinkStatsSampled(Tun0, LinkStats64.FromCounters(new ulong[25]), TimeSpan.Zero));
-        AwaitAssert(() => Assert.Equal(9, totals.SeriesOf("tun0")));
+        Assert.Single(ReadingsOf(aggregator).Devices); // answered after the reading was counted: no series still to come
+        Assert.Equal(9, totals.SeriesOf("tun0"));
     }
 
     public new void Dispose()

@@ -10,11 +10,18 @@ namespace TunTelemetry.Tests.Dispatch;
 
 /// <summary>
 /// The agent's scheduler, in a real actor system that runs on it (as the agent does), at Akka's 10 ms tick so the
-/// specs stay short. Asserts what is delivered and in which order, never how fast.
+/// specs stay short. Asserts what is delivered and in which order, never how fast: where an order depends on due
+/// times, the delays differ by seconds, far more than a busy machine holds the test thread back; and "never runs"
+/// is shown by a marker due later arriving first, since work runs in due-time order.
 /// </summary>
 public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(SystemConfig, output: output)
 {
-    private static readonly Config SystemConfig = ConfigurationFactory.ParseString("akka.scheduler.tick-duration = 10ms")
+    // Waits without an explicit deadline allow for a busy machine; they end as soon as the message arrives.
+    private static readonly Config SystemConfig = ConfigurationFactory.ParseString("""
+            akka.scheduler.tick-duration = 10ms
+            akka.test.single-expect-default = 30s
+            akka.test.filter-leeway = 30s
+            """)
         .WithFallback(ConfigurationFactory.ParseString(TunTelemetryOptions.Default.SchedulerHocon));
 
     [Fact]
@@ -28,11 +35,13 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
     [Fact]
     public void Tells_arrive_by_due_time_and_in_scheduling_order_within_a_tick()
     {
+        // Due times count from the moment each tell is scheduled, so "now" comes first only if it is scheduled less
+        // than a second and a half after the hundred: seconds apart, not the tens of milliseconds a stall can take.
         var probe = CreateTestProbe();
-        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(300), probe.Ref, "late", ActorRefs.NoSender);
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromSeconds(3), probe.Ref, "late", ActorRefs.NoSender);
         for (int i = 0; i < 100; i++)
         {
-            Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(50), probe.Ref, i, ActorRefs.NoSender);
+            Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromSeconds(1.5), probe.Ref, i, ActorRefs.NoSender);
         }
 
         Sys.Scheduler.ScheduleTellOnce(TimeSpan.Zero, probe.Ref, "now", ActorRefs.NoSender);
@@ -49,12 +58,14 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
     [Fact]
     public void Repeated_tells_keep_their_scheduling_order_period_after_period()
     {
-        // Pollers started in the kernel's lookup order (KernelLookupOrder) rely on this to keep polling in it.
+        // Pollers started in the kernel's lookup order (KernelLookupOrder) rely on this to keep polling in it. A period
+        // the thread misses entirely restarts from the time it ran, which can reorder tells scheduled in different
+        // ticks; a one-second period keeps that out of reach of a busy machine's stalls.
         var probe = CreateTestProbe();
         var cancel = new Cancelable(Sys.Scheduler);
         for (int i = 0; i < 50; i++)
         {
-            Sys.Scheduler.ScheduleTellRepeatedly(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(50), probe.Ref, i, ActorRefs.NoSender, cancel);
+            Sys.Scheduler.ScheduleTellRepeatedly(TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(1), probe.Ref, i, ActorRefs.NoSender, cancel);
         }
 
         for (int period = 0; period < 3; period++)
@@ -75,7 +86,7 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
         var clock = System.Diagnostics.Stopwatch.StartNew();
         Sys.Scheduler.Advanced.ScheduleOnce(TimeSpan.FromMilliseconds(205), () => probe.Ref.Tell(clock.Elapsed));
 
-        var ranAt = (TimeSpan)probe.ReceiveOne(TimeSpan.FromSeconds(10))!;
+        var ranAt = (TimeSpan)probe.ReceiveOne(TimeSpan.FromSeconds(30))!;
         Assert.True(ranAt >= TimeSpan.FromMilliseconds(205), $"ran after {ranAt.TotalMilliseconds} ms, due after 205 ms");
     }
 
@@ -84,31 +95,43 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
     {
         var probe = CreateTestProbe();
         Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromHours(1), probe.Ref, "in an hour", ActorRefs.NoSender);
-        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(50)); // the thread is now asleep until the hour is up
+        AwaitCondition(() => SleepsForMoreThan(TimeSpan.FromMinutes(30)), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
 
         Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(20), probe.Ref, "soon", ActorRefs.NoSender);
 
-        probe.ExpectMsg("soon", TimeSpan.FromSeconds(10));
+        probe.ExpectMsg("soon");
     }
 
     [Fact]
     public void Cancelled_work_never_runs_and_a_repeated_tell_stops_when_cancelled()
     {
+        // Work runs in due-time order (scheduling order within a tick), so a marker scheduled after the cancelled
+        // tell with the same delay is told after it: had the cancel not worked, "cancelled" would arrive first.
         var probe = CreateTestProbe();
         ICancelable once = Sys.Scheduler.ScheduleTellOnceCancelable(TimeSpan.FromMilliseconds(100), probe.Ref, "cancelled", ActorRefs.NoSender);
         once.Cancel();
-        ICancelable repeated = Sys.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), probe.Ref, "tick", ActorRefs.NoSender);
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(100), probe.Ref, "due after the cancelled tell", ActorRefs.NoSender);
+        probe.ExpectMsg("due after the cancelled tell");
 
+        var ticks = CreateTestProbe();
+        ICancelable repeated = Sys.Scheduler.ScheduleTellRepeatedlyCancelable(TimeSpan.Zero, TimeSpan.FromMilliseconds(20), ticks.Ref, "tick", ActorRefs.NoSender);
         for (int i = 0; i < 3; i++)
         {
-            probe.ExpectMsg("tick");
+            ticks.ExpectMsg("tick");
         }
 
         repeated.Cancel();
-        // Ticks already told before the cancel may still arrive; the cancelled once-tell (due at 100 ms) never does.
-        IReadOnlyList<object> late = probe.ReceiveWhile(TimeSpan.FromMilliseconds(150), m => m);
-        Assert.All(late, m => Assert.Equal("tick", m));
-        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        // Ticks told before the cancel may still be queued; a marker scheduled now is told after all of them.
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.Zero, ticks.Ref, "cancelled here", ActorRefs.NoSender);
+        object? queued;
+        while ((queued = ticks.ReceiveOne(TimeSpan.FromSeconds(30))) is "tick")
+        {
+        }
+
+        Assert.Equal("cancelled here", queued);
+        // A repeated tell still running would fall due within these five periods, and so be told before the marker.
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(100), ticks.Ref, "five periods later", ActorRefs.NoSender);
+        ticks.ExpectMsg("five periods later");
     }
 
     [Fact]
@@ -121,7 +144,9 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
 
         probe.ExpectMsg("once");
         probe.ExpectMsg("later"); // the thread still sleeps and wakes normally beside a due time of "never"
-        probe.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+        // A wrapped due time would be in the past, and so told before anything due later: a marker 300 ms on comes next.
+        Sys.Scheduler.ScheduleTellOnce(TimeSpan.FromMilliseconds(300), probe.Ref, "marker", ActorRefs.NoSender);
+        probe.ExpectMsg("marker");
         repeated.Cancel();
     }
 
@@ -200,6 +225,21 @@ public sealed class QuietTickSchedulerTests(ITestOutputHelper output) : TestKit(
         Assert.Equal(1, pending);
         Assert.Equal(0, cancelled);
         Assert.Throws<SchedulerException>(() => scheduler.Advanced.ScheduleOnce(TimeSpan.Zero, () => { }));
+    }
+
+    /// <summary>
+    /// Whether the scheduler thread has gone to sleep until a tick more than <paramref name="span"/> away. Read from the
+    /// scheduler's private state, because no public API tells a sleeping thread from one about to look for work, and
+    /// only the former proves that new work woke it.
+    /// </summary>
+    private bool SleepsForMoreThan(TimeSpan span)
+    {
+        System.Reflection.FieldInfo field = typeof(QuietTickScheduler).GetField("_sleepingUntil", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)
+            ?? throw new InvalidOperationException("QuietTickScheduler._sleepingUntil is gone; update this spec");
+        long sleepingUntilTick = (long)field.GetValue(Sys.Scheduler)!;
+        long tickDuration = Sys.Settings.Config.GetTimeSpan("akka.scheduler.tick-duration").Ticks;
+        long tickAfterSpan = (Sys.Scheduler.MonotonicClock + span).Ticks / tickDuration;
+        return sleepingUntilTick != long.MaxValue && sleepingUntilTick > tickAfterSpan;
     }
 
     private sealed class SilentActor : ReceiveActor

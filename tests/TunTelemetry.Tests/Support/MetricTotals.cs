@@ -13,6 +13,7 @@ public sealed class MetricTotals : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, long> _totals = new();
     private readonly ConcurrentDictionary<string, long> _gauges = new();
+    private readonly ConcurrentDictionary<string, long> _recordings = new();
 
     public MetricTotals(Meter meter)
     {
@@ -36,6 +37,7 @@ public sealed class MetricTotals : IDisposable
             }
         });
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => _gauges[Key(instrument.Name, tags)] = value);
+        _listener.SetMeasurementEventCallback<double>((instrument, _, _, _) => _recordings.AddOrUpdate(instrument.Name, 1, (_, n) => n + 1));
         _listener.Start();
     }
 
@@ -78,6 +80,12 @@ public sealed class MetricTotals : IDisposable
         && LinkStatsMetricMap.Bindings.Any(b => k.StartsWith(b.Metric + "{", StringComparison.Ordinal)));
 
     public IReadOnlyCollection<string> Series => _totals.Keys.ToArray();
+
+    /// <summary>
+    /// How many values a histogram recorded: the aggregator records one poll duration per reading it counts, so this
+    /// tells a reading counted with zero growth from no reading counted at all.
+    /// </summary>
+    public long Recordings(string metric) => _recordings.TryGetValue(metric, out long count) ? count : 0;
 
     /// <summary>Collects observable gauges now and returns the value of one series, if present.</summary>
     public long? Gauge(string metric, string? device = null)
