@@ -3,12 +3,13 @@ using Akka.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using OpenTelemetry.Exporter;
 using TunTelemetry.Agent.ConsoleView;
+using TunTelemetry.Agent.Logging;
 using TunTelemetry.Agent.Os;
 using TunTelemetry.Agent.Telemetry;
 using TunTelemetry.Hosting;
+using TunTelemetry.Logging;
 
 namespace TunTelemetry.Agent;
 
@@ -48,14 +49,7 @@ public static class AgentHost
         }
 
         builder.Services.AddSystemd();
-        builder.Logging.ClearProviders()
-            .AddSimpleConsole(o =>
-            {
-                o.SingleLine = true;
-                o.TimestampFormat = "HH:mm:ss ";
-            })
-            .SetMinimumLevel(LogLevel.Information)
-            .AddFilter("Microsoft", LogLevel.Warning);
+        AgentLogging.Configure(builder.Logging, builder.Configuration);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
 
         builder.Services.AddSingleton(options);
@@ -64,13 +58,14 @@ public static class AgentHost
         builder.Services.AddSingleton(exportMonitor);
         OpenTelemetrySetup.Add(builder.Services, options, configureExporter);
 
-        builder.Services.AddAkka("tuntelemetry", (akka, _) =>
+        builder.Services.AddAkka("tuntelemetry", (akka, services) =>
         {
             akka.AddHocon(hocon, HoconAddMode.Prepend)
                 .ConfigureLoggers(loggers =>
                 {
                     loggers.ClearLoggers();
-                    loggers.AddLoggerFactory();
+                    loggers.AddActorClassLogger();
+                    loggers.LogLevel = AgentLogging.AkkaLevel(services);
                 })
                 .WithTunTelemetryScheduler(options)
                 .WithTunTelemetry(options, configure);

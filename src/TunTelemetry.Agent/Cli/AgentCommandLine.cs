@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using Microsoft.Extensions.Logging;
 using TunTelemetry.Agent.Configuration;
 using TunTelemetry.Agent.Demo;
 using TunTelemetry.Agent.Snapshot;
@@ -86,6 +88,12 @@ internal static class AgentCommandLine
         private readonly Option<string?> _kind = new("--kind") { Description = "tun, tap or all (overrides devices.kind)." };
         private readonly Option<bool> _console = new("--console") { Description = "Print a periodic view of the counters (default when no collector is configured or stdout is a terminal)." };
         private readonly Option<bool> _noConsole = new("--no-console") { Description = "Never print the periodic view (for systemd and containers)." };
+        private readonly Option<LogLevel?> _logLevel = new("--log-level")
+        {
+            Description = "Lowest level logged: Trace, Debug, Information (default), Warning, Error, Critical or None (overrides Logging__LogLevel__Default).",
+            HelpName = "level",
+            CustomParser = ParseLogLevel,
+        };
 
         internal static RunOptions AddTo(Command command)
         {
@@ -97,7 +105,21 @@ internal static class AgentCommandLine
             command.Options.Add(options._kind);
             command.Options.Add(options._console);
             command.Options.Add(options._noConsole);
+            command.Options.Add(options._logLevel);
             return options;
+        }
+
+        // The level names of Logging__LogLevel__*, in any case; the default enum parser's error spans several lines.
+        private static LogLevel? ParseLogLevel(ArgumentResult result)
+        {
+            string text = result.Tokens[0].Value;
+            if (Enum.TryParse(text, ignoreCase: true, out LogLevel level) && Enum.IsDefined(level) && !char.IsAsciiDigit(text[0]))
+            {
+                return level;
+            }
+
+            result.AddError($"--log-level: '{text}' is not Trace, Debug, Information, Warning, Error, Critical or None");
+            return null;
         }
 
         internal AgentSettings Settings(ParseResult parse) => new()
@@ -108,6 +130,7 @@ internal static class AgentCommandLine
             Exclude = parse.GetValue(_exclude) ?? [],
             Kind = parse.GetValue(_kind),
             Console = parse.GetValue(_noConsole) ? false : parse.GetValue(_console) ? true : null,
+            LogLevel = parse.GetValue(_logLevel),
         };
     }
 }

@@ -1,6 +1,7 @@
 using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Agent.Configuration;
+using TunTelemetry.Agent.Logging;
 using TunTelemetry.Agent.Os;
 using TunTelemetry.Hosting;
 
@@ -27,7 +28,11 @@ internal static class RunCommand
         bool console = settings.Console
             ?? (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")) || !Console.IsOutputRedirected);
 
-        using IHost host = AgentHost.Build(hocon, options, console);
+        // --log-level goes in as configuration over the environment's, where .NET hosts read levels from.
+        Dictionary<string, string?>? logLevel = settings.LogLevel is { } level
+            ? new() { [AgentLogging.DefaultLevelKey] = level.ToString() }
+            : null;
+        using IHost host = AgentHost.Build(hocon, options, console, configuration: logLevel);
         await host.RunAsync(cancellationToken).ConfigureAwait(false);
         return ExitCodes.Success;
     }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace TunTelemetry.Agent.Configuration;
 
 /// <summary>What the command line says about a <c>run</c>; null means "not given: use hocon.conf".</summary>
@@ -16,4 +18,7 @@ public sealed record AgentSettings
 
     /// <summary>Show the periodic console view; null decides by whether a collector is configured or stdout is a terminal.</summary>
     public bool? Console { get; init; }
+
+    /// <summary>Lowest level logged; null leaves it to <c>Logging__LogLevel__Default</c> (default Information).</summary>
+    public LogLevel? LogLevel { get; init; }
 }

@@ -20,14 +20,20 @@ public sealed class AgentActorSettingsTests
         ["OTEL_METRIC_EXPORT_INTERVAL"] = "3600000", // no export happens within the test
     };
 
-    private static async Task<Config> StartedConfig(Config hocon, TimeSpan pollInterval)
+    private static async Task<Config> StartedConfig(Config hocon, TimeSpan pollInterval, params (string Key, string Value)[] configuration)
     {
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
             PollInterval = pollInterval,
             Devices = new DeviceSelection(include: ["^no-such-device-here$"]),
         };
-        using IHost host = AgentHost.Build(hocon, options, console: false, configuration: NoExport,
+        var settings = new Dictionary<string, string?>(NoExport);
+        foreach ((string key, string value) in configuration)
+        {
+            settings[key] = value;
+        }
+
+        using IHost host = AgentHost.Build(hocon, options, console: false, configuration: settings,
             configureExporter: exporter => exporter.Endpoint = new Uri("http://127.0.0.1:9")); // the final export: nothing listens
         await host.StartAsync();
         try
@@ -66,5 +72,17 @@ public sealed class AgentActorSettingsTests
 
         Assert.Equal(typeof(QuietThreadsExecutorConfigurator), Type.GetType(config.GetString($"{NetlinkDispatcher.Id}.executor")));
         Assert.Equal(typeof(CompactMailbox), Type.GetType(config.GetString($"{NetlinkDispatcher.Id}.mailbox-type")));
+    }
+
+    [Fact]
+    public async Task Akka_publishes_debug_events_only_when_a_log_level_asks_for_debug()
+    {
+        Config hocon = ConfigurationFactory.ParseString("akka.loglevel = WARNING");
+
+        Config quiet = await StartedConfig(hocon, TimeSpan.FromSeconds(15));
+        Config debug = await StartedConfig(hocon, TimeSpan.FromSeconds(15), ("Logging:LogLevel:TunTelemetry.Actors", "Debug"));
+
+        Assert.Equal("WARNING", quiet.GetString("akka.loglevel"), ignoreCase: true); // hocon.conf's, untouched
+        Assert.Equal("DEBUG", debug.GetString("akka.loglevel"), ignoreCase: true);
     }
 }

@@ -114,6 +114,7 @@ public sealed class CommandLineTests
     [InlineData("--include (", "tuntelemetry.devices.include")]
     [InlineData("--config /nonexistent/hocon.conf", "--config")]
     [InlineData("--frobnicate", "--frobnicate")]
+    [InlineData("--log-level loud", "--log-level")]
     public void A_bad_option_is_a_one_line_error_naming_it_with_exit_code_2(string arguments, string named)
     {
         (int exitCode, string output) = Run(["run", .. arguments.Split(' ')]);
@@ -145,7 +146,7 @@ public sealed class CommandLineTests
     {
         (int exitCode, string output) = Run("run", "--help");
         Assert.Equal(0, exitCode);
-        foreach (string option in new[] { "--config", "--poll-interval", "--include", "--exclude", "--kind", "--console", "--no-console" })
+        foreach (string option in new[] { "--config", "--poll-interval", "--include", "--exclude", "--kind", "--console", "--no-console", "--log-level" })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);
         }
