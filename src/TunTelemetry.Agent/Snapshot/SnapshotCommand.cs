@@ -10,6 +10,20 @@ internal static class SnapshotCommand
 {
     internal static int Run(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error)
     {
+        try
+        {
+            return Read(json, allLinks, deviceNames, output, error);
+        }
+        catch (NetlinkException e)
+        {
+            // A one-shot command has nothing to retry into: say what failed in one line, print nothing half-read.
+            error.WriteLine($"tuntelemetry: reading the kernel's devices failed ({e.Reason}): {e.Message}");
+            return ExitCodes.Failure;
+        }
+    }
+
+    private static int Read(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error)
+    {
         using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
         List<LinkDescription> links;
         if (deviceNames.Count > 0)

@@ -101,7 +101,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<TunDevicesListed>(OnListed);
         Receive<TunDeviceAppeared>(m => OnAppeared(m.Device));
         Receive<TunDeviceRemoved>(m => OnRemoved(m.Device));
-        Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0}: {1}", m.RetryIn, m.Error.Message));
+        Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0:0.0#}s: {1}", m.RetryIn.TotalSeconds, m.Error.Message));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(OnStartPending);
         Receive<NameResolved>(OnNameResolved);

@@ -41,15 +41,32 @@ public sealed partial class AgentProcess : IDisposable
     /// <param name="asNobody">
     /// Run as uid/gid 65534 with no capabilities at all (setpriv), as the systemd unit's dynamic user would.
     /// </param>
-    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, params string[] arguments)
+    public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, params string[] arguments) =>
+        Start(environment, asNobody, under: [], arguments);
+
+    /// <summary>The agent run by another program (<paramref name="under"/>: its command line, ending before <c>dotnet</c>).</summary>
+    public static AgentProcess StartUnder(string[] under, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(environment, asNobody: false, under, arguments);
+
+    private static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, string[] under, string[] arguments)
     {
-        var start = new ProcessStartInfo(asNobody ? "setpriv" : "dotnet")
+        var start = new ProcessStartInfo(under.Length > 0 ? under[0] : asNobody ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = AgentDirectory,
         };
+        if (under.Length > 0)
+        {
+            foreach (string word in under[1..])
+            {
+                start.ArgumentList.Add(word);
+            }
+
+            start.ArgumentList.Add("dotnet");
+        }
+
         if (asNobody)
         {
             foreach (string option in (string[])["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "dotnet"])
