@@ -57,6 +57,7 @@ public static class AgentHost
         var exportMonitor = new OtlpExportMonitor();
         builder.Services.AddSingleton(exportMonitor);
         OpenTelemetrySetup.Add(builder.Services, options, configureExporter);
+        builder.Services.AddHostedService<FinalExportService>(); // before AddAkka: it stops after the actors
 
         builder.Services.AddAkka("tuntelemetry", (akka, services) =>
         {

@@ -81,7 +81,7 @@ internal static class DemoCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>Sums what the agent adds to one counter series, as a cumulative exporter would see it.</summary>
+    /// <summary>Reads one counter series now, as a cumulative exporter would see it.</summary>
     private sealed class ExportedCounter : IDisposable
     {
         private readonly MeterListener _listener = new();
@@ -102,14 +102,21 @@ internal static class DemoCommand
                 {
                     if (tag.Key == MetricNames.InterfaceName && Equals(tag.Value, device))
                     {
-                        Interlocked.Add(ref _total, value);
+                        Interlocked.Exchange(ref _total, value); // cumulative: the newest value is the total
                     }
                 }
             });
             _listener.Start();
         }
 
-        public long Total => Interlocked.Read(ref _total);
+        public long Total
+        {
+            get
+            {
+                _listener.RecordObservableInstruments();
+                return Interlocked.Read(ref _total);
+            }
+        }
 
         public void Dispose() => _listener.Dispose();
     }

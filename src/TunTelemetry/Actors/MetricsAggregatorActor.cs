@@ -1,6 +1,7 @@
 using Akka.Actor;
 using Akka.Event;
 using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
 
@@ -46,34 +47,58 @@ public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last);
 public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
 
 /// <summary>
-/// Turns kernel counter readings into exact counter increments. It keeps the last reading of every device, so the
+/// Turns kernel counter readings into exact cumulative totals. It keeps the last reading of every device, so the
 /// baseline outlives any poller restart: a restarted poller's first reading continues the series instead of counting
-/// the kernel value again (double count) or starting a new baseline (lost growth). Keyed by ifindex: a device
-/// re-created under the same name is a new device whose counters start from zero.
+/// the kernel value again (double count) or starting a new baseline (lost growth). Baselines are keyed by ifindex: a
+/// device re-created under the same name is a new device whose counters start from zero, and its growth is added to
+/// the same series (a VPN reconnect must not look like a counter reset).
 /// </summary>
-public sealed class MetricsAggregatorActor : ReceiveActor
+/// <remarks>
+/// A retired device's baseline goes at once; its series stay for <c>metrics.retain-deleted</c> and then leave the
+/// export, with their memory. A device of that name seen again within that time continues them; one seen later starts
+/// new series, counted from its kernel values in full (to a backend, an ordinary counter reset).
+/// </remarks>
+public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 {
     private readonly TunDeviceMetrics _metrics;
+    private readonly TimeSpan _retainDeleted;
     private readonly Dictionary<int, Baseline> _baselines = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    public MetricsAggregatorActor(TunDeviceMetrics metrics)
+    public MetricsAggregatorActor(TunDeviceMetrics metrics, TimeSpan retainDeleted)
     {
         _metrics = metrics;
+        _retainDeleted = retainDeleted;
         Receive<LinkStatsReady>(OnReady);
         Receive<LinkStatsSampled>(m => Count(m.Device, m.Stats, m.PollDuration));
-        Receive<PollFailed>(m => _metrics.CountPollFailure(m.Device.Name, m.Reason));
-        Receive<PerDeviceActorRestarting>(m => _metrics.CountRestart(m.Device.Name));
-        Receive<PerDeviceActorGaveUp>(m => _metrics.CountGaveUp(m.Device.Name));
+        Receive<PollFailed>(m => _metrics.SeriesFor(m.Device).CountFailure(m.Reason));
+        Receive<PerDeviceActorRestarting>(m => _metrics.SeriesFor(m.Device).CountRestart());
+        Receive<PerDeviceActorGaveUp>(m => _metrics.SeriesFor(m.Device).CountGaveUp());
         Receive<DeviceRetired>(OnRetired);
+        Receive<DropSeries>(m =>
+        {
+            if (_metrics.DropSeries(m.Name, m.Generation))
+            {
+                _log.Debug("Series of {0} dropped after {1}", m.Name, _retainDeleted);
+            }
+        });
         Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
             _baselines.Select(b => new DeviceReading(b.Key, b.Value.Name, b.Value.Last)).OrderBy(r => r.IfIndex).ToArray())));
     }
 
-    public static Props Props(TunDeviceMetrics metrics) =>
-        Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics));
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <param name="retainDeleted">
+    /// How long a deleted device's series stay exported (<c>metrics.retain-deleted</c>); default as in
+    /// <see cref="TunTelemetryOptions.RetainDeleted"/>.
+    /// </param>
+    public static Props Props(TunDeviceMetrics metrics, TimeSpan? retainDeleted = null)
+    {
+        TimeSpan retain = retainDeleted ?? TunTelemetryOptions.Default.RetainDeleted;
+        return Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics, retain));
+    }
 
     private void OnReady(LinkStatsReady ready)
     {
@@ -85,20 +110,20 @@ public sealed class MetricsAggregatorActor : ReceiveActor
 
     private void Count(TunDevice device, in LinkStats64 stats, TimeSpan pollDuration)
     {
-        bool first = !_baselines.TryGetValue(device.IfIndex, out Baseline? baseline) || baseline.Name != device.Name;
-        LinkStats64? previous = first ? null : baseline!.Last;
-        LinkStats64 growth = LinkStatsDelta.Growth(previous, stats);
-        _metrics.AddGrowth(device.Name, growth, createSeries: first);
-        _metrics.RecordPollDuration(pollDuration);
-
-        if (first)
+        if (!_baselines.TryGetValue(device.IfIndex, out Baseline? baseline) || baseline.Name != device.Name)
         {
-            _baselines[device.IfIndex] = new Baseline(device.Name, stats);
+            // The device's first reading: its whole kernel value is growth of its name's series.
+            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats);
+            _baselines[device.IfIndex] = baseline;
+            baseline.Series.Add(stats);
         }
         else
         {
-            baseline!.Last = stats;
+            baseline.Series.Add(LinkStatsDelta.Growth(baseline.Last, stats));
+            baseline.Last = stats;
         }
+
+        _metrics.RecordPollDuration(pollDuration);
     }
 
     private void OnRetired(DeviceRetired retired)
@@ -109,12 +134,22 @@ public sealed class MetricsAggregatorActor : ReceiveActor
         }
 
         _metrics.RemoveLinkState(retired.Device);
+        if (_metrics.DeviceRetired(retired.Device) is { } generation)
+        {
+            // Keyed by name: a later retirement of the same name restarts the grace period.
+            Timers.StartSingleTimer(retired.Device.Name, new DropSeries(retired.Device.Name, generation), _retainDeleted);
+        }
+
         _log.Debug("Retired {0}", retired.Device);
     }
 
-    private sealed class Baseline(string name, LinkStats64 last)
+    private sealed record DropSeries(string Name, long Generation);
+
+    private sealed class Baseline(string name, DeviceSeries series, LinkStats64 last)
     {
         public string Name { get; } = name;
+
+        public DeviceSeries Series { get; } = series;
 
         public LinkStats64 Last { get; set; } = last;
     }

@@ -36,7 +36,7 @@ public static class AkkaConfigurationBuilderExtensions
                 ?? resolver.GetService<IMeterFactory>()?.Create(TunDeviceMetrics.MeterName, typeof(TunDeviceMetrics).Assembly.GetName().Version?.ToString(3))
                 ?? new Meter(TunDeviceMetrics.MeterName);
             var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics);
-            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics).WithDispatcher(options.ControlDispatcher), "metrics");
+            var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics, options.RetainDeleted).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
             var supervisor = system.ActorOf(

@@ -17,7 +17,7 @@ public static class TunTelemetryConfig
     private static readonly string[] KnownKeys =
     [
         "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
-        "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
+        "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after",
     ];
 
@@ -60,6 +60,7 @@ public static class TunTelemetryConfig
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
             LinkStateInterval = Duration(config, "metrics.link-state-interval", d.LinkStateInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
             MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
+            RetainDeleted = Duration(config, "metrics.retain-deleted", d.RetainDeleted, TimeSpan.Zero, TimeSpan.FromDays(1)),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),
         };
     }

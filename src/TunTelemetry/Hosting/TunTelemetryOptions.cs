@@ -41,6 +41,13 @@ public sealed record TunTelemetryOptions
     /// </summary>
     public int MaxDevices { get; init; } = 10_000;
 
+    /// <summary>
+    /// How long a deleted (or no longer watched) device's series stay exported (<c>metrics.retain-deleted</c>). A device
+    /// re-created under the same name within it continues its series; after it, the series leave the export and their
+    /// memory is freed. Zero: at the next export.
+    /// </summary>
+    public TimeSpan RetainDeleted { get; init; } = TimeSpan.FromMinutes(5);
+
     public BackoffSettings Backoff { get; init; } = BackoffSettings.Default;
 
     /// <summary>How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>.</summary>

@@ -10,8 +10,11 @@ namespace TunTelemetry.Metrics;
 public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState);
 
 /// <summary>
-/// The instruments. Only <see cref="Actors.MetricsAggregatorActor"/> calls the recording methods, one message at a
-/// time; observable gauges read concurrent dictionaries because the SDK calls them from its export thread.
+/// The instruments. Per-device counters are observable: the SDK reads the <see cref="DeviceSeries"/> totals that the
+/// aggregator keeps when it exports, so a device's series leave the export as soon as the aggregator drops its entry
+/// (after <c>metrics.retain-deleted</c>), where a synchronous counter's series would stay until the process ends. Only
+/// <see cref="Actors.MetricsAggregatorActor"/> calls the recording methods, one message at a time; the callbacks run on
+/// the SDK's export thread and read the table under a lock that the aggregator takes only to add or remove a device.
 /// </summary>
 public sealed class TunDeviceMetrics
 {
@@ -20,38 +23,33 @@ public sealed class TunDeviceMetrics
 
     private readonly Binding[] _bindings;
     private readonly Histogram<double> _pollDuration;
-    private readonly Counter<long> _pollFailures;
-    private readonly Counter<long> _pollerRestarts;
-    private readonly Counter<long> _pollerGaveUp;
     private readonly ConcurrentDictionary<int, (TunDevice Device, LinkStateObservation State)> _linkStates = new();
+    private readonly Dictionary<string, DeviceSeries> _series = [];
+    private readonly object _gate = new();
     private int _devicesWatched;
 
     public TunDeviceMetrics(Meter meter, bool detailed)
     {
         ArgumentNullException.ThrowIfNull(meter);
-        var counters = new Dictionary<string, Counter<long>>();
         _bindings = LinkStatsMetricMap.Bindings
             .Where(b => detailed || !b.Detailed)
-            .Select(b =>
-            {
-                if (!counters.TryGetValue(b.Metric, out Counter<long>? counter))
-                {
-                    counter = meter.CreateCounter<long>(b.Metric, b.Unit, LinkStatsMetricMap.Description(b.Metric));
-                    counters[b.Metric] = counter;
-                }
-
-                return new Binding(b.Field, counter, b.Direction, b.ErrorType);
-            })
+            .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Direction, b.ErrorType))
             .ToArray();
+        foreach (IGrouping<string, LinkStatsMetricBinding> metric in LinkStatsMetricMap.Bindings.Where(b => detailed || !b.Detailed).GroupBy(b => b.Metric))
+        {
+            Binding[] bindings = _bindings.Where(b => b.Metric == metric.Key).ToArray();
+            meter.CreateObservableCounter(metric.Key, () => ObserveTotals(bindings), metric.First().Unit,
+                LinkStatsMetricMap.Description(metric.Key));
+        }
 
         _pollDuration = meter.CreateHistogram<double>(MetricNames.PollDuration, "s",
             "Time one RTM_GETSTATS round trip and decode took.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.01, 0.1, 1] });
-        _pollFailures = meter.CreateCounter<long>(MetricNames.PollFailures, "{failure}",
+        meter.CreateObservableCounter(MetricNames.PollFailures, ObserveFailures, "{failure}",
             "Polls that failed, by reason (timeout, socket, kernel_error, malformed_reply, device_gone).");
-        _pollerRestarts = meter.CreateCounter<long>(MetricNames.PollerRestarts, "{restart}",
+        meter.CreateObservableCounter(MetricNames.PollerRestarts, () => ObserveSelf(s => s.Restarts), "{restart}",
             "Per-device actors restarted after a failure.");
-        _pollerGaveUp = meter.CreateCounter<long>(MetricNames.PollerGaveUp, "{poller}",
+        meter.CreateObservableCounter(MetricNames.PollerGaveUp, () => ObserveSelf(s => s.GaveUp), "{poller}",
             "Per-device actors that exceeded backoff.max-retries and were given up.");
         meter.CreateObservableGauge(MetricNames.DevicesWatched, () => Volatile.Read(ref _devicesWatched), "{device}",
             "TUN/TAP devices currently watched.");
@@ -65,57 +63,132 @@ public sealed class TunDeviceMetrics
     /// <summary>Series per device with the current settings (without rx_otherhost_dropped on old kernels).</summary>
     public int SeriesPerDevice => _bindings.Length;
 
-    /// <summary>
-    /// Adds one poll's growth. With <paramref name="createSeries"/> (a device's first poll) zero growth is added too,
-    /// so every series exists from the first successful poll; after that zeros are skipped, which saves most of the
-    /// per-tick cost on an idle device and changes nothing exported.
-    /// </summary>
-    internal void AddGrowth(string deviceName, in LinkStats64 growth, bool createSeries)
+    /// <summary>Device names with series kept: watched now, or deleted and within their grace period.</summary>
+    public int DeviceSeriesKept
     {
-        foreach (Binding binding in _bindings)
+        get { lock (_gate) { return _series.Count; } }
+    }
+
+    /// <summary>The series of <paramref name="device"/>'s name, made on first use, with the device counted as live.</summary>
+    internal DeviceSeries SeriesFor(TunDevice device)
+    {
+        lock (_gate)
         {
-            if ((int)binding.Field >= growth.FieldCount)
+            if (!_series.TryGetValue(device.Name, out DeviceSeries? series))
             {
-                continue; // rx_otherhost_dropped on a kernel that does not send it: no series rather than a false 0
+                var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
+                series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(name, b)).ToArray(), name);
+                _series[device.Name] = series;
             }
 
-            ulong value = growth[binding.Field];
-            if (value == 0 && !createSeries)
-            {
-                continue;
-            }
+            series.Attach(device.IfIndex);
+            return series;
+        }
+    }
 
-            var tags = new TagList { { MetricNames.InterfaceName, deviceName } };
-            if (binding.Direction is not null)
-            {
-                tags.Add(MetricNames.Direction, binding.Direction);
-            }
+    /// <summary>
+    /// The device is no longer watched. Returns the series' generation when no device of its name is left, so the
+    /// caller can drop it after the grace period with <see cref="DropSeries"/>; null while another device has the name.
+    /// </summary>
+    internal long? DeviceRetired(TunDevice device)
+    {
+        lock (_gate)
+        {
+            return _series.TryGetValue(device.Name, out DeviceSeries? series) && series.Detach(device.IfIndex)
+                ? series.Generation
+                : null;
+        }
+    }
 
-            if (binding.ErrorType is not null)
-            {
-                tags.Add(MetricNames.ErrorType, binding.ErrorType);
-            }
-
-            binding.Counter.Add(value > long.MaxValue ? long.MaxValue : (long)value, tags);
+    /// <summary>Drops a name's series (they leave the next export) unless a device of that name came back since.</summary>
+    internal bool DropSeries(string name, long generation)
+    {
+        lock (_gate)
+        {
+            return _series.TryGetValue(name, out DeviceSeries? series) && !series.Live && series.Generation == generation
+                && _series.Remove(name);
         }
     }
 
     internal void RecordPollDuration(TimeSpan duration) => _pollDuration.Record(duration.TotalSeconds);
-
-    internal void CountPollFailure(string deviceName, string reason) =>
-        _pollFailures.Add(1, new TagList { { MetricNames.InterfaceName, deviceName }, { MetricNames.ErrorType, reason } });
-
-    internal void CountRestart(string deviceName) =>
-        _pollerRestarts.Add(1, new KeyValuePair<string, object?>(MetricNames.InterfaceName, deviceName));
-
-    internal void CountGaveUp(string deviceName) =>
-        _pollerGaveUp.Add(1, new KeyValuePair<string, object?>(MetricNames.InterfaceName, deviceName));
 
     internal void SetDevicesWatched(int count) => Volatile.Write(ref _devicesWatched, count);
 
     internal void SetLinkState(TunDevice device, LinkStateObservation state) => _linkStates[device.IfIndex] = (device, state);
 
     internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.IfIndex, out _);
+
+    private static KeyValuePair<string, object?>[] Tags(KeyValuePair<string, object?> name, Binding binding)
+    {
+        var tags = new List<KeyValuePair<string, object?>>(3) { name };
+        if (binding.Direction is not null)
+        {
+            tags.Add(new(MetricNames.Direction, binding.Direction));
+        }
+
+        if (binding.ErrorType is not null)
+        {
+            tags.Add(new(MetricNames.ErrorType, binding.ErrorType));
+        }
+
+        return tags.ToArray();
+    }
+
+    private List<Measurement<long>> ObserveTotals(Binding[] bindings)
+    {
+        lock (_gate)
+        {
+            var measurements = new List<Measurement<long>>(_series.Count * bindings.Length);
+            foreach (DeviceSeries series in _series.Values)
+            {
+                int fields = series.FieldCount; // 0 before the first good poll: no series, rather than a false 0
+                foreach (Binding binding in bindings)
+                {
+                    if ((int)binding.Field < fields)
+                    {
+                        measurements.Add(new Measurement<long>(series.Total(binding.Field), series.TagsPerBinding[binding.Index]));
+                    }
+                }
+            }
+
+            return measurements;
+        }
+    }
+
+    private List<Measurement<long>> ObserveFailures()
+    {
+        lock (_gate)
+        {
+            var measurements = new List<Measurement<long>>();
+            foreach (DeviceSeries series in _series.Values)
+            {
+                foreach ((string reason, long count) in series.Failures())
+                {
+                    measurements.Add(new Measurement<long>(count, series.NameTag, new(MetricNames.ErrorType, reason)));
+                }
+            }
+
+            return measurements;
+        }
+    }
+
+    private List<Measurement<long>> ObserveSelf(Func<DeviceSeries, long> value)
+    {
+        lock (_gate)
+        {
+            var measurements = new List<Measurement<long>>();
+            foreach (DeviceSeries series in _series.Values)
+            {
+                long count = value(series);
+                if (count > 0)
+                {
+                    measurements.Add(new Measurement<long>(count, series.NameTag));
+                }
+            }
+
+            return measurements;
+        }
+    }
 
     private IEnumerable<Measurement<long>> ObserveLinkState(Func<LinkStateObservation, long> value)
     {
@@ -125,5 +198,5 @@ public sealed class TunDeviceMetrics
         }
     }
 
-    private sealed record Binding(LinkStats64Field Field, Counter<long> Counter, string? Direction, string? ErrorType);
+    private sealed record Binding(int Index, LinkStats64Field Field, string Metric, string? Direction, string? ErrorType);
 }

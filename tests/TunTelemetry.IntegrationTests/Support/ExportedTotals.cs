@@ -1,20 +1,23 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using TunTelemetry.Metrics;
 
 namespace TunTelemetry.IntegrationTests.Support;
 
-/// <summary>Sums one meter's counter measurements per metric, device and direction, as a cumulative exporter would.</summary>
+/// <summary>
+/// What a cumulative exporter of one meter would send per metric, device and direction: every read collects the
+/// observable counters afresh, as an export does, so a series they no longer report is absent.
+/// </summary>
 public sealed class ExportedTotals : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<(string, string, string?), long> _totals = new();
+    private readonly object _collecting = new();
+    private Dictionary<(string, string, string?), long> _totals = [];
 
     public ExportedTotals(Meter meter)
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter))
+            if (ReferenceEquals(instrument.Meter, meter) && instrument is ObservableCounter<long>)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
@@ -36,16 +39,29 @@ public sealed class ExportedTotals : IDisposable
 
             if (device is not null)
             {
-                _totals.AddOrUpdate((instrument.Name, device, direction), value, (_, t) => t + value);
+                _totals[(instrument.Name, device, direction)] = value; // cumulative: the newest value is the total
             }
         });
         _listener.Start();
     }
 
-    public bool Has(string metric, string device, string? direction = null) => _totals.ContainsKey((metric, device, direction));
+    public bool Has(string metric, string device, string? direction = null) => Collect().ContainsKey((metric, device, direction));
 
     public long Total(string metric, string device, string? direction = null) =>
-        _totals.TryGetValue((metric, device, direction), out long total) ? total : 0;
+        Collect().TryGetValue((metric, device, direction), out long total) ? total : 0;
+
+    /// <summary>Devices with at least one series in a collection now.</summary>
+    public IReadOnlySet<string> Devices() => Collect().Keys.Select(k => k.Item2).ToHashSet();
 
     public void Dispose() => _listener.Dispose();
+
+    private Dictionary<(string, string, string?), long> Collect()
+    {
+        lock (_collecting)
+        {
+            _totals = [];
+            _listener.RecordObservableInstruments();
+            return _totals;
+        }
+    }
 }

@@ -5,14 +5,17 @@ using TunTelemetry.Metrics;
 namespace TunTelemetry.Tests.Support;
 
 /// <summary>
-/// Sums every counter measurement of one meter, per metric and attribute set, the way a cumulative exporter would.
-/// A series that never received a measurement is absent (<see cref="Has"/> is false), as it would be in OTLP.
+/// What a cumulative exporter of one meter would send, per metric and attribute set: every read collects the
+/// observable instruments afresh, as an export does, so a series their callbacks no longer report is absent
+/// (<see cref="Has"/> is false), as it would be in OTLP; synchronous counters are summed.
 /// </summary>
 public sealed class MetricTotals : IDisposable
 {
     private readonly MeterListener _listener = new();
-    private readonly ConcurrentDictionary<string, long> _totals = new();
-    private readonly ConcurrentDictionary<string, long> _gauges = new();
+    private readonly object _collecting = new();
+    private readonly ConcurrentDictionary<string, long> _sums = new();
+    private ConcurrentDictionary<string, long> _observed = new();
+    private ConcurrentDictionary<string, long> _gauges = new();
     private readonly ConcurrentDictionary<string, long> _recordings = new();
 
     public MetricTotals(Meter meter)
@@ -31,9 +34,13 @@ public sealed class MetricTotals : IDisposable
             {
                 _gauges[key] = value;
             }
+            else if (instrument.IsObservable)
+            {
+                _observed[key] = value; // a cumulative total, not an increment
+            }
             else
             {
-                _totals.AddOrUpdate(key, value, (_, total) => total + value);
+                _sums.AddOrUpdate(key, value, (_, total) => total + value);
             }
         });
         _listener.SetMeasurementEventCallback<int>((instrument, value, tags, _) => _gauges[Key(instrument.Name, tags)] = value);
@@ -69,17 +76,17 @@ public sealed class MetricTotals : IDisposable
         return Key(metric, tags.ToArray());
     }
 
-    public bool Has(string metric, string device, string? direction = null) => _totals.ContainsKey(Key(metric, device, direction));
+    public bool Has(string metric, string device, string? direction = null) => Collect().ContainsKey(Key(metric, device, direction));
 
     public long Total(string metric, string device, string? direction = null, string? errorType = null) =>
-        _totals.TryGetValue(Key(metric, device, direction, errorType), out long total) ? total : 0;
+        Collect().TryGetValue(Key(metric, device, direction, errorType), out long total) ? total : 0;
 
     /// <summary>Counter series of a device fed by its kernel counters (self-metrics such as poll failures excluded).</summary>
-    public int SeriesOf(string device) => _totals.Keys.Count(k =>
+    public int SeriesOf(string device) => Collect().Keys.Count(k =>
         k.Contains($"{MetricNames.InterfaceName}={device}", StringComparison.Ordinal)
         && LinkStatsMetricMap.Bindings.Any(b => k.StartsWith(b.Metric + "{", StringComparison.Ordinal)));
 
-    public IReadOnlyCollection<string> Series => _totals.Keys.ToArray();
+    public IReadOnlyCollection<string> Series => Collect().Keys.ToArray();
 
     /// <summary>
     /// How many values a histogram recorded: the aggregator records one poll duration per reading it counts, so this
@@ -90,9 +97,27 @@ public sealed class MetricTotals : IDisposable
     /// <summary>Collects observable gauges now and returns the value of one series, if present.</summary>
     public long? Gauge(string metric, string? device = null)
     {
-        _listener.RecordObservableInstruments();
+        Collect();
         string key = device is null ? Key(metric, []) : Key(metric, device);
         return _gauges.TryGetValue(key, out long value) ? value : null;
+    }
+
+    /// <summary>One collection, as an export makes it: counter series with their values now.</summary>
+    private Dictionary<string, long> Collect()
+    {
+        lock (_collecting)
+        {
+            _observed = new ConcurrentDictionary<string, long>();
+            _gauges = new ConcurrentDictionary<string, long>();
+            _listener.RecordObservableInstruments();
+            var all = new Dictionary<string, long>(_observed);
+            foreach ((string key, long sum) in _sums)
+            {
+                all[key] = sum;
+            }
+
+            return all;
+        }
     }
 
     public void Dispose() => _listener.Dispose();

@@ -1,0 +1,101 @@
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Metrics;
+
+/// <summary>
+/// Everything exported for one device name: the cumulative totals behind its counter series, summed over every
+/// lifetime of the name within the grace period (a VPN that re-creates its device continues its series), and the
+/// per-device self-metrics. Written by the aggregator only; read by the SDK's export thread, so each value is one
+/// aligned 64-bit word written with <see cref="Volatile"/>, and a reader sees every total either before or after an
+/// update, never torn.
+/// </summary>
+internal sealed class DeviceSeries
+{
+    private readonly long[] _totals = new long[LinkStats64.MaxFieldCount];
+    private readonly HashSet<int> _devices = [];
+    private readonly Dictionary<string, long> _failures = [];
+    private long _restarts;
+    private long _gaveUp;
+    private volatile int _fieldCount;
+
+    public DeviceSeries(string name, KeyValuePair<string, object?>[][] tagsPerBinding, KeyValuePair<string, object?> nameTag)
+    {
+        Name = name;
+        TagsPerBinding = tagsPerBinding;
+        NameTag = nameTag;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The attributes of each counter binding's series, made once per device.</summary>
+    public KeyValuePair<string, object?>[][] TagsPerBinding { get; }
+
+    public KeyValuePair<string, object?> NameTag { get; }
+
+    /// <summary>Fields the kernel sent in the first reading (24 or 25); 0 until a poll succeeded, so no series yet.</summary>
+    public int FieldCount => _fieldCount;
+
+    /// <summary>The watched devices (ifindexes) of this name; none while the series waits out its grace period.</summary>
+    public bool Live => _devices.Count > 0;
+
+    /// <summary>Counts retirements, so a grace period that ended for an earlier one cannot remove a revived series.</summary>
+    public long Generation { get; private set; }
+
+    public long Total(LinkStats64Field field) => Volatile.Read(ref _totals[(int)field]);
+
+    public long Restarts => Volatile.Read(ref _restarts);
+
+    public long GaveUp => Volatile.Read(ref _gaveUp);
+
+    /// <summary>A device of this name is watched (again): the series is live, whatever grace period was running.</summary>
+    public void Attach(int ifIndex)
+    {
+        if (_devices.Add(ifIndex) && _devices.Count == 1)
+        {
+            Generation++;
+        }
+    }
+
+    /// <summary>The device has been retired; returns whether no device of this name is watched any more.</summary>
+    public bool Detach(int ifIndex) => _devices.Remove(ifIndex) && _devices.Count == 0;
+
+    public void Add(in LinkStats64 growth)
+    {
+        for (int i = 0; i < growth.FieldCount; i++)
+        {
+            ulong value = growth[(LinkStats64Field)i];
+            if (value != 0)
+            {
+                // Saturates rather than wrapping: 2^63 packets is centuries at line rate.
+                long sum = Volatile.Read(ref _totals[i]) + (long)Math.Min(value, long.MaxValue);
+                Volatile.Write(ref _totals[i], sum < 0 ? long.MaxValue : sum);
+            }
+        }
+
+        if (_fieldCount == 0)
+        {
+            _fieldCount = growth.FieldCount;
+        }
+    }
+
+    public void CountFailure(string reason)
+    {
+        lock (_failures)
+        {
+            _failures[reason] = _failures.GetValueOrDefault(reason) + 1;
+        }
+    }
+
+    public void CountRestart() => Volatile.Write(ref _restarts, _restarts + 1);
+
+    public void CountGaveUp() => Volatile.Write(ref _gaveUp, _gaveUp + 1);
+
+    /// <summary>Poll failures by reason, for the export thread.</summary>
+    public KeyValuePair<string, long>[] Failures()
+    {
+        lock (_failures)
+        {
+            return _failures.Count == 0 ? [] : _failures.ToArray();
+        }
+    }
+}
