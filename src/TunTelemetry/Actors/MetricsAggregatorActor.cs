@@ -136,8 +136,15 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         _metrics.RemoveLinkState(retired.Device);
         if (_metrics.DeviceRetired(retired.Device) is { } generation)
         {
-            // Keyed by name: a later retirement of the same name restarts the grace period.
-            Timers.StartSingleTimer(retired.Device.Name, new DropSeries(retired.Device.Name, generation), _retainDeleted);
+            if (_retainDeleted <= TimeSpan.Zero)
+            {
+                _metrics.DropSeries(retired.Device.Name, generation); // no grace: gone from the next export
+            }
+            else
+            {
+                // Keyed by name: a later retirement of the same name restarts the grace period.
+                Timers.StartSingleTimer(retired.Device.Name, new DropSeries(retired.Device.Name, generation), _retainDeleted);
+            }
         }
 
         _log.Debug("Retired {0}", retired.Device);
