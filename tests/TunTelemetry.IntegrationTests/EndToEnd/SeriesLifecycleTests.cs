@@ -1,0 +1,65 @@
+using TunTelemetry.Demo;
+using TunTelemetry.IntegrationTests.Otlp;
+using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Metrics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.IntegrationTests.EndToEnd;
+
+/// <summary>The agent as users run it: a deleted device's series leave the export after the grace period.</summary>
+public sealed class SeriesLifecycleTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly string _config = Path.Combine(Path.GetTempPath(), $"tt-{Guid.NewGuid():N}.conf");
+
+    [NetAdminFact]
+    public async Task A_deleted_devices_series_leave_the_export_after_retain_deleted_and_a_live_ones_stay()
+    {
+        File.WriteAllText(_config, "tuntelemetry.metrics.retain-deleted = 2s");
+        string prefix = $"tl{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using DroppingTunDevice keep = DroppingTunDevice.Create(name: prefix + "keep");
+        DroppingTunDevice gone = DroppingTunDevice.Create(name: prefix + "gone");
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+        };
+        using AgentProcess agent = AgentProcess.Start(environment,
+            "run", "--no-console", "--config", _config, "--poll-interval", "500ms", "--include", $"^{prefix}");
+        try
+        {
+            gone.SendPackets(600);
+            keep.SendPackets(520);
+            await receiver.WaitForAsync(r => r.Exports > 0 && Drops(r.Received[^1], gone.Name) == 100 && Drops(r.Received[^1], keep.Name) == 20,
+                Patience, $"100 drops of {gone.Name} and 20 of {keep.Name} in one export");
+
+            gone.Dispose();
+            await agent.WaitForOutputAsync($"Stopped watching {gone.Name}", Patience);
+            int before = receiver.Exports;
+            await receiver.WaitForAsync(r => r.Exports > before && Drops(r.Received[^1], gone.Name) is null, Patience,
+                $"an export without {gone.Name}");
+
+            IReadOnlyList<ResourceMetrics> last = receiver.Received[^1];
+            foreach (Metric metric in last.SelectMany(r => r.Metrics))
+            {
+                Assert.DoesNotContain(metric.Points, p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), gone.Name));
+            }
+
+            Assert.Equal(20, Drops(last, keep.Name));
+            Assert.Equal(1, receiver.Latest(MetricNames.DevicesWatched)?.AsInt);
+        }
+        finally
+        {
+            gone.Dispose();
+            output.WriteLine(agent.Output);
+        }
+    }
+
+    public void Dispose() => File.Delete(_config);
+
+    private static long? Drops(IReadOnlyList<ResourceMetrics> export, string device) => export.SelectMany(r => r.Metrics)
+        .Where(m => m.Name == MetricNames.TxQueueDrops).SelectMany(m => m.Points)
+        .FirstOrDefault(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), device))?.AsInt;
+}
