@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Akka.Actor;
-using Akka.Event;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 
@@ -111,7 +110,7 @@ public sealed class DevicePollerActor : UntypedActor
         }
         catch (NetlinkDeviceGoneException e)
         {
-            _aggregator.Tell(new PollFailed(_device, e.Reason)); // the supervisor logs that it stops watching
+            Report(e); // the supervisor logs that it stops watching
             _ticks?.Cancel();
             _reader.Dispose();
             _reader = null;
@@ -136,7 +135,7 @@ public sealed class DevicePollerActor : UntypedActor
         }
     }
 
-    // The supervisor logs the failure when it schedules the restart (rate-limited, with the delay it chose).
+    // Counted here; the supervisor logs the failure when it decides what follows (rate-limited, with the delay it chose).
     private void Report(NetlinkException e) => _aggregator.Tell(new PollFailed(_device, e.Reason));
 
     /// <summary>The tick; sent to self only.</summary>

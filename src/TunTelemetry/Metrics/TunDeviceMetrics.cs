@@ -33,12 +33,12 @@ public sealed class TunDeviceMetrics
         ArgumentNullException.ThrowIfNull(meter);
         _bindings = LinkStatsMetricMap.Bindings
             .Where(b => detailed || !b.Detailed)
-            .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Direction, b.ErrorType))
+            .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Unit, b.Direction, b.ErrorType))
             .ToArray();
-        foreach (IGrouping<string, LinkStatsMetricBinding> metric in LinkStatsMetricMap.Bindings.Where(b => detailed || !b.Detailed).GroupBy(b => b.Metric))
+        foreach (IGrouping<string, Binding> metric in _bindings.GroupBy(b => b.Metric))
         {
-            Binding[] bindings = _bindings.Where(b => b.Metric == metric.Key).ToArray();
-            meter.CreateObservableCounter(metric.Key, () => ObserveTotals(bindings), metric.First().Unit,
+            Binding[] bindings = metric.ToArray();
+            meter.CreateObservableCounter(metric.Key, () => ObserveTotals(bindings), bindings[0].Unit,
                 LinkStatsMetricMap.Description(metric.Key));
         }
 
@@ -198,5 +198,5 @@ public sealed class TunDeviceMetrics
         }
     }
 
-    private sealed record Binding(int Index, LinkStats64Field Field, string Metric, string? Direction, string? ErrorType);
+    private sealed record Binding(int Index, LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType);
 }
