@@ -5,7 +5,7 @@ namespace TunTelemetry.Devices;
 /// <summary>
 /// The growth of each counter between two polls of the same device. A counter that went down (device re-created,
 /// driver reset, 32-bit wrap in a driver) counts its new value as growth from zero: never a negative step and never the
-/// 2^64 wrap the Go seed produced with an unsigned subtraction.
+/// 2^64 wrap that Tailscale's tundevstats produced with an unsigned subtraction.
 /// </summary>
 public static class LinkStatsDelta
 {

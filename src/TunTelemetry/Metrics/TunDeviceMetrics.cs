@@ -26,6 +26,7 @@ public sealed class TunDeviceMetrics
     private readonly ConcurrentDictionary<int, (TunDevice Device, LinkStateObservation State)> _linkStates = new();
     private readonly Dictionary<string, DeviceSeries> _series = [];
     private readonly object _gate = new();
+    private DeviceSeries[]? _snapshot; // _series.Values for the export thread; null after a change
     private int _devicesWatched;
 
     public TunDeviceMetrics(Meter meter, bool detailed)
@@ -79,6 +80,7 @@ public sealed class TunDeviceMetrics
                 var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
                 series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(name, b)).ToArray(), name);
                 _series[device.Name] = series;
+                _snapshot = null;
             }
 
             series.Attach(device.IfIndex);
@@ -105,8 +107,14 @@ public sealed class TunDeviceMetrics
     {
         lock (_gate)
         {
-            return _series.TryGetValue(name, out DeviceSeries? series) && !series.Live && series.Generation == generation
-                && _series.Remove(name);
+            if (!_series.TryGetValue(name, out DeviceSeries? series) || series.Live || series.Generation != generation)
+            {
+                return false;
+            }
+
+            _series.Remove(name);
+            _snapshot = null;
+            return true;
         }
     }
 
@@ -134,59 +142,54 @@ public sealed class TunDeviceMetrics
         return tags.ToArray();
     }
 
-    private List<Measurement<long>> ObserveTotals(Binding[] bindings)
+    /// <summary>
+    /// The kept series as an array, rebuilt only after a device name came or went. Callbacks walk it without the lock
+    /// and yield their measurements one at a time: a list of every measurement would be a large-object-heap
+    /// allocation per instrument per export at 10,000 devices, and the collections those trigger.
+    /// </summary>
+    private DeviceSeries[] Snapshot()
     {
         lock (_gate)
         {
-            var measurements = new List<Measurement<long>>(_series.Count * bindings.Length);
-            foreach (DeviceSeries series in _series.Values)
-            {
-                int fields = series.FieldCount; // 0 before the first good poll: no series, rather than a false 0
-                foreach (Binding binding in bindings)
-                {
-                    if ((int)binding.Field < fields)
-                    {
-                        measurements.Add(new Measurement<long>(series.Total(binding.Field), series.TagsPerBinding[binding.Index]));
-                    }
-                }
-            }
-
-            return measurements;
+            return _snapshot ??= [.. _series.Values];
         }
     }
 
-    private List<Measurement<long>> ObserveFailures()
+    private IEnumerable<Measurement<long>> ObserveTotals(Binding[] bindings)
     {
-        lock (_gate)
+        foreach (DeviceSeries series in Snapshot())
         {
-            var measurements = new List<Measurement<long>>();
-            foreach (DeviceSeries series in _series.Values)
+            int fields = series.FieldCount; // 0 before the first good poll: no series, rather than a false 0
+            foreach (Binding binding in bindings)
             {
-                foreach ((string reason, long count) in series.Failures())
+                if ((int)binding.Field < fields)
                 {
-                    measurements.Add(new Measurement<long>(count, series.NameTag, new(MetricNames.ErrorType, reason)));
+                    yield return new Measurement<long>(series.Total(binding.Field), series.TagsPerBinding[binding.Index]);
                 }
             }
-
-            return measurements;
         }
     }
 
-    private List<Measurement<long>> ObserveSelf(Func<DeviceSeries, long> value)
+    private IEnumerable<Measurement<long>> ObserveFailures()
     {
-        lock (_gate)
+        foreach (DeviceSeries series in Snapshot())
         {
-            var measurements = new List<Measurement<long>>();
-            foreach (DeviceSeries series in _series.Values)
+            foreach ((string reason, long count) in series.Failures())
             {
-                long count = value(series);
-                if (count > 0)
-                {
-                    measurements.Add(new Measurement<long>(count, series.NameTag));
-                }
+                yield return new Measurement<long>(count, series.NameTag, new(MetricNames.ErrorType, reason));
             }
+        }
+    }
 
-            return measurements;
+    private IEnumerable<Measurement<long>> ObserveSelf(Func<DeviceSeries, long> value)
+    {
+        foreach (DeviceSeries series in Snapshot())
+        {
+            long count = value(series);
+            if (count > 0)
+            {
+                yield return new Measurement<long>(count, series.NameTag);
+            }
         }
     }
 
