@@ -133,6 +133,20 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void A_taken_port_ends_the_agent_with_one_line_naming_the_address()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        using AgentProcess agent = AgentProcess.Start(new Dictionary<string, string>(),
+            "run", "--no-console", "--include", "^no-such-device$", "--prometheus-listen", $"127.0.0.1:{port}");
+
+        Assert.Equal(1, agent.WaitForExit(Patience));
+        Assert.Contains($"tuntelemetry: cannot serve Prometheus metrics on 127.0.0.1:{port}: Address already in use", agent.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", agent.Output, StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// A Prometheus server of our own: its own config, storage and loopback port, so it neither needs nor clashes with
     /// the system service the Debian package installs.
