@@ -15,7 +15,7 @@ namespace TunTelemetry.Agent;
 
 /// <summary>
 /// The agent's Generic Host: Akka.Hosting runs the actor system from the effective HOCON, the OpenTelemetry SDK
-/// exports its meter over OTLP, systemd gets readiness notifications, and SIGTERM/Ctrl-C stop it cleanly (actors
+/// exports its meter over OTLP (and, when asked, serves it for Prometheus to scrape), systemd gets readiness notifications, and SIGTERM/Ctrl-C stop it cleanly (actors
 /// stop and close their sockets, then the meter provider's disposal makes a final export).
 /// </summary>
 public static class AgentHost
@@ -56,7 +56,9 @@ public static class AgentHost
         builder.Services.AddHostedService<NativeHeapTrimmer>();
         var exportMonitor = new OtlpExportMonitor();
         builder.Services.AddSingleton(exportMonitor);
-        OpenTelemetrySetup.Add(builder.Services, options, configureExporter);
+        var exporters = MetricsExporters.Choose(builder.Configuration[MetricsExporters.Variable], options.PrometheusListen);
+        builder.Services.AddSingleton(exporters);
+        OpenTelemetrySetup.Add(builder.Services, options, exporters, configureExporter);
         builder.Services.AddHostedService<FinalExportService>(); // before AddAkka: it stops after the actors
 
         builder.Services.AddAkka("tuntelemetry", (akka, services) =>

@@ -86,6 +86,11 @@ internal static class AgentCommandLine
         private readonly Option<string[]> _include = new("--include") { Description = "Regex over device names to watch; repeatable (overrides devices.include).", AllowMultipleArgumentsPerToken = false };
         private readonly Option<string[]> _exclude = new("--exclude") { Description = "Regex over device names to skip; repeatable (overrides devices.exclude).", AllowMultipleArgumentsPerToken = false };
         private readonly Option<string?> _kind = new("--kind") { Description = "tun, tap or all (overrides devices.kind)." };
+        private readonly Option<string?> _prometheusListen = new("--prometheus-listen")
+        {
+            Description = "Serve the metrics for Prometheus to scrape at http://HOST:PORT/metrics, beside OTLP unless OTEL_METRICS_EXPORTER says otherwise (overrides prometheus.listen).",
+            HelpName = "HOST:PORT",
+        };
         private readonly Option<bool> _console = new("--console") { Description = "Print a periodic view of the counters (default when no collector is configured or stdout is a terminal)." };
         private readonly Option<bool> _noConsole = new("--no-console") { Description = "Never print the periodic view (for systemd and containers)." };
         private readonly Option<LogLevel?> _logLevel = new("--log-level")
@@ -103,6 +108,7 @@ internal static class AgentCommandLine
             command.Options.Add(options._include);
             command.Options.Add(options._exclude);
             command.Options.Add(options._kind);
+            command.Options.Add(options._prometheusListen);
             command.Options.Add(options._console);
             command.Options.Add(options._noConsole);
             command.Options.Add(options._logLevel);
@@ -129,6 +135,7 @@ internal static class AgentCommandLine
             Include = parse.GetValue(_include) ?? [],
             Exclude = parse.GetValue(_exclude) ?? [],
             Kind = parse.GetValue(_kind),
+            PrometheusListen = parse.GetValue(_prometheusListen),
             Console = parse.GetValue(_noConsole) ? false : parse.GetValue(_console) ? true : null,
             LogLevel = parse.GetValue(_logLevel),
         };

@@ -1,3 +1,4 @@
+using System.Net;
 using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Agent.Configuration;
@@ -33,7 +34,17 @@ internal static class RunCommand
             ? new() { [AgentLogging.DefaultLevelKey] = level.ToString() }
             : null;
         using IHost host = AgentHost.Build(hocon, options, console, configuration: logLevel);
-        await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await host.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e) when (e.InnerException is HttpListenerException listener)
+        {
+            // The Prometheus exporter starts its listener when the meter provider is built; a taken port ends up here.
+            Console.Error.WriteLine($"tuntelemetry: cannot serve Prometheus metrics on {options.PrometheusListen?.ToString() ?? "OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT"}: {listener.Message}");
+            return ExitCodes.Failure;
+        }
+
         return ExitCodes.Success;
     }
 }

@@ -65,6 +65,16 @@ public static class AgentConfigLoader
             lines.Add($"tuntelemetry.devices.kind = {Quote(kind)}");
         }
 
+        if (settings.PrometheusListen is { } listen)
+        {
+            if (!ListenAddress.TryParse(listen, out _, out string error))
+            {
+                throw new TunTelemetryConfigException("--prometheus-listen", error);
+            }
+
+            lines.Add($"tuntelemetry.prometheus.listen = {Quote(listen)}");
+        }
+
         if (settings.Include.Count > 0)
         {
             lines.Add($"tuntelemetry.devices.include = [{string.Join(", ", settings.Include.Select(Quote))}]");

@@ -16,6 +16,9 @@ public sealed record AgentSettings
 
     public string? Kind { get; init; }
 
+    /// <summary>HOST:PORT for the Prometheus scrape endpoint (overrides <c>tuntelemetry.prometheus.listen</c>).</summary>
+    public string? PrometheusListen { get; init; }
+
     /// <summary>Show the periodic console view; null decides by whether a collector is configured or stdout is a terminal.</summary>
     public bool? Console { get; init; }
 

@@ -19,6 +19,7 @@ internal sealed class ConsoleViewService(
     IRequiredActor<MetricsAggregatorActor> aggregator,
     TunTelemetryOptions options,
     OtlpExportMonitor exportMonitor,
+    MetricsExporters exporters,
     TextWriter output) : BackgroundService
 {
     private static readonly (string Header, LinkStats64Field Field)[] Columns =
@@ -34,7 +35,7 @@ internal sealed class ConsoleViewService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        output.WriteLine(EndpointHint());
+        output.WriteLine(EndpointHint(exporters));
         // The first block right after the immediate first polls, then one per interval.
         TimeSpan delay = TimeSpan.FromMilliseconds(Math.Min(1000, options.PollInterval.TotalMilliseconds));
         while (!stoppingToken.IsCancellationRequested)
@@ -59,12 +60,30 @@ internal sealed class ConsoleViewService(
         }
     }
 
-    internal static string EndpointHint()
+    internal static string EndpointHint(MetricsExporters exporters)
     {
+        if (exporters.None)
+        {
+            return "tuntelemetry: OTEL_METRICS_EXPORTER=none: metrics are not exported, only shown here.";
+        }
+
+        string? prometheus = exporters.Prometheus switch
+        {
+            null => null,
+            var listen when listen == MetricsExporters.EnvironmentDefault =>
+                "serving Prometheus metrics at /metrics on OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT (default localhost:9464)",
+            var listen => $"serving Prometheus metrics at http://{listen}/metrics",
+        };
+        if (!exporters.Otlp)
+        {
+            return $"tuntelemetry: {prometheus}.";
+        }
+
         string? endpoint = Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT");
-        return string.IsNullOrEmpty(endpoint)
-            ? "tuntelemetry: no collector configured; trying OTLP at http://localhost:4317. Point it at yours with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:4317 (or 4318 with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)."
-            : $"tuntelemetry: exporting OTLP to {endpoint}.";
+        string otlp = string.IsNullOrEmpty(endpoint)
+            ? "no collector configured; trying OTLP at http://localhost:4317. Point it at yours with OTEL_EXPORTER_OTLP_ENDPOINT=http://HOST:4317 (or 4318 with OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)"
+            : $"exporting OTLP to {endpoint}";
+        return prometheus is null ? $"tuntelemetry: {otlp}." : $"tuntelemetry: {prometheus}; {otlp}.";
     }
 
     private string Render(DeviceReadings readings)

@@ -1,6 +1,7 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Exporter;
@@ -12,7 +13,7 @@ using TunTelemetry.Metrics;
 namespace TunTelemetry.Agent.Telemetry;
 
 /// <summary>
-/// OpenTelemetry SDK wiring. Endpoint, protocol, headers, export interval, service name and resource attributes come
+/// OpenTelemetry SDK wiring: OTLP, a Prometheus scrape endpoint, both or neither (<see cref="MetricsExporters"/>). Endpoint, protocol, headers, export interval, service name and resource attributes come
 /// from the standard <c>OTEL_*</c> variables, which the SDK reads itself; this adds what the SDK does not know, and
 /// builds the OTLP reader itself so that an export goes as several requests (see <see cref="ChunkedOtlpMetricExporter"/>).
 /// </summary>
@@ -32,8 +33,11 @@ internal static class OpenTelemetrySetup
     /// Runs on the exporter's options after the SDK has read the <c>OTEL_EXPORTER_OTLP_*</c> environment variables; lets
     /// in-process tests aim the exporter without touching the process environment.
     /// </param>
-    internal static void Add(IServiceCollection services, TunTelemetryOptions options, Action<OtlpExporterOptions>? configureExporter = null)
+    /// <param name="exporters">Which exporters run (<see cref="MetricsExporters.Choose"/>).</param>
+    internal static void Add(
+        IServiceCollection services, TunTelemetryOptions options, MetricsExporters exporters, Action<OtlpExporterOptions>? configureExporter = null)
     {
+        services.AddHostedService(sp => new ChoiceLogger(exporters, sp.GetRequiredService<ILoggerFactory>()));
         services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
@@ -48,8 +52,24 @@ internal static class OpenTelemetrySetup
                 metrics.AddTunTelemetryInstrumentation()
                     .AddView(instrument => instrument.Meter.Name == TunDeviceMetrics.MeterName
                         ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name, options.MaxDevices) }
-                        : null)
-                    .AddReader(sp => CreateReader(sp, configureExporter));
+                        : null);
+                if (exporters.Otlp)
+                {
+                    metrics.AddReader(sp => CreateReader(sp, configureExporter));
+                }
+
+                if (exporters.Prometheus is { } listen)
+                {
+                    // Without an address of ours the exporter takes OTEL_EXPORTER_PROMETHEUS_HOST/_PORT (localhost:9464).
+                    metrics.AddPrometheusHttpListener(o =>
+                    {
+                        if (listen != MetricsExporters.EnvironmentDefault)
+                        {
+                            o.Host = listen.Host;
+                            o.Port = listen.Port;
+                        }
+                    });
+                }
             });
     }
 
@@ -111,5 +131,27 @@ internal static class OpenTelemetrySetup
         }
 
         return (Math.Max(perDevice, 1) * maxDevices) + 16;
+    }
+
+    /// <summary>Says once, at start, what was ignored in <c>OTEL_METRICS_EXPORTER</c> and whether nothing is exported.</summary>
+    private sealed class ChoiceLogger(MetricsExporters exporters, ILoggerFactory loggers) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            ILogger logger = loggers.CreateLogger(typeof(OpenTelemetrySetup));
+            foreach (string warning in exporters.Warnings)
+            {
+                logger.LogWarning("{Warning}", warning);
+            }
+
+            if (exporters.None)
+            {
+                logger.LogWarning("{Variable} turns every metrics exporter off: nothing is exported", MetricsExporters.Variable);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -18,7 +18,7 @@ public static class TunTelemetryConfig
     [
         "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
         "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
-        "backoff.reset-after",
+        "backoff.reset-after", "prometheus.listen",
     ];
 
     /// <summary>Options from <paramref name="root"/>'s <c>tuntelemetry</c> section; absent keys keep their defaults.</summary>
@@ -62,6 +62,7 @@ public static class TunTelemetryConfig
             MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
             RetainDeleted = Duration(config, "metrics.retain-deleted", d.RetainDeleted, TimeSpan.Zero, TimeSpan.FromDays(1)),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),
+            PrometheusListen = Listen(config, "prometheus.listen"),
         };
     }
 
@@ -191,6 +192,20 @@ public static class TunTelemetryConfig
             "off" or "false" or "no" => false,
             _ => throw new TunTelemetryConfigException($"{Section}.{key}", $"'{text}' is not on or off"),
         };
+    }
+
+    // Empty or absent: off, no port opened.
+    private static ListenAddress? Listen(Config config, string key)
+    {
+        string text = config.HasPath(key) ? config.GetString(key) ?? string.Empty : string.Empty;
+        if (text.Trim().Length == 0)
+        {
+            return null;
+        }
+
+        return ListenAddress.TryParse(text, out ListenAddress? address, out string error)
+            ? address
+            : throw new TunTelemetryConfigException($"{Section}.{key}", error);
     }
 
     private static DeviceSelection Selection(Config config)

@@ -50,6 +50,12 @@ public sealed record TunTelemetryOptions
 
     public BackoffSettings Backoff { get; init; } = BackoffSettings.Default;
 
+    /// <summary>
+    /// Where the agent serves its metrics for Prometheus to scrape (<c>prometheus.listen</c>); null, the default, opens
+    /// no port. The library only carries the setting: the host chooses and runs the exporter.
+    /// </summary>
+    public ListenAddress? PrometheusListen { get; init; }
+
     /// <summary>How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>.</summary>
     public NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout };
 

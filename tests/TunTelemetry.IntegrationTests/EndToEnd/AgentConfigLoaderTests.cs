@@ -17,6 +17,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
               poll-interval = 2s
               devices { kind = tap, include = ["^file"] }
               backoff.max = 30s
+              prometheus.listen = "127.0.0.1:9100"
             }
             """);
     }
@@ -29,6 +30,7 @@ public sealed class AgentConfigLoaderTests : IDisposable
         Assert.Equal(TunKindSelection.Tap, options.Devices.Kinds);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Backoff.Max);
         Assert.Equal(TunTelemetryOptions.Default.Backoff.Min, options.Backoff.Min);
+        Assert.Equal(new ListenAddress("127.0.0.1", 9100), options.PrometheusListen);
     }
 
     [Fact]
@@ -41,12 +43,23 @@ public sealed class AgentConfigLoaderTests : IDisposable
             Kind = "all",
             Include = [@"^wg\d+$", "^tun"],
             Exclude = ["test"],
+            PrometheusListen = "[::1]:9464",
         });
         Assert.Equal(TimeSpan.FromMilliseconds(500), options.PollInterval);
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
         Assert.Equal([@"^wg\d+$", "^tun"], options.Devices.IncludePatterns);
         Assert.Equal(["test"], options.Devices.ExcludePatterns);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Backoff.Max); // untouched keys still come from the file
+        Assert.Equal(new ListenAddress("[::1]", 9464), options.PrometheusListen);
+    }
+
+    [Fact]
+    public void A_bad_prometheus_listen_on_the_command_line_names_the_option()
+    {
+        var e = Assert.Throws<TunTelemetryConfigException>(() =>
+            AgentConfigLoader.Load(new AgentSettings { ConfigPath = _path, PrometheusListen = "127.0.0.1" }));
+        Assert.Equal("--prometheus-listen", e.Key);
+        Assert.DoesNotContain('\n', e.Message);
     }
 
     public void Dispose() => File.Delete(_path);

@@ -115,6 +115,8 @@ public sealed class CommandLineTests
     [InlineData("--config /nonexistent/hocon.conf", "--config")]
     [InlineData("--frobnicate", "--frobnicate")]
     [InlineData("--log-level loud", "--log-level")]
+    [InlineData("--prometheus-listen 9464", "--prometheus-listen")]
+    [InlineData("--prometheus-listen 127.0.0.1:70000", "--prometheus-listen")]
     public void A_bad_option_is_a_one_line_error_naming_it_with_exit_code_2(string arguments, string named)
     {
         (int exitCode, string output) = Run(["run", .. arguments.Split(' ')]);

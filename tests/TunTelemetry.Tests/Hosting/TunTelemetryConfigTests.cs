@@ -23,6 +23,7 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(defaults.Backoff, options.Backoff);
         Assert.Equal(defaults.DetailedMetrics, options.DetailedMetrics);
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
+        Assert.Null(options.PrometheusListen); // no port opened unless asked
     }
 
     [Theory]
@@ -85,9 +86,35 @@ public sealed class TunTelemetryConfigTests
     [InlineData("tuntelemetry.backoff { min = 10s, max = 5s }", "tuntelemetry.backoff.max")]
     [InlineData("tuntelemetry.metrics.detailed = maybe", "tuntelemetry.metrics.detailed")]
     [InlineData("tuntelemetry.poll-intervall = 15s", "tuntelemetry.poll-intervall")]
+    [InlineData("tuntelemetry.prometheus.listen = \"9464\"", "tuntelemetry.prometheus.listen")]
+    [InlineData("tuntelemetry.prometheus.listen = \"localhost:0\"", "tuntelemetry.prometheus.listen")]
+    [InlineData("tuntelemetry.prometheus.listen = \"localhost:65536\"", "tuntelemetry.prometheus.listen")]
+    [InlineData("tuntelemetry.prometheus.listen = \"::1:9464\"", "tuntelemetry.prometheus.listen")]
+    [InlineData("tuntelemetry.prometheus.listen = \"local host:9464\"", "tuntelemetry.prometheus.listen")]
     public void A_bad_value_names_its_key(string hocon, string key)
     {
         Assert.Equal(key, RejectedKey(hocon));
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1:9464", "127.0.0.1", 9464)]
+    [InlineData("localhost:1", "localhost", 1)]
+    [InlineData("[::1]:65535", "[::1]", 65535)]
+    [InlineData("metrics.example.org:9100", "metrics.example.org", 9100)]
+    public void Reads_the_prometheus_listen_address(string text, string host, int port) =>
+        Assert.Equal(new ListenAddress(host, port), Read($"tuntelemetry.prometheus.listen = \"{text}\"").PrometheusListen);
+
+    [Fact]
+    public void An_empty_prometheus_listen_address_opens_no_port() =>
+        Assert.Null(Read("tuntelemetry.prometheus.listen = \"\"").PrometheusListen);
+
+    [Fact]
+    public void A_bad_prometheus_listen_address_is_one_line_naming_the_key_and_the_port_range()
+    {
+        var e = Assert.Throws<TunTelemetryConfigException>(() => Read("tuntelemetry.prometheus.listen = \"127.0.0.1:99999\""));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains("tuntelemetry.prometheus.listen", e.Message, StringComparison.Ordinal);
+        Assert.Contains("1 to 65535", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
