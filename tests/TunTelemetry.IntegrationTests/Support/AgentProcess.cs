@@ -5,7 +5,9 @@ using System.Text.RegularExpressions;
 
 namespace TunTelemetry.IntegrationTests.Support;
 
-/// <summary>The real agent as a child process (the build output copied next to the tests), with its output kept.</summary>
+/// <summary>
+/// The real agent as a child process (its build output, or a published copy of it elsewhere), with its output kept.
+/// </summary>
 public sealed partial class AgentProcess : IDisposable
 {
     private const int SIGINT = 2;
@@ -21,6 +23,10 @@ public sealed partial class AgentProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
     }
+
+    /// <summary>The checkout the tests were built from: the directory holding TunTelemetry.sln.</summary>
+    /// <remarks>Declared before <see cref="AgentDirectory"/>, which is computed from it.</remarks>
+    public static string RepositoryRoot { get; } = FindRepositoryRoot();
 
     /// <summary>
     /// The agent's own build output (built through the project reference): run from there, its deps.json and
@@ -42,20 +48,28 @@ public sealed partial class AgentProcess : IDisposable
     /// Run as uid/gid 65534 with no capabilities at all (setpriv), as the systemd unit's dynamic user would.
     /// </param>
     public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, params string[] arguments) =>
-        Start(environment, asNobody, under: [], arguments);
+        Start(AgentDirectory, environment, asNobody, under: [], arguments);
 
     /// <summary>The agent run by another program (<paramref name="under"/>: its command line, ending before <c>dotnet</c>).</summary>
     public static AgentProcess StartUnder(string[] under, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
-        Start(environment, asNobody: false, under, arguments);
+        Start(AgentDirectory, environment, asNobody: false, under, arguments);
 
-    private static AgentProcess Start(IReadOnlyDictionary<string, string> environment, bool asNobody, string[] under, string[] arguments)
+    /// <summary>
+    /// The agent from <paramref name="directory"/> (a <c>dotnet publish</c> output), which is also its working
+    /// directory, so nothing of the build output next to the tests can stand in for a file the publish left out.
+    /// </summary>
+    public static AgentProcess StartFrom(string directory, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(directory, environment, asNobody: false, under: [], arguments);
+
+    private static AgentProcess Start(
+        string agentDirectory, IReadOnlyDictionary<string, string> environment, bool asNobody, string[] under, string[] arguments)
     {
         var start = new ProcessStartInfo(under.Length > 0 ? under[0] : asNobody ? "setpriv" : "dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = AgentDirectory,
+            WorkingDirectory = agentDirectory,
         };
         if (under.Length > 0)
         {
@@ -78,7 +92,7 @@ public sealed partial class AgentProcess : IDisposable
             start.Environment["DOTNET_CLI_HOME"] = "/tmp";
         }
 
-        start.ArgumentList.Add(Path.Combine(AgentDirectory, "TunTelemetry.Agent.dll"));
+        start.ArgumentList.Add(Path.Combine(agentDirectory, "TunTelemetry.Agent.dll"));
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -209,11 +223,16 @@ public sealed partial class AgentProcess : IDisposable
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory);
         string framework = testOutput.Name;             // net10.0
         string configuration = testOutput.Parent!.Name; // Debug or Release
-        for (DirectoryInfo? dir = testOutput; dir is not null; dir = dir.Parent)
+        return Path.Combine(RepositoryRoot, "src", "TunTelemetry.Agent", "bin", configuration, framework);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "TunTelemetry.sln")))
             {
-                return Path.Combine(dir.FullName, "src", "TunTelemetry.Agent", "bin", configuration, framework);
+                return dir.FullName;
             }
         }
 
