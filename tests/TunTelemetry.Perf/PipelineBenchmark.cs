@@ -39,7 +39,7 @@ public static class PipelineBenchmark
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == MetricNames.TxQueueDrops)
+            if (instrument.Meter.Name == meter.Name && instrument.Name == MetricNames.TxQueueDrops)
             {
                 l.EnableMeasurementEvents(instrument);
             }

@@ -91,7 +91,7 @@ internal static class DemoCommand
         {
             _listener.InstrumentPublished = (instrument, listener) =>
             {
-                if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == metric)
+                if (instrument.Meter.Name == meter.Name && instrument.Name == metric)
                 {
                     listener.EnableMeasurementEvents(instrument);
                 }

@@ -51,7 +51,7 @@ internal static class OpenTelemetrySetup
             {
                 metrics.AddTunTelemetryInstrumentation()
                     .AddView(instrument => instrument.Meter.Name == TunDeviceMetrics.MeterName
-                        ? new MetricStreamConfiguration { CardinalityLimit = CardinalityLimit(instrument.Name, options.MaxDevices) }
+                        ? new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, options.MaxDevices) }
                         : null);
                 if (exporters.Otlp)
                 {
@@ -116,21 +116,6 @@ internal static class OpenTelemetrySetup
         services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenTelemetrySetup))
             .LogWarning("{Variable}={Value} is not cumulative, delta or lowmemory; exporting cumulative", TemporalityVariable, value);
         return MetricReaderTemporalityPreference.Cumulative;
-    }
-
-    /// <summary>
-    /// Room for every device's series of one instrument, so thousands of devices never fall into the SDK's overflow
-    /// series; sized per instrument because the SDK reserves it up front.
-    /// </summary>
-    internal static int CardinalityLimit(string instrument, int maxDevices)
-    {
-        int perDevice = LinkStatsMetricMap.Bindings.Count(b => b.Metric == instrument);
-        if (instrument == MetricNames.PollFailures)
-        {
-            perDevice = 2;
-        }
-
-        return (Math.Max(perDevice, 1) * maxDevices) + 16;
     }
 
     /// <summary>Says once, at start, what was ignored in <c>OTEL_METRICS_EXPORTER</c> and whether nothing is exported.</summary>

@@ -64,6 +64,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     private readonly TimeSpan _retainDeleted;
     private readonly Dictionary<int, Baseline> _baselines = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private long _renewalsSeen;
 
     public MetricsAggregatorActor(TunDeviceMetrics metrics, TimeSpan retainDeleted)
     {
@@ -80,6 +81,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             if (_metrics.DropSeries(m.Name, m.Generation))
             {
                 _log.Debug("Series of {0} dropped after {1}", m.Name, _retainDeleted);
+                NoteRenewal();
             }
         });
         Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
@@ -116,6 +118,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats);
             _baselines[device.IfIndex] = baseline;
             baseline.Series.Add(stats);
+            NoteRenewal();
         }
         else
         {
@@ -139,6 +142,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             if (_retainDeleted <= TimeSpan.Zero)
             {
                 _metrics.DropSeries(retired.Device.Name, generation); // no grace: gone from the next export
+                NoteRenewal();
             }
             else
             {
@@ -148,6 +152,18 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         }
 
         _log.Debug("Retired {0}", retired.Device);
+    }
+
+    /// <summary>Says when the per-device instruments were made anew: every series' start time moves then.</summary>
+    private void NoteRenewal()
+    {
+        long renewals = _metrics.SeriesStoreRenewals;
+        if (renewals != _renewalsSeen)
+        {
+            _renewalsSeen = renewals;
+            _log.Info("Renewed the per-device instruments to free the series of devices that left ({0} so far): " +
+                "every device's series carries on at its value with a new start time, as after an agent restart", renewals);
+        }
     }
 
     private sealed record DropSeries(string Name, long Generation);

@@ -16,49 +16,84 @@ public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOper
 /// <see cref="Actors.MetricsAggregatorActor"/> calls the recording methods, one message at a time; the callbacks run on
 /// the SDK's export thread and read the table under a lock that the aggregator takes only to add or remove a device.
 /// </summary>
-public sealed class TunDeviceMetrics
+/// <remarks>
+/// The per-device instruments live on a meter of their own (same name and version as the one given), made anew when
+/// <see cref="SeriesStoreRenewal"/> says so, because disposing its meter is the only way the SDK frees the points of
+/// names that left. That meter goes when the given one is disposed (the host's meter factory disposes it at shutdown).
+/// </remarks>
+public sealed class TunDeviceMetrics : IDisposable
 {
     /// <summary>The meter name to pass to <c>AddMeter</c> (or use <c>AddTunTelemetryInstrumentation</c>).</summary>
     public const string MeterName = "TunTelemetry";
 
+    private readonly Meter _meter;
     private readonly Binding[] _bindings;
     private readonly Histogram<double> _pollDuration;
+    private readonly ObservableGauge<int> _devicesWatchedGauge;
+    private readonly MeterListener _lifetime = new();
     private readonly ConcurrentDictionary<int, (TunDevice Device, LinkStateObservation State)> _linkStates = new();
     private readonly Dictionary<string, DeviceSeries> _series = [];
     private readonly object _gate = new();
+    private SeriesStoreRenewal _renewal;
+    private Meter _deviceMeter;
     private DeviceSeries[]? _snapshot; // _series.Values for the export thread; null after a change
     private int _devicesWatched;
+    private long _renewals;
+    private bool _disposed;
 
-    public TunDeviceMetrics(Meter meter, bool detailed)
+    /// <param name="meter">The meter of the agent-wide instruments; its name and version name the per-device ones too.</param>
+    /// <param name="detailed">Whether to export every field of the kernel's statistics (<c>metrics.detailed</c>).</param>
+    /// <param name="maxDevices">
+    /// The device names each per-device stream has room for (<c>metrics.max-devices</c>; the SDK's cardinality limit is
+    /// sized from it): the per-device instruments are made anew before names that left would fill that room.
+    /// </param>
+    public TunDeviceMetrics(Meter meter, bool detailed, int maxDevices = 10_000)
     {
         ArgumentNullException.ThrowIfNull(meter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxDevices, 1);
+        _meter = meter;
+        _renewal = new SeriesStoreRenewal(maxDevices);
         _bindings = LinkStatsMetricMap.Bindings
             .Where(b => detailed || !b.Detailed)
             .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Unit, b.Direction, b.ErrorType))
             .ToArray();
-        foreach (IGrouping<string, Binding> metric in _bindings.GroupBy(b => b.Metric))
-        {
-            Binding[] bindings = metric.ToArray();
-            meter.CreateObservableCounter(metric.Key, () => ObserveTotals(bindings), bindings[0].Unit,
-                LinkStatsMetricMap.Description(metric.Key));
-        }
 
         _pollDuration = meter.CreateHistogram<double>(MetricNames.PollDuration, "s",
             "Time one RTM_GETSTATS round trip and decode took.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.01, 0.1, 1] });
-        meter.CreateObservableCounter(MetricNames.PollFailures, ObserveFailures, "{failure}",
-            "Polls that failed, by reason (timeout, socket, kernel_error, malformed_reply, device_gone).");
-        meter.CreateObservableCounter(MetricNames.PollerRestarts, () => ObserveSelf(s => s.Restarts), "{restart}",
-            "Per-device actors restarted after a failure.");
-        meter.CreateObservableCounter(MetricNames.PollerGaveUp, () => ObserveSelf(s => s.GaveUp), "{poller}",
-            "Per-device actors that exceeded backoff.max-retries and were given up.");
-        meter.CreateObservableGauge(MetricNames.DevicesWatched, () => Volatile.Read(ref _devicesWatched), "{device}",
+        _devicesWatchedGauge = meter.CreateObservableGauge(MetricNames.DevicesWatched, () => Volatile.Read(ref _devicesWatched), "{device}",
             "TUN/TAP devices currently watched.");
-        meter.CreateObservableGauge(MetricNames.LinkMtu, () => ObserveLinkState(s => s.Mtu), "By", "Device MTU.");
-        meter.CreateObservableGauge(MetricNames.LinkTxQueueLength, () => ObserveLinkState(s => s.TxQueueLength), "{packet}",
-            "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
-        meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
-            "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
+        _deviceMeter = CreateDeviceInstruments();
+
+        // Hears the given meter's disposal (its instruments' measurements complete), to dispose the per-device meter
+        // with it: an undisposed meter stays registered for the life of the process, and a later meter provider would
+        // export its stale series.
+        _lifetime.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument, _devicesWatchedGauge))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _lifetime.MeasurementsCompleted = (instrument, _) => Dispose();
+        _lifetime.Start();
+    }
+
+    /// <summary>
+    /// The SDK cardinality limit (a view's <c>CardinalityLimit</c>) that gives one instrument of this meter room for
+    /// <paramref name="maxDevices"/> devices' series, so thousands of devices never fall into the SDK's overflow series;
+    /// sized per instrument because the SDK reserves it up front. The per-device instruments are renewed before names
+    /// that left would fill it (<see cref="SeriesStoreRenewal"/>).
+    /// </summary>
+    public static int CardinalityLimit(string instrument, int maxDevices)
+    {
+        int perDevice = LinkStatsMetricMap.Bindings.Count(b => b.Metric == instrument);
+        if (instrument == MetricNames.PollFailures)
+        {
+            perDevice = 2;
+        }
+
+        return (Math.Max(perDevice, 1) * maxDevices) + 16;
     }
 
     /// <summary>Series per device with the current settings (without rx_otherhost_dropped on old kernels).</summary>
@@ -77,6 +112,12 @@ public sealed class TunDeviceMetrics
         {
             if (!_series.TryGetValue(device.Name, out DeviceSeries? series))
             {
+                if (_renewal.Due(_series.Count))
+                {
+                    RenewDeviceInstruments();
+                }
+
+                _renewal.NameAdded();
                 var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
                 series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(name, b)).ToArray(), name);
                 _series[device.Name] = series;
@@ -114,8 +155,37 @@ public sealed class TunDeviceMetrics
 
             _series.Remove(name);
             _snapshot = null;
+            _renewal.NameLeft();
+            if (_renewal.Due(_series.Count))
+            {
+                RenewDeviceInstruments();
+            }
+
             return true;
         }
+    }
+
+    /// <summary>
+    /// How often the per-device instruments were made anew to free the SDK's points of names that left; each time,
+    /// every per-device series starts a new cumulative period (start time) at the value it had.
+    /// </summary>
+    public long SeriesStoreRenewals => Interlocked.Read(ref _renewals);
+
+    /// <summary>Disposes the per-device meter; called when the given meter is disposed.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _deviceMeter.Dispose();
+        }
+
+        _lifetime.Dispose();
     }
 
     internal void RecordPollDuration(TimeSpan duration) => _pollDuration.Record(duration.TotalSeconds);
@@ -125,6 +195,48 @@ public sealed class TunDeviceMetrics
     internal void SetLinkState(TunDevice device, LinkStateObservation state) => _linkStates[device.IfIndex] = (device, state);
 
     internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.IfIndex, out _);
+
+    private Meter CreateDeviceInstruments()
+    {
+        var meter = new Meter(new MeterOptions(_meter.Name) { Version = _meter.Version, Tags = _meter.Tags });
+        foreach (IGrouping<string, Binding> metric in _bindings.GroupBy(b => b.Metric))
+        {
+            Binding[] bindings = metric.ToArray();
+            meter.CreateObservableCounter(metric.Key, () => ObserveTotals(bindings), bindings[0].Unit,
+                LinkStatsMetricMap.Description(metric.Key));
+        }
+
+        meter.CreateObservableCounter(MetricNames.PollFailures, ObserveFailures, "{failure}",
+            "Polls that failed, by reason (timeout, socket, kernel_error, malformed_reply, device_gone).");
+        meter.CreateObservableCounter(MetricNames.PollerRestarts, () => ObserveSelf(s => s.Restarts), "{restart}",
+            "Per-device actors restarted after a failure.");
+        meter.CreateObservableCounter(MetricNames.PollerGaveUp, () => ObserveSelf(s => s.GaveUp), "{poller}",
+            "Per-device actors that exceeded backoff.max-retries and were given up.");
+        meter.CreateObservableGauge(MetricNames.LinkMtu, () => ObserveLinkState(s => s.Mtu), "By", "Device MTU.");
+        meter.CreateObservableGauge(MetricNames.LinkTxQueueLength, () => ObserveLinkState(s => s.TxQueueLength), "{packet}",
+            "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
+        meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
+            "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
+        return meter;
+    }
+
+    /// <summary>
+    /// Disposes the per-device instruments (the SDK drops their metric streams, with every point, after its next
+    /// collection) and makes them again: the kept series are reported into fresh streams from the next export on.
+    /// Called under <see cref="_gate"/>.
+    /// </summary>
+    private void RenewDeviceInstruments()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _deviceMeter.Dispose();
+        _deviceMeter = CreateDeviceInstruments();
+        _renewal.Renewed(_series.Count);
+        Interlocked.Increment(ref _renewals);
+    }
 
     private static KeyValuePair<string, object?>[] Tags(KeyValuePair<string, object?> name, Binding binding)
     {

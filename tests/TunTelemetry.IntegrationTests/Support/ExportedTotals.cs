@@ -17,7 +17,7 @@ public sealed class ExportedTotals : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter) && instrument is ObservableCounter<long>)
+            if (instrument.Meter.Name == meter.Name && instrument is ObservableCounter<long>)
             {
                 listener.EnableMeasurementEvents(instrument);
             }

@@ -43,12 +43,14 @@ public sealed class SeriesLifecycleSpecs : TestKit
     private static LinkStats64 Drops(ulong txDropped) => Readings.Stats(txDropped);
 
     /// <summary>One export, as the agent's periodic reader makes it: tundev.txq.drops per device.</summary>
-    private Dictionary<string, long> Export()
+    private Dictionary<string, long> Export() => Export(_provider, _exported);
+
+    private static Dictionary<string, long> Export(MeterProvider provider, List<Metric> exported)
     {
-        _exported.Clear();
-        _provider.ForceFlush();
+        exported.Clear();
+        provider.ForceFlush();
         var drops = new Dictionary<string, long>();
-        foreach (Metric metric in _exported.Where(m => m.Name == MetricNames.TxQueueDrops))
+        foreach (Metric metric in exported.Where(m => m.Name == MetricNames.TxQueueDrops))
         {
             foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
             {
@@ -171,6 +173,83 @@ public sealed class SeriesLifecycleSpecs : TestKit
         // Our side frees everything. The SDK keeps a hidden metric point per name it has seen in each stream; they sit in
         // its preallocated arrays, so 1,000 names cost little (17 KiB measured): 512 KiB is the documented margin.
         Assert.True(after - before < 512 * 1024, $"managed memory grew by {(after - before) / 1024} KiB");
+    }
+
+    [Fact]
+    public void Names_past_max_devices_never_fall_into_the_overflow_series_and_live_series_carry_on()
+    {
+        // The agent's own sizing: room for 20 devices per stream. Without renewal the 21st name would overflow.
+        const int MaxDevices = 20;
+        using var meter = new Meter($"TunTelemetry.Renewal.{Guid.NewGuid():N}");
+        var metrics = new TunDeviceMetrics(meter, detailed: false, MaxDevices);
+        var exported = new List<Metric>();
+        using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(meter.Name)
+            .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, MaxDevices) })
+            .AddInMemoryExporter(exported)
+            .Build();
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(metrics, TimeSpan.FromSeconds(1)));
+        var steady = new TunDevice(1, "steady0", TunDeviceKind.Tun);
+        long renewalsSeen = 0;
+
+        for (int cycle = 0; cycle < 300; cycle++)
+        {
+            var device = new TunDevice(1000 + cycle, $"tun-{cycle:x4}", TunDeviceKind.Tun);
+            aggregator.Tell(new LinkStatsSampled(steady, Drops((ulong)cycle + 1), TimeSpan.Zero));
+            aggregator.Tell(new LinkStatsSampled(device, Drops(3), TimeSpan.Zero));
+            aggregator.Tell(new PollFailed(device, "timeout"));
+            Handled(aggregator);
+
+            // Every export holds exactly the kept names, none in overflow (Export asserts that), and the steady
+            // device's total goes on across renewals instead of restarting.
+            Dictionary<string, long> drops = Export(provider, exported);
+            Assert.Equal(cycle + 1, drops["steady0"]);
+            Assert.Equal(3, drops[device.Name]);
+            Assert.Equal(metrics.DeviceSeriesKept, drops.Count);
+            if (metrics.SeriesStoreRenewals != renewalsSeen)
+            {
+                renewalsSeen = metrics.SeriesStoreRenewals;
+                Assert.Single(exported, m => m.Name == MetricNames.TxQueueDrops); // the disposed stream is not exported
+            }
+
+            aggregator.Tell(new DeviceRetired(device));
+            Handled(aggregator);
+            Scheduler.Advance(TimeSpan.FromSeconds(2));
+        }
+
+        Handled(aggregator);
+        Assert.Equal(new Dictionary<string, long> { ["steady0"] = 300 }, Export(provider, exported));
+        Assert.DoesNotContain(exported.Where(m => m.Name == MetricNames.PollFailures), m => HasDevice(m, "tun-012b"));
+        // Renewed whenever the store held 20 names: every 19 cycles with one steady device kept.
+        Assert.InRange(metrics.SeriesStoreRenewals, 300 / 19, (300 / 19) + 1);
+    }
+
+    [Fact]
+    public void Disposing_the_given_meter_takes_the_per_device_instruments_with_it()
+    {
+        var meter = new Meter($"TunTelemetry.Disposal.{Guid.NewGuid():N}");
+        var metrics = new TunDeviceMetrics(meter, detailed: false);
+        var published = new List<Instrument>();
+        var completed = new List<Instrument>();
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter.Name == meter.Name)
+                {
+                    published.Add(instrument);
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+            MeasurementsCompleted = (instrument, _) => completed.Add(instrument),
+        };
+        listener.Start();
+        Assert.Contains(published, i => i.Name == MetricNames.TxQueueDrops && !ReferenceEquals(i.Meter, meter));
+
+        meter.Dispose();
+
+        Assert.Equal(published.Count, completed.Count); // the per-device meter went with the given one
+        metrics.Dispose(); // and a second disposal is harmless
     }
 
     private static bool HasDevice(Metric metric, string device)

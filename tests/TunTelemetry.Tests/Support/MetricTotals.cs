@@ -22,7 +22,7 @@ public sealed class MetricTotals : IDisposable
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
-            if (ReferenceEquals(instrument.Meter, meter))
+            if (instrument.Meter.Name == meter.Name)
             {
                 listener.EnableMeasurementEvents(instrument);
             }
