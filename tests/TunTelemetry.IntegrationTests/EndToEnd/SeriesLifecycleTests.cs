@@ -57,6 +57,62 @@ public sealed class SeriesLifecycleTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [NetAdminFact]
+    public async Task A_thousand_uniquely_named_real_devices_leave_only_the_live_ones_in_the_export_and_none_overflow()
+    {
+        // Room for 60 devices per stream, so the churn passes max-devices many times over: only renewal of the
+        // per-device instruments keeps new names out of the SDK's overflow series.
+        File.WriteAllText(_config, "tuntelemetry.metrics { retain-deleted = 1s, max-devices = 60 }");
+        string prefix = $"tc{Random.Shared.Next(0, 0xffffff):x6}";
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using DroppingTunDevice steady = DroppingTunDevice.Create(name: prefix + "steady");
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+        };
+        using AgentProcess agent = AgentProcess.Start(environment,
+            "run", "--no-console", "--config", _config, "--poll-interval", "500ms", "--include", $"^{prefix}");
+        try
+        {
+            const int Batches = 40, PerBatch = 25; // at most 26 names kept at a time, well within max-devices
+            for (int batch = 0; batch < Batches; batch++)
+            {
+                var devices = Enumerable.Range(0, PerBatch)
+                    .Select(i => DroppingTunDevice.Create(name: $"{prefix}{(batch * PerBatch) + i:x3}")).ToList();
+                try
+                {
+                    // Every device of the batch polled: its series in one export, beside the steady device.
+                    await receiver.WaitForAsync(r => r.Exports > 0 && devices.All(d => Drops(r.Received[^1], d.Name) == 0),
+                        Patience, $"batch {batch}: all {PerBatch} devices in one export");
+                }
+                finally
+                {
+                    devices.ForEach(d => d.Dispose());
+                }
+
+                int exports = receiver.Exports;
+                await receiver.WaitForAsync(r => r.Exports > exports && !DevicesIn(r.Received[^1]).Overlaps(devices.Select(d => d.Name)),
+                    Patience, $"batch {batch}: an export after its grace period, without its devices");
+            }
+
+            int before = receiver.Exports;
+            await receiver.WaitForAsync(r => r.Exports > before && DevicesIn(r.Received[^1]).SetEquals([steady.Name]), Patience,
+                "an export with the steady device's series alone");
+            Assert.Empty(receiver.Received.SelectMany(e => e).SelectMany(r => r.Metrics)
+                .Where(m => m.Points.Any(p => p.Attributes.ContainsKey("otel.metric.overflow"))).Select(m => m.Name).Distinct());
+            Assert.Contains("Renewed the per-device instruments", agent.Output);
+        }
+        finally
+        {
+            output.WriteLine(agent.Output.Length > 20_000 ? agent.Output[^20_000..] : agent.Output);
+        }
+    }
+
+    private static HashSet<string> DevicesIn(IReadOnlyList<ResourceMetrics> export) => export.SelectMany(r => r.Metrics)
+        .SelectMany(m => m.Points).Select(p => p.Attributes.GetValueOrDefault(MetricNames.InterfaceName) as string)
+        .OfType<string>().ToHashSet();
+
     public void Dispose() => File.Delete(_config);
 
     private static long? Drops(IReadOnlyList<ResourceMetrics> export, string device) => export.SelectMany(r => r.Metrics)
