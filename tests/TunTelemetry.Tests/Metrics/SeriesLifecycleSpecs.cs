@@ -170,8 +170,9 @@ public sealed class SeriesLifecycleSpecs : TestKit
         Assert.Equal(1, _metrics.DeviceSeriesKept);
         long after = ManagedMemory();
         _output.WriteLine($"managed memory {before / 1024} KiB before 1,000 device lifetimes, {after / 1024} KiB after");
-        // Our side frees everything. The SDK keeps a hidden metric point per name it has seen in each stream; they sit in
-        // its preallocated arrays, so 1,000 names cost little (17 KiB measured): 512 KiB is the documented margin.
+        // Our side frees everything. The SDK keeps a point per name a stream has seen until the per-device instruments
+        // are renewed (here after every 256 names that left), so what remains does not grow with the churn: +329 KiB
+        // after 1,000 lifetimes and +367 KiB after 4,000 (measured 2026-12-03). 512 KiB is the documented margin.
         Assert.True(after - before < 512 * 1024, $"managed memory grew by {(after - before) / 1024} KiB");
     }
 
