@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TunTelemetry benchmarks, all in one run on the same devices (see README "Performance").
+# TunTelemetry benchmarks, all in one run on the same devices (see docs/performance.md).
 #   bash perf/run.sh quick   # under 5 minutes: poll vs C, pipeline, agent vs node_exporter vs C at 100 and 1,000 devices
 #   bash perf/run.sh long    # adds 5,000 devices and the 10,000-device scale test at the 15 s interval
 # Needs root (creates TUN devices in a private network namespace, removed on exit). Prints a markdown table.

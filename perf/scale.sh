@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The 10,000-device scale test (README "Performance"): the agent as built, polling and exporting every 15 s over
+# The 10,000-device scale test (docs/performance.md): the agent as built, polling and exporting every 15 s over
 # OTLP/HTTP to a local sink, measured after it has settled. Needs root; run `bash perf/run.sh long` for the whole set.
 #   bash perf/scale.sh                                 # the agent as shipped
 #   bash perf/scale.sh MALLOC_ARENA_MAX=2 DOTNET_X=1   # the same with extra environment for the agent (OTEL_* are set

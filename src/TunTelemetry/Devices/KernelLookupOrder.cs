@@ -12,7 +12,7 @@ namespace TunTelemetry.Devices;
 /// chain once per burst, cold; polls grouped by bucket walk one chain many times while it is hot, and the oldest
 /// device's walk warms the whole chain for the rest. Measured with <c>perf/cpoller.c</c> at 10,000 devices, bursts of
 /// 333 polls every 500 ms (the agent's pattern at 15 s): 8.5–9.1 µs per poll in ifindex order, 4.4–4.7 µs grouped
-/// (README "Performance"). The order lasts: <see cref="Dispatch.QuietTickScheduler"/> runs the work due in one tick in
+/// (docs/performance.md). The order lasts: <see cref="Dispatch.QuietTickScheduler"/> runs the work due in one tick in
 /// the order it was scheduled and re-schedules a period in the same order, and the executor runs mailboxes in the order
 /// they were queued, so pollers started in this order keep polling in it. The bucket count is a kernel detail, not an
 /// interface: on a kernel that hashed differently this order would cost nothing and gain nothing.

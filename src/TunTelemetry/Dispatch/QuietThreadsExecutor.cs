@@ -11,7 +11,7 @@ namespace TunTelemetry.Dispatch;
 /// The agent's work arrives in bursts: every scheduler tick (100 ms) the timer thread hands a batch of due pollers
 /// over at once, each poll takes a few microseconds, and then nothing happens until the next tick. General-purpose
 /// pools (the .NET thread pool, Akka's dedicated thread pool) spin before sleeping and wake a thread per queued item,
-/// which for this load cost several times the syscall itself (see README "Performance"). Here one thread drains a
+/// which for this load cost several times the syscall itself (see docs/performance.md). Here one thread drains a
 /// burst, including the aggregator messages the polls produce, so a reading is not handed to another thread.
 /// A second thread is woken only when no thread is awake, or when the awake one has not started an item for
 /// <see cref="StallMilliseconds"/> (it is blocked, e.g. in a netlink receive waiting for its timeout).

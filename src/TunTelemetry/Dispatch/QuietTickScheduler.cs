@@ -16,7 +16,7 @@ namespace TunTelemetry.Dispatch;
 /// Akka's own scheduler on .NET 6 and later is a <see cref="PeriodicTimer"/> awaited on the thread pool. Every tick
 /// then wakes the .NET timer thread, which wakes a pool worker, which often wakes a second one, and keeps the pool's
 /// gate thread busy; with pollers spread over the interval there is work due at every tick, so that is three or four
-/// thread wake-ups per tick where one does the job (measured in README "Performance"). Work runs on this thread, as it
+/// thread wake-ups per tick where one does the job (measured in docs/performance.md). Work runs on this thread, as it
 /// runs on the timer's pool worker in Akka's: scheduled tells (all the agent schedules) only enqueue a message.
 /// Due times come from a monotonic clock, so a wall-clock step moves no timer.
 /// </remarks>
