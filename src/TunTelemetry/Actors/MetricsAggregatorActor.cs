@@ -43,6 +43,21 @@ public sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
 
 public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last);
 
+/// <summary>
+/// A per-device extension's measurement of one of its declared instruments (<see cref="DeviceInstrument"/>) for its
+/// device. Counters take the source's cumulative value (counted exactly, as the poller's readings are); gauges the
+/// current value. <paramref name="Attributes"/> are the extension's own, beside the device's; each distinct set is a
+/// series of its own. A report for an undeclared instrument, a negative counter value or an attribute named like a
+/// device attribute is logged once and ignored.
+/// </summary>
+public sealed record DeviceMeasured(TunDevice Device, string Instrument, long Value, IReadOnlyList<KeyValuePair<string, object?>>? Attributes = null);
+
+/// <summary>
+/// An extension's series with these attributes no longer exists (a process it described exited): it leaves the next
+/// export. The device's other series stay.
+/// </summary>
+public sealed record DeviceSeriesEnded(TunDevice Device, string Instrument, IReadOnlyList<KeyValuePair<string, object?>>? Attributes = null);
+
 /// <summary>A link-state reading for the gauges.</summary>
 public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
 
@@ -63,6 +78,8 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     private readonly TunDeviceMetrics _metrics;
     private readonly TimeSpan _retainDeleted;
     private readonly Dictionary<int, Baseline> _baselines = [];
+    private readonly Dictionary<int, Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
+    private readonly HashSet<string> _rejectedReported = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _renewalsSeen;
 
@@ -76,6 +93,13 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         Receive<PerDeviceActorRestarting>(m => _metrics.SeriesFor(m.Device).CountRestart());
         Receive<PerDeviceActorGaveUp>(m => _metrics.SeriesFor(m.Device).CountGaveUp());
         Receive<DeviceRetired>(OnRetired);
+        Receive<DeviceMeasured>(OnMeasured);
+        Receive<DeviceSeriesEnded>(m =>
+        {
+            string key = ExtensionSeries.Key(m.Attributes);
+            _extensionBaselines.GetValueOrDefault(m.Device.IfIndex)?.Remove((m.Instrument, key));
+            _metrics.SeriesFor(m.Device).EndExtension(m.Instrument, key);
+        });
         Receive<DropSeries>(m =>
         {
             if (_metrics.DropSeries(m.Name, m.Generation))
@@ -129,8 +153,51 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         _metrics.RecordPollDuration(pollDuration);
     }
 
+    private void OnMeasured(DeviceMeasured measured)
+    {
+        DeviceInstrument? instrument = _metrics.ExtensionInstrument(measured.Instrument);
+        string? problem = instrument is null ? $"instrument '{measured.Instrument}' was not declared with AddPerDeviceActor"
+            : instrument.Kind == DeviceInstrumentKind.CumulativeCounter && measured.Value < 0 ? $"counter '{measured.Instrument}' got a negative value"
+            : measured.Attributes?.FirstOrDefault(a => a.Key == MetricNames.InterfaceName).Key is { } clash ? $"'{measured.Instrument}' reported the device attribute '{clash}' as its own"
+            : null;
+        if (problem is not null)
+        {
+            if (_rejectedReported.Add(problem))
+            {
+                _log.Warning("Ignored a measurement of {0}: {1}", measured.Device.Name, problem);
+            }
+
+            return;
+        }
+
+        string key = ExtensionSeries.Key(measured.Attributes);
+        ExtensionSeries series = _metrics.SeriesFor(measured.Device).Extension(instrument!, key, measured.Attributes);
+        if (instrument!.Kind == DeviceInstrumentKind.Gauge)
+        {
+            series.Set(measured.Value);
+        }
+        else
+        {
+            // The poller's rule (LinkStatsDelta): the first report of a device counts in full, a drop is a reset.
+            if (!_extensionBaselines.TryGetValue(measured.Device.IfIndex, out Dictionary<(string, string), long>? baselines))
+            {
+                baselines = [];
+                _extensionBaselines[measured.Device.IfIndex] = baselines;
+            }
+
+            long growth = baselines.TryGetValue((instrument.Name, key), out long last) && measured.Value >= last
+                ? measured.Value - last
+                : measured.Value;
+            baselines[(instrument.Name, key)] = measured.Value;
+            series.Add(growth);
+        }
+
+        NoteRenewal();
+    }
+
     private void OnRetired(DeviceRetired retired)
     {
+        _extensionBaselines.Remove(retired.Device.IfIndex);
         if (_baselines.TryGetValue(retired.Device.IfIndex, out Baseline? baseline) && baseline.Name == retired.Device.Name)
         {
             _baselines.Remove(retired.Device.IfIndex);

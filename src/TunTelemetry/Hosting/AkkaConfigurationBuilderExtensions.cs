@@ -35,7 +35,7 @@ public static class AkkaConfigurationBuilderExtensions
             Meter meter = setup.Meter
                 ?? resolver.GetService<IMeterFactory>()?.Create(TunDeviceMetrics.MeterName, typeof(TunDeviceMetrics).Assembly.GetName().Version?.ToString(3))
                 ?? new Meter(TunDeviceMetrics.MeterName);
-            var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics, options.MaxDevices);
+            var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics, options.MaxDevices, setup.Instruments);
             var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics, options.RetainDeleted).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 

@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Akka.Actor;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Hosting;
@@ -15,6 +16,7 @@ public sealed class TunTelemetryBuilder
     public const string PollerName = "poller";
 
     private readonly List<PerDeviceActorRegistration> _extensions = [];
+    private readonly List<DeviceInstrument> _instruments = [];
 
     public TunTelemetryBuilder(TunTelemetryOptions options)
     {
@@ -32,19 +34,34 @@ public sealed class TunTelemetryBuilder
 
     /// <summary>
     /// Starts one actor from <paramref name="createProps"/> per watched device, beside its poller: restarted with the
-    /// configured backoff when it throws, stopped when the device goes. See README, "Adding a per-device actor".
+    /// configured backoff when it throws, stopped when the device goes. It reports its <paramref name="instruments"/>
+    /// by telling <see cref="PerDeviceActorContext.Aggregator"/> <see cref="DeviceMeasured"/>. See README, "Adding a
+    /// per-device actor".
     /// </summary>
-    public TunTelemetryBuilder AddPerDeviceActor(string name, Func<PerDeviceActorContext, Props> createProps)
+    public TunTelemetryBuilder AddPerDeviceActor(string name, Func<PerDeviceActorContext, Props> createProps, params DeviceInstrument[] instruments)
     {
         ArgumentNullException.ThrowIfNull(createProps);
+        ArgumentNullException.ThrowIfNull(instruments);
         if (name == PollerName || _extensions.Any(r => r.Name == name))
         {
             throw new ArgumentException($"a per-device actor named '{name}' is already registered", nameof(name));
         }
 
+        foreach (DeviceInstrument instrument in instruments)
+        {
+            if (_instruments.Any(i => i.Name == instrument.Name))
+            {
+                throw new ArgumentException($"instrument '{instrument.Name}' is already declared", nameof(instruments));
+            }
+        }
+
         _extensions.Add(new PerDeviceActorRegistration(name, createProps));
+        _instruments.AddRange(instruments);
         return this;
     }
+
+    /// <summary>The instruments declared by the per-device actors added so far.</summary>
+    public IReadOnlyList<DeviceInstrument> Instruments => _instruments;
 
     /// <summary>Replaces how pollers open their socket (fault injection in tests).</summary>
     public TunTelemetryBuilder UseLinkStatsReader(LinkStatsReaderFactory openReader)

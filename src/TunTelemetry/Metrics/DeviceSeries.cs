@@ -14,6 +14,8 @@ internal sealed class DeviceSeries
     private readonly long[] _totals = new long[LinkStats64.MaxFieldCount];
     private readonly HashSet<int> _devices = [];
     private readonly Dictionary<string, long> _failures = [];
+    private readonly Dictionary<(string Instrument, string Key), ExtensionSeries> _extensions = [];
+    private ExtensionSeries[] _extensionSnapshot = [];
     private long _restarts;
     private long _gaveUp;
     private volatile int _fieldCount;
@@ -89,6 +91,44 @@ internal sealed class DeviceSeries
     public void CountRestart() => Volatile.Write(ref _restarts, _restarts + 1);
 
     public void CountGaveUp() => Volatile.Write(ref _gaveUp, _gaveUp + 1);
+
+    /// <summary>
+    /// The series of an extension's instrument with these attributes (the device's attributes first), made on first
+    /// use. Aggregator only.
+    /// </summary>
+    public ExtensionSeries Extension(DeviceInstrument instrument, string key, IReadOnlyList<KeyValuePair<string, object?>>? attributes)
+    {
+        lock (_extensions)
+        {
+            if (!_extensions.TryGetValue((instrument.Name, key), out ExtensionSeries? series))
+            {
+                KeyValuePair<string, object?>[] tags = [NameTag, .. attributes ?? []];
+                series = new ExtensionSeries(instrument, tags);
+                _extensions[(instrument.Name, key)] = series;
+                _extensionSnapshot = [.. _extensions.Values];
+            }
+
+            return series;
+        }
+    }
+
+    /// <summary>Removes one extension series (it leaves the next export). Aggregator only.</summary>
+    public bool EndExtension(string instrument, string key)
+    {
+        lock (_extensions)
+        {
+            if (!_extensions.Remove((instrument, key)))
+            {
+                return false;
+            }
+
+            _extensionSnapshot = [.. _extensions.Values];
+            return true;
+        }
+    }
+
+    /// <summary>Every extension series of this device, for the export thread (replaced, never changed, on a change).</summary>
+    public ExtensionSeries[] Extensions => Volatile.Read(ref _extensionSnapshot);
 
     /// <summary>Poll failures by reason, for the export thread.</summary>
     public KeyValuePair<string, long>[] Failures()

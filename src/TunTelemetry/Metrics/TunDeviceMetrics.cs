@@ -28,6 +28,7 @@ public sealed class TunDeviceMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Binding[] _bindings;
+    private readonly Dictionary<string, DeviceInstrument> _extensionInstruments;
     private readonly Histogram<double> _pollDuration;
     private readonly ObservableGauge<int> _devicesWatchedGauge;
     private readonly MeterListener _lifetime = new();
@@ -47,11 +48,21 @@ public sealed class TunDeviceMetrics : IDisposable
     /// The device names each per-device stream has room for (<c>metrics.max-devices</c>; the SDK's cardinality limit is
     /// sized from it): the per-device instruments are made anew before names that left would fill that room.
     /// </param>
-    public TunDeviceMetrics(Meter meter, bool detailed, int maxDevices = 10_000)
+    /// <param name="extensionInstruments">Instruments that per-device extensions report with <see cref="Actors.DeviceMeasured"/>.</param>
+    public TunDeviceMetrics(Meter meter, bool detailed, int maxDevices = 10_000, IEnumerable<DeviceInstrument>? extensionInstruments = null)
     {
         ArgumentNullException.ThrowIfNull(meter);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxDevices, 1);
         _meter = meter;
+        _extensionInstruments = new Dictionary<string, DeviceInstrument>(StringComparer.Ordinal);
+        foreach (DeviceInstrument instrument in extensionInstruments ?? [])
+        {
+            if (!_extensionInstruments.TryAdd(instrument.Name, instrument) && _extensionInstruments[instrument.Name] != instrument)
+            {
+                throw new ArgumentException($"instrument '{instrument.Name}' is declared twice, differently", nameof(extensionInstruments));
+            }
+        }
+
         _renewal = new SeriesStoreRenewal(maxDevices);
         _bindings = LinkStatsMetricMap.Bindings
             .Where(b => detailed || !b.Detailed)
@@ -188,6 +199,18 @@ public sealed class TunDeviceMetrics : IDisposable
         _lifetime.Dispose();
     }
 
+    /// <summary>Whether a watched device has that name (its series are not waiting out a grace period).</summary>
+    internal bool IsLive(string name)
+    {
+        lock (_gate)
+        {
+            return _series.TryGetValue(name, out DeviceSeries? series) && series.Live;
+        }
+    }
+
+    /// <summary>The extension instrument of that name, or null when none was declared.</summary>
+    internal DeviceInstrument? ExtensionInstrument(string name) => _extensionInstruments.GetValueOrDefault(name);
+
     internal void RecordPollDuration(TimeSpan duration) => _pollDuration.Record(duration.TotalSeconds);
 
     internal void SetDevicesWatched(int count) => Volatile.Write(ref _devicesWatched, count);
@@ -217,6 +240,14 @@ public sealed class TunDeviceMetrics : IDisposable
             "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
         meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
             "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
+        foreach (DeviceInstrument instrument in _extensionInstruments.Values)
+        {
+            string name = instrument.Name;
+            _ = instrument.Kind == DeviceInstrumentKind.Gauge
+                ? meter.CreateObservableGauge(name, () => ObserveExtension(name), instrument.Unit, instrument.Description)
+                : (Instrument)meter.CreateObservableCounter(name, () => ObserveExtension(name), instrument.Unit, instrument.Description);
+        }
+
         return meter;
     }
 
@@ -301,6 +332,20 @@ public sealed class TunDeviceMetrics : IDisposable
             if (count > 0)
             {
                 yield return new Measurement<long>(count, series.NameTag);
+            }
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveExtension(string instrument)
+    {
+        foreach (DeviceSeries series in Snapshot())
+        {
+            foreach (ExtensionSeries extension in series.Extensions)
+            {
+                if (extension.Instrument.Name == instrument)
+                {
+                    yield return new Measurement<long>(extension.Value, extension.Tags);
+                }
             }
         }
     }

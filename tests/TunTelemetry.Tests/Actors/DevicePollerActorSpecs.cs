@@ -6,6 +6,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 
@@ -15,7 +16,7 @@ public sealed class DevicePollerActorSpecs : TestKit
     private readonly FakeKernel _kernel = new();
 
     public DevicePollerActorSpecs(ITestOutputHelper output)
-        : base(ActorTestConfig.VirtualTime, output: output)
+        : base(VirtualTime.Config, output: output)
     {
         // This spec is the pollers' supervisor; their success notices are checked in one spec of their own.
         IgnoreMessages<PerDeviceActorSucceeded>();

@@ -7,10 +7,11 @@ using TunTelemetry.Hosting;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 
-public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestKit(ActorTestConfig.VirtualTime, output: output)
+public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestKit(VirtualTime.Config, output: output)
 {
     private static readonly TunDevice Tun0 = new(7, "tun0", TunDeviceKind.Tun);
     private readonly FakeKernel _kernel = new();

@@ -10,6 +10,7 @@ using TunTelemetry.Netlink;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 
@@ -29,7 +30,7 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     private readonly IActorRef _aggregator;
 
     public ExactCountingSpecs(ITestOutputHelper output)
-        : base(ActorTestConfig.VirtualTime, output: output)
+        : base(VirtualTime.Config, output: output)
     {
         _totals = new MetricTotals(_meter);
         _aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(_meter, detailed: true)));

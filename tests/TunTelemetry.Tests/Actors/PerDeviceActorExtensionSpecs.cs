@@ -10,13 +10,14 @@ using TunTelemetry.Netlink;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 
 public sealed class PerDeviceActorExtensionSpecs : TestKit
 {
     public PerDeviceActorExtensionSpecs(ITestOutputHelper output)
-        : base(ActorTestConfig.VirtualTime, output: output)
+        : base(VirtualTime.Config, output: output)
     {
         IgnoreMessages<PerDeviceActorSucceeded>(); // link-state actors started here report to this spec as their supervisor
     }

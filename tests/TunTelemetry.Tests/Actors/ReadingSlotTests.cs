@@ -3,6 +3,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 using TunTelemetry.Tests.Support;
 using Xunit;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 

@@ -2,6 +2,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 using TunTelemetry.Tests.Support;
 using Xunit;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Devices;
 

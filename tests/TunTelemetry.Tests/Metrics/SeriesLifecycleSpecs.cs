@@ -11,6 +11,7 @@ using TunTelemetry.Netlink;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Metrics;
 
@@ -28,7 +29,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
     private readonly ITestOutputHelper _output;
 
     public SeriesLifecycleSpecs(ITestOutputHelper output)
-        : base(ActorTestConfig.VirtualTime, output: output)
+        : base(VirtualTime.Config, output: output)
     {
         _output = output;
         _metrics = new TunDeviceMetrics(_meter, detailed: false);

@@ -9,6 +9,7 @@ using TunTelemetry.Metrics;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
+using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Reliability;
 
@@ -30,7 +31,7 @@ public sealed class SoakSpecs : TestKit
     private readonly ITestOutputHelper _output;
 
     public SoakSpecs(ITestOutputHelper output)
-        : base(ActorTestConfig.VirtualTime, output: output)
+        : base(VirtualTime.Config, output: output)
     {
         _output = output;
     }

@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.TestKit;
 
-namespace TunTelemetry.Tests.Support;
+namespace TunTelemetry.Testing;
 
 /// <summary>
 /// An actor that schedules its own ticks must cancel them when it stops: a tick still scheduled would be told to the

@@ -1,6 +1,6 @@
 using TunTelemetry.Netlink;
 
-namespace TunTelemetry.Tests.Support;
+namespace TunTelemetry.Testing;
 
 /// <summary>
 /// Counters and faults for pollers under test: what a real socket cannot produce on demand (a send that fails on the

@@ -1,9 +1,8 @@
 using Akka.Actor;
 using Akka.TestKit;
 using TunTelemetry.Actors;
-using Xunit;
 
-namespace TunTelemetry.Tests.Support;
+namespace TunTelemetry.Testing;
 
 /// <summary>
 /// The supervisor schedules a restart only once its failed child has terminated, which happens asynchronously.
@@ -13,12 +12,17 @@ namespace TunTelemetry.Tests.Support;
 /// </summary>
 public static class BackoffSpecExtensions
 {
+    /// <param name="kind">The per-device actor's registration name (<c>poller</c> for the built-in poller).</param>
     public static void AwaitRestartCount(this TestKitBase kit, IActorRef deviceSupervisor, int expected, string kind = "poller")
     {
-        kit.AwaitAssert(() =>
+        ArgumentNullException.ThrowIfNull(kit);
+        ArgumentNullException.ThrowIfNull(deviceSupervisor);
+        int? last = null;
+        kit.AwaitCondition(() =>
         {
             RestartCounts counts = deviceSupervisor.Ask<RestartCounts>(GetRestartCounts.Instance, TimeSpan.FromSeconds(10)).Result;
-            Assert.Equal(expected, Assert.Single(counts.Restarts, r => r.Kind == kind).Restarts);
-        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10));
+            last = counts.Restarts.Where(r => r.Kind == kind).Sum(r => r.Restarts);
+            return last == expected;
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(10), $"{expected} restart(s) of '{kind}' scheduled (last seen: {last})");
     }
 }

@@ -1,6 +1,6 @@
 using TunTelemetry.Netlink;
 
-namespace TunTelemetry.Tests.Support;
+namespace TunTelemetry.Testing;
 
 /// <summary>Readings for specs: a few named counters set, every other field zero.</summary>
 public static class Readings
