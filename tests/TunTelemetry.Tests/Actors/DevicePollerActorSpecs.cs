@@ -3,10 +3,10 @@ using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 

@@ -4,10 +4,10 @@ using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 

@@ -7,10 +7,10 @@ using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 

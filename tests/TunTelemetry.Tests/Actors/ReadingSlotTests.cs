@@ -1,9 +1,9 @@
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Actors;
 

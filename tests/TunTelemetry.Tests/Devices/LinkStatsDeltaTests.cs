@@ -1,8 +1,8 @@
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Devices;
 

@@ -8,10 +8,10 @@ using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Metrics;
 

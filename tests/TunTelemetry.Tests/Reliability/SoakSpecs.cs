@@ -6,10 +6,10 @@ using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
+using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
 using Xunit;
 using Xunit.Abstractions;
-using TunTelemetry.Testing;
 
 namespace TunTelemetry.Tests.Reliability;
 
