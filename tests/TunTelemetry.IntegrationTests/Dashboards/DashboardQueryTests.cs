@@ -69,6 +69,7 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
                 await Task.Delay(100);
             }
         });
+        DroppingTunDevice? later = null; // disposed after the pump stops
         try
         {
             // Drops growing at about 500/s: the drops alert is active (pending: its for: is 10 minutes).
@@ -84,7 +85,7 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
             }
 
             // A device made after that is polled again and drops.
-            using DroppingTunDevice later = DroppingTunDevice.Create(name: prefix + "c");
+            later = DroppingTunDevice.Create(name: prefix + "c");
             lock (pumped)
             {
                 pumped.Add(later);
@@ -142,6 +143,7 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
         {
             await pumping.CancelAsync();
             await pump;
+            later?.Dispose();
             output.WriteLine(agent.Output);
             output.WriteLine($"prometheus:\n{prometheus.Output}");
             File.Delete(agentConfig);
