@@ -33,7 +33,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         ulong kernel = Sysfs.Statistic(tun.Name, "tx_dropped");
         Assert.Equal(1500UL, kernel);
 
-        int port = FreePort();
+        int port = PrometheusServer.FreeLoopbackPort();
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var environment = new Dictionary<string, string>
         {
@@ -62,7 +62,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
     [NetAdminFact]
     public async Task Prometheus_scrapes_the_agent_and_reads_back_the_kernels_tx_dropped()
     {
-        string? server = FindOnPath("prometheus");
+        string? server = DebianProgram.Find("prometheus");
         if (server is null)
         {
             const string Missing = "the prometheus server is needed (Debian package prometheus; .ci/run installs it)";
@@ -78,7 +78,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         Assert.Equal(1200UL, kernel);
 
         // OTLP off, Prometheus on at the address OTEL_EXPORTER_PROMETHEUS_HOST/_PORT name (no --prometheus-listen).
-        int agentPort = FreePort();
+        int agentPort = PrometheusServer.FreeLoopbackPort();
         var environment = new Dictionary<string, string>
         {
             ["OTEL_METRICS_EXPORTER"] = "prometheus",
@@ -88,9 +88,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         using AgentProcess agent = AgentProcess.Start(environment,
             "run", "--console", "--poll-interval", "300ms", "--include", $"^{prefix}");
 
-        string work = Directory.CreateTempSubdirectory("tt-prometheus-").FullName;
-        int serverPort = FreePort();
-        File.WriteAllText(Path.Combine(work, "prometheus.yml"), $"""
+        using PrometheusServer prometheus = PrometheusServer.Start(server, $"""
             global:
               scrape_interval: 1s
               scrape_timeout: 1s
@@ -99,20 +97,14 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
                 static_configs:
                   - targets: ["127.0.0.1:{agentPort}"]
             """);
-        using Process prometheus = StartPrometheus(server, work, serverPort);
-        var serverOutput = new System.Text.StringBuilder();
-        prometheus.OutputDataReceived += (_, e) => { lock (serverOutput) { serverOutput.AppendLine(e.Data); } };
-        prometheus.ErrorDataReceived += (_, e) => { lock (serverOutput) { serverOutput.AppendLine(e.Data); } };
-        prometheus.BeginOutputReadLine();
-        prometheus.BeginErrorReadLine();
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
             string query = Uri.EscapeDataString($"{DropsSeries}{{network_interface_name=\"{tun.Name}\"}}");
-            Uri api = new($"http://127.0.0.1:{serverPort}/api/v1/query?query={query}");
+            Uri api = new(prometheus.Address, $"api/v1/query?query={query}");
             await WaitAsync(async () => QueriedValue(await GetOrEmptyAsync(http, api)) == kernel,
-                $"Prometheus at 127.0.0.1:{serverPort} to return {DropsSeries}{{network_interface_name=\"{tun.Name}\"}} = {kernel}",
-                () => $"\nprometheus:\n{serverOutput}");
+                $"Prometheus at {prometheus.Address} to return {DropsSeries}{{network_interface_name=\"{tun.Name}\"}} = {kernel}",
+                () => $"\nprometheus:\n{prometheus.Output}");
 
             Assert.False(prometheus.HasExited);
             Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
@@ -122,14 +114,7 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         }
         finally
         {
-            if (!prometheus.HasExited)
-            {
-                prometheus.Kill(entireProcessTree: true);
-                prometheus.WaitForExit();
-            }
-
             output.WriteLine(agent.Output);
-            Directory.Delete(work, recursive: true);
         }
     }
 
@@ -145,31 +130,6 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
         Assert.Equal(1, agent.WaitForExit(Patience));
         Assert.Contains($"tuntelemetry: cannot serve Prometheus metrics on 127.0.0.1:{port}: Address already in use", agent.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled exception", agent.Output, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// A Prometheus server of our own: its own config, storage and loopback port, so it neither needs nor clashes with
-    /// the system service the Debian package installs.
-    /// </summary>
-    private static Process StartPrometheus(string server, string work, int port)
-    {
-        var start = new ProcessStartInfo(server)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = work,
-        };
-        foreach (string argument in (string[])[
-            $"--config.file={Path.Combine(work, "prometheus.yml")}",
-            $"--storage.tsdb.path={Path.Combine(work, "data")}",
-            $"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn"])
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException("could not start prometheus");
     }
 
     /// <summary>The sample value of the device's drops series in a text-format scrape; null when it is not there.</summary>
@@ -232,16 +192,4 @@ public sealed class PrometheusScrapeTests(ITestOutputHelper output)
             await Task.Delay(100);
         }
     }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string? FindOnPath(string program) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':')
-            .Select(dir => Path.Combine(dir, program))
-            .FirstOrDefault(File.Exists);
 }

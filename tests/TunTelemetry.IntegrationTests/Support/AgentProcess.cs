@@ -41,6 +41,8 @@ public sealed partial class AgentProcess : IDisposable
 
     public int Pid => _process.Id;
 
+    public bool HasExited => _process.HasExited;
+
     public static AgentProcess Start(IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
         Start(environment, asNobody: false, arguments);
 
