@@ -157,4 +157,47 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromMinutes(5));
         ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // its ticks stopped with the report: no second one
     }
+
+    [Fact]
+    public void Bad_extension_measurements_are_ignored_with_one_warning_each_and_lose_nothing()
+    {
+        DeviceInstrument queues = DeviceInstrument.Gauge("test.queues", "{queue}", "Queues.");
+        DeviceInstrument resets = DeviceInstrument.Counter("test.resets", "{reset}", "Resets.");
+        using var harness = new PerDeviceActorHarness(this, t => t.AddPerDeviceActor("idle", _ => Props.Empty, queues, resets), Options);
+        harness.AddDevice(Tun0);
+        harness.AwaitExport(e => e.Value(MetricNames.TxQueueDrops, "tun0") == 0, "tun0 polled");
+
+        harness.Aggregator.Tell(new DeviceMeasured(Tun0, resets.Name, 4));
+        EventFilter.Warning(contains: "was not declared").Expect(1, () =>
+        {
+            harness.Aggregator.Tell(new DeviceMeasured(Tun0, "test.undeclared", 1));
+            harness.Aggregator.Tell(new DeviceMeasured(Tun0, "test.undeclared", 2)); // said once per problem, not per report
+        });
+        EventFilter.Warning(contains: "negative value").ExpectOne(() => harness.Aggregator.Tell(new DeviceMeasured(Tun0, resets.Name, -1)));
+        EventFilter.Warning(contains: "device attribute").ExpectOne(() =>
+            harness.Aggregator.Tell(new DeviceMeasured(Tun0, queues.Name, 3, [new(MetricNames.InterfaceName, "other")])));
+        harness.Aggregator.Tell(new DeviceMeasured(Tun0, resets.Name, 6));
+        harness.Aggregator.Tell(new DeviceMeasured(Tun0, queues.Name, 2));
+
+        // The rejected reports changed nothing: 4 then 6 is 6 counted, the gauge is the valid report.
+        ExportedMetrics export = harness.AwaitExport(e => e.Value(queues.Name, "tun0") == 2, "the valid gauge report");
+        Assert.Equal(6, export.Value(resets.Name, "tun0"));
+        Assert.DoesNotContain(export.Points, p => p.Metric == "test.undeclared");
+    }
+
+    [Fact]
+    public void An_ended_extension_series_leaves_the_next_export_and_the_devices_others_stay()
+    {
+        DeviceInstrument readers = DeviceInstrument.Gauge("test.readers", "{reader}", "Readers.", seriesPerDevice: 4);
+        using var harness = new PerDeviceActorHarness(this, t => t.AddPerDeviceActor("idle", _ => Props.Empty, readers), Options);
+        harness.AddDevice(Tun0);
+        harness.Aggregator.Tell(new DeviceMeasured(Tun0, readers.Name, 1, [new("process.pid", 10L)]));
+        harness.Aggregator.Tell(new DeviceMeasured(Tun0, readers.Name, 1, [new("process.pid", 11L)]));
+        harness.AwaitExport(e => e.Of(readers.Name).Count() == 2, "two readers");
+
+        harness.Aggregator.Tell(new DeviceSeriesEnded(Tun0, readers.Name, [new("process.pid", 10L)]));
+        ExportedMetrics export = harness.AwaitExport(e => e.Of(readers.Name).Count() == 1, "one reader left");
+        Assert.Equal(1, export.Value(readers.Name, "tun0", ("process.pid", 11L)));
+        Assert.Equal(0, export.Value(MetricNames.TxQueueDrops, "tun0"));
+    }
 }
