@@ -27,5 +27,14 @@ public static class Fixture
     /// </summary>
     public const string TunMultiQueueLink = "rtm_newlink_tun_multiqueue_k6.18.bin";
 
+    /// <summary><c>/proc/PID/fdinfo/FD</c> of an open <c>/dev/net/tun</c> attached to <c>ttcapfd</c>, Linux 6.18.</summary>
+    public const string TunFdInfo = "proc_fdinfo_tun_k6.18.txt";
+
+    /// <summary>
+    /// <c>/proc/PID/stat</c> of a process stopped with SIGSTOP whose name was set to <c>tt (x) y</c> (prctl PR_SET_NAME),
+    /// Linux 6.18.
+    /// </summary>
+    public const string StoppedStatWithParens = "proc_stat_stopped_comm_parens_k6.18.txt";
+
     public static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", name));
 }
