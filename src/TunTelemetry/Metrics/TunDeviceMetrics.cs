@@ -7,7 +7,10 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Metrics;
 
 /// <summary>The state one link-state observation leaves for the gauges.</summary>
-public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState);
+/// <param name="Up">Administratively up with carrier (<see cref="LinkDescription.IsUpWithCarrier"/>).</param>
+/// <param name="Queues">Enabled and disabled queues of a multi-queue TUN device; null for others (the kernel says nothing).</param>
+public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState, bool Up = false,
+    (uint Enabled, uint Disabled)? Queues = null);
 
 /// <summary>
 /// The instruments. Per-device counters are observable: the SDK reads the <see cref="DeviceSeries"/> totals that the
@@ -59,7 +62,15 @@ public sealed class TunDeviceMetrics
             "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
         meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
             "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
+        meter.CreateObservableGauge(MetricNames.LinkUp, () => ObserveLinkState(s => s.Up ? 1 : 0), "1",
+            "1 when the device is up and has carrier (IFF_UP and IFF_LOWER_UP or IFF_RUNNING; a TUN device has carrier while a process holds it), else 0.");
+        meter.CreateObservableGauge(MetricNames.LinkQueues, ObserveQueues, "{queue}",
+            "Queues of a multi-queue TUN/TAP device by state: enabled (attached) or disabled (detached with TUNSETQUEUE).");
+        Readers = new ReaderGauges(meter);
     }
+
+    /// <summary>The <c>tundev.reader*</c> gauges.</summary>
+    internal ReaderGauges Readers { get; }
 
     /// <summary>Series per device with the current settings (without rx_otherhost_dropped on old kernels).</summary>
     public int SeriesPerDevice => _bindings.Length;
@@ -198,6 +209,19 @@ public sealed class TunDeviceMetrics
         foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
         {
             yield return new Measurement<long>(value(state), new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveQueues()
+    {
+        foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
+        {
+            if (state.Queues is { } queues)
+            {
+                var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
+                yield return new Measurement<long>(queues.Enabled, name, new(MetricNames.QueueState, MetricNames.QueueEnabled));
+                yield return new Measurement<long>(queues.Disabled, name, new(MetricNames.QueueState, MetricNames.QueueDisabled));
+            }
         }
     }
 
