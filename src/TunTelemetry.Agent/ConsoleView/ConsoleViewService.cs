@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Actors;
 using TunTelemetry.Agent.Telemetry;
+using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
@@ -12,11 +13,13 @@ namespace TunTelemetry.Agent.ConsoleView;
 
 /// <summary>
 /// The first-run view: every poll interval, one compact block with each device's main counters and their growth
-/// since the last block, plus where metrics go. Reads the aggregator's last readings, so it shows exactly what is
-/// exported.
+/// since the last block, the processes reading it (<c>name[pid]</c>), plus where metrics go. Reads the aggregator's
+/// last readings and the reader scan's last result, so it shows exactly what is exported. A device whose drops grew
+/// while its reader is stopped (or nothing holds it) is flagged on its row: that is why it drops.
 /// </summary>
 internal sealed class ConsoleViewService(
     IRequiredActor<MetricsAggregatorActor> aggregator,
+    IRequiredActor<ReaderScanActor> readerScanner,
     TunTelemetryOptions options,
     OtlpExportMonitor exportMonitor,
     MetricsExporters exporters,
@@ -45,7 +48,9 @@ internal sealed class ConsoleViewService(
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
                 IActorRef actor = await aggregator.GetAsync(stoppingToken).ConfigureAwait(false);
                 DeviceReadings readings = await actor.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
-                output.Write(Render(readings));
+                IActorRef scanner = await readerScanner.GetAsync(stoppingToken).ConfigureAwait(false);
+                ReadersObserved readers = await scanner.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
+                output.Write(Render(readings, readers));
             }
             catch (OperationCanceledException)
             {
@@ -86,7 +91,7 @@ internal sealed class ConsoleViewService(
         return prometheus is null ? $"tuntelemetry: {otlp}." : $"tuntelemetry: {prometheus}; {otlp}.";
     }
 
-    private string Render(DeviceReadings readings)
+    private string Render(DeviceReadings readings, ReadersObserved readers)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{DateTime.Now:HH:mm:ss}  {readings.Devices.Count} device(s)");
@@ -115,6 +120,11 @@ internal sealed class ConsoleViewService(
             text.Append("  ").Append(header.PadLeft(20));
         }
 
+        if (readers.Scanned)
+        {
+            text.Append("  readers");
+        }
+
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
         {
@@ -127,6 +137,19 @@ internal sealed class ConsoleViewService(
                 ulong then = field == LinkStats64Field.RxErrors ? before.RxErrors + before.TxErrors : before[field];
                 string cell = hasBefore && now >= then ? $"{now} (+{now - then})" : now.ToString(CultureInfo.InvariantCulture);
                 text.Append("  ").Append(cell.PadLeft(20));
+            }
+
+            if (readers.Scanned)
+            {
+                IReadOnlyList<TunReader>? deviceReaders = readers.For(device.IfIndex);
+                text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
+                bool dropsGrew = hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped);
+                if (dropsGrew && deviceReaders is not null && (deviceReaders.Count == 0 || deviceReaders.Any(r => r.IsNotRunning)))
+                {
+                    text.Append(deviceReaders.Count == 0
+                        ? "  <- drops grow and no process holds the device"
+                        : "  <- drops grow and its reader is not running");
+                }
             }
 
             text.AppendLine();
