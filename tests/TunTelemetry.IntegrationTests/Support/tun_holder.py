@@ -1,9 +1,10 @@
 """A real process that holds a TUN/TAP device open and never reads it, for the reader tests.
 
-Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr]
+Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up]
 
 Opens N queues of NAME (IFF_MULTI_QUEUE when N > 1), detaches the last K of them (TUNSETQUEUE with
-IFF_DETACH_QUEUE), brings the device up, optionally forks a child that keeps the same descriptors, prints
+IFF_DETACH_QUEUE), brings the device up (unless --no-up: an unprivileged process attaching to a
+persistent device it owns may not), optionally forks a child that keeps the same descriptors, prints
 "ready PID [CHILD_PID]" and waits for its standard input to close; then it (and the child) exit, which
 deletes the device. Constants from uapi/linux/if_tun.h and uapi/linux/sockios.h.
 """
@@ -47,13 +48,14 @@ def main(argv):
         fcntl.ioctl(fd, TUNSETQUEUE, struct.pack("16sH22x", b"", IFF_DETACH_QUEUE))
 
     ipv6 = f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6"
-    if os.path.exists(ipv6):
+    if "--no-up" not in argv and os.path.exists(ipv6):
         with open(ipv6, "w") as f:
             f.write("1")  # no router solicitations: drop counts stay exact
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", name.encode(), 0))
-        up = struct.unpack("16sH22x", current)[1] | IFF_UP
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), up))
+    if "--no-up" not in argv:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", name.encode(), 0))
+            up = struct.unpack("16sH22x", current)[1] | IFF_UP
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), up))
 
     pids = [os.getpid()]
     if "--fork" in argv:
