@@ -91,6 +91,18 @@ internal sealed class ConsoleViewService(
         return prometheus is null ? $"tuntelemetry: {otlp}." : $"tuntelemetry: {prometheus}; {otlp}.";
     }
 
+    /// <summary>
+    /// Why a device drops, when the readers tell: a stopped reader is flagged whether or not this block's drops grew,
+    /// because the scan that saw it stop may come a reader-interval after the drops began.
+    /// </summary>
+    internal static string Flag(IReadOnlyList<TunReader>? readers, bool dropsGrew) => readers switch
+    {
+        null => string.Empty,
+        [] when dropsGrew => "  <- drops grow and no process holds the device",
+        _ when readers.Any(r => r.IsNotRunning) => dropsGrew ? "  <- drops grow and its reader is not running" : "  <- its reader is not running",
+        _ => string.Empty,
+    };
+
     private string Render(DeviceReadings readings, ReadersObserved readers)
     {
         var text = new StringBuilder();
@@ -143,13 +155,7 @@ internal sealed class ConsoleViewService(
             {
                 IReadOnlyList<TunReader>? deviceReaders = readers.For(device.IfIndex);
                 text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
-                bool dropsGrew = hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped);
-                if (dropsGrew && deviceReaders is not null && (deviceReaders.Count == 0 || deviceReaders.Any(r => r.IsNotRunning)))
-                {
-                    text.Append(deviceReaders.Count == 0
-                        ? "  <- drops grow and no process holds the device"
-                        : "  <- drops grow and its reader is not running");
-                }
+                text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }
 
             text.AppendLine();
