@@ -32,7 +32,17 @@ public sealed partial class TunHolder : IDisposable
     public int Pid => Pids[0];
 
     /// <param name="arguments">Options of tun_holder.py: <c>--queues N</c>, <c>--detach K</c>, <c>--fork</c>, <c>--tap</c>, <c>--pi</c>, <c>--vnet-hdr</c>.</param>
-    public static async Task<TunHolder> StartAsync(string name, string? netns = null, params string[] arguments)
+    public static Task<TunHolder> StartAsync(string name, string? netns = null, params string[] arguments) =>
+        StartAsync(name, netns, asNobody: false, arguments);
+
+    /// <summary>
+    /// As uid/gid 65534 without capabilities (setpriv), attaching to an existing persistent device owned by 65534
+    /// (<c>ip tuntap add ... user 65534</c>); it cannot bring the device up, so pass <c>--no-up</c>.
+    /// </summary>
+    public static Task<TunHolder> StartAsNobodyAsync(string name, params string[] arguments) =>
+        StartAsync(name, netns: null, asNobody: true, arguments);
+
+    private static async Task<TunHolder> StartAsync(string name, string? netns, bool asNobody, string[] arguments)
     {
         string script = Path.Combine(AppContext.BaseDirectory, "Support", "tun_holder.py");
         var start = new ProcessStartInfo
@@ -42,7 +52,15 @@ public sealed partial class TunHolder : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (netns is not null)
+        if (asNobody)
+        {
+            start.FileName = "setpriv";
+            foreach (string a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "/usr/bin/python3" })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+        else if (netns is not null)
         {
             start.FileName = "ip";
             foreach (string a in new[] { "netns", "exec", netns, "/usr/bin/python3" })
