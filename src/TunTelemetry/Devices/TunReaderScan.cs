@@ -40,7 +40,13 @@ public static unsafe class TunReaderScan
         var names = new Dictionary<string, string>(); // one string per device name, however many processes hold it
         int processes = 0, hidden = 0;
         var pids = new List<int>(1024);
-        ListNumericEntries("/proc\0"u8, pids);
+        int procDirectory = OpenDirectory("/proc\0"u8, out _);
+        if (procDirectory >= 0)
+        {
+            ListNumericEntries(procDirectory, pids);
+            _ = ProcFsNative.Close(procDirectory);
+        }
+
         var fds = new List<int>(64);
         var devices = new List<string>(4);
         Span<byte> path = stackalloc byte[64];
@@ -49,16 +55,23 @@ public static unsafe class TunReaderScan
             processes++;
             fds.Clear();
             devices.Clear();
-            switch (ListNumericEntries(Format(path, pid, "/fd\0"u8), fds))
+            int fdDirectory = OpenDirectory(Format(path, pid, "/fd\0"u8), out bool denied);
+            if (fdDirectory < 0)
             {
-                case ListResult.Denied:
-                    hidden++;
-                    continue;
-                case ListResult.Gone:
-                    continue; // exited since /proc was listed
+                hidden += denied ? 1 : 0; // otherwise it exited since /proc was listed
+                continue;
             }
 
-            FindTunDevices(pid, fds, devices, names, path);
+            try
+            {
+                ListNumericEntries(fdDirectory, fds);
+                FindTunDevices(pid, fdDirectory, fds, devices, names, path);
+            }
+            finally
+            {
+                _ = ProcFsNative.Close(fdDirectory);
+            }
+
             if (devices.Count == 0)
             {
                 continue;
@@ -87,14 +100,19 @@ public static unsafe class TunReaderScan
             processes, hidden);
     }
 
-    private static void FindTunDevices(int pid, List<int> fds, List<string> devices, Dictionary<string, string> names, Span<byte> path)
+    private static void FindTunDevices(int pid, int fdDirectory, List<int> fds, List<string> devices, Dictionary<string, string> names, Span<byte> path)
     {
         Span<byte> link = stackalloc byte[TunPath.Length + 1];
         Span<byte> fdinfo = stackalloc byte[512];
+        Span<byte> fdName = stackalloc byte[12];
         foreach (int fd in fds)
         {
+            // Relative to the open fd directory: the kernel walks one path component, not four.
+            Utf8Formatter.TryFormat(fd, fdName, out int digits);
+            fdName[digits] = 0;
+
             // A longer target cannot be /dev/net/tun: the buffer holds one byte more to tell.
-            int length = ReadLink(Format(path, pid, "/fd/"u8, fd), link);
+            int length = ReadLink(fdDirectory, fdName[..(digits + 1)], link);
             if (length != TunPath.Length || !link[..length].SequenceEqual(TunPath))
             {
                 continue;
@@ -154,15 +172,8 @@ public static unsafe class TunReaderScan
         return path[..length];
     }
 
-    private enum ListResult
-    {
-        Listed,
-        Denied,
-        Gone,
-    }
-
-    /// <summary>Adds the numeric names in a directory (pids in <c>/proc</c>, descriptors in <c>fd</c>) to <paramref name="into"/>.</summary>
-    private static ListResult ListNumericEntries(ReadOnlySpan<byte> directory, List<int> into)
+    /// <summary>Opens a directory; -1 with <paramref name="denied"/> when another user's, else gone.</summary>
+    private static int OpenDirectory(ReadOnlySpan<byte> directory, out bool denied)
     {
         int fd;
         fixed (byte* p = directory)
@@ -170,52 +181,47 @@ public static unsafe class TunReaderScan
             fd = ProcFsNative.OpenAt(ProcRoot, p, ProcFsNative.O_RDONLY | ProcFsNative.O_DIRECTORY | ProcFsNative.O_CLOEXEC);
         }
 
-        if (fd < 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            return errno is ProcFsNative.EACCES or ProcFsNative.EPERM ? ListResult.Denied : ListResult.Gone;
-        }
+        denied = fd < 0 && Marshal.GetLastPInvokeError() is ProcFsNative.EACCES or ProcFsNative.EPERM;
+        return fd;
+    }
 
-        try
+    /// <summary>Adds the numeric names in a directory (pids in <c>/proc</c>, descriptors in <c>fd</c>) to <paramref name="into"/>.</summary>
+    private static void ListNumericEntries(int directory, List<int> into)
+    {
+        byte* buffer = stackalloc byte[8192];
+        while (true)
         {
-            byte* buffer = stackalloc byte[8192];
-            while (true)
+            nint read = ProcFsNative.GetDents64(directory, buffer, 8192);
+            if (read <= 0)
             {
-                nint read = ProcFsNative.GetDents64(fd, buffer, 8192);
-                if (read <= 0)
-                {
-                    // 0: the end; an error part way (the process exited) keeps what was listed.
-                    return ListResult.Listed;
-                }
-
-                // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[] (NUL-terminated).
-                for (nint offset = 0; offset < read;)
-                {
-                    ushort recordLength = *(ushort*)(buffer + offset + 16);
-                    var name = new ReadOnlySpan<byte>(buffer + offset + 19, recordLength - 19);
-                    name = name[..name.IndexOf((byte)0)];
-                    if (Utf8Parser.TryParse(name, out int number, out int consumed) && consumed == name.Length)
-                    {
-                        into.Add(number);
-                    }
-
-                    offset += recordLength;
-                }
+                return; // 0: the end; an error part way (the process exited) keeps what was listed
             }
-        }
-        finally
-        {
-            _ = ProcFsNative.Close(fd);
+
+            // struct linux_dirent64: u64 d_ino, s64 d_off, u16 d_reclen, u8 d_type, char d_name[] (NUL-terminated).
+            for (nint offset = 0; offset < read;)
+            {
+                ushort recordLength = *(ushort*)(buffer + offset + 16);
+                var name = new ReadOnlySpan<byte>(buffer + offset + 19, recordLength - 19);
+                name = name[..name.IndexOf((byte)0)];
+                if (Utf8Parser.TryParse(name, out int number, out int consumed) && consumed == name.Length)
+                {
+                    into.Add(number);
+                }
+
+                offset += recordLength;
+            }
         }
     }
 
     /// <summary>The link target's length (at most the buffer's), or -1.</summary>
-    private static int ReadLink(ReadOnlySpan<byte> path, Span<byte> target)
+    private static int ReadLink(ReadOnlySpan<byte> path, Span<byte> target) => ReadLink(ProcRoot, path, target);
+
+    private static int ReadLink(int directory, ReadOnlySpan<byte> path, Span<byte> target)
     {
         fixed (byte* p = path)
         fixed (byte* t = target)
         {
-            return (int)ProcFsNative.ReadLinkAt(ProcRoot, p, t, (nuint)target.Length);
+            return (int)ProcFsNative.ReadLinkAt(directory, p, t, (nuint)target.Length);
         }
     }
 
