@@ -137,6 +137,8 @@ internal sealed class ConsoleViewService(
             text.Append("  readers");
         }
 
+        Dictionary<int, IReadOnlyList<TunReader>> readersByIfIndex = readers.ByIfIndex();
+
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
         {
@@ -153,7 +155,7 @@ internal sealed class ConsoleViewService(
 
             if (readers.Scanned)
             {
-                IReadOnlyList<TunReader>? deviceReaders = readers.For(device.IfIndex);
+                IReadOnlyList<TunReader>? deviceReaders = readersByIfIndex.GetValueOrDefault(device.IfIndex);
                 text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
                 text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }

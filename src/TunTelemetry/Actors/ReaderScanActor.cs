@@ -17,8 +17,14 @@ public sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> 
 {
     public static ReadersObserved None { get; } = new(false, []);
 
-    /// <summary>The readers of the watched device <paramref name="ifIndex"/>; null when it is not watched or not scanned.</summary>
+    /// <summary>
+    /// The readers of the watched device <paramref name="ifIndex"/>; null when it is not watched or not scanned. A walk:
+    /// to look up every device, use <see cref="ByIfIndex"/>.
+    /// </summary>
     public IReadOnlyList<TunReader>? For(int ifIndex) => Devices.FirstOrDefault(d => d.Device.IfIndex == ifIndex)?.Readers;
+
+    /// <summary>Every watched device's readers by ifindex.</summary>
+    public Dictionary<int, IReadOnlyList<TunReader>> ByIfIndex() => Devices.ToDictionary(d => d.Device.IfIndex, d => d.Readers);
 }
 
 /// <summary>One watched device and the processes holding it open (none: nothing reads it).</summary>
@@ -60,6 +66,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private TunReaderTable? _table;
     private ReadersObserved _last = ReadersObserved.None;
     private bool _saidHidden;
+    private bool _publishPending;
 
     public ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable> scan, ulong? ownNetns)
     {
@@ -70,6 +77,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         Receive<DeviceWatchStarted>(OnStarted);
         Receive<DeviceWatchStopped>(OnStopped);
         Receive<Scan>(_ => OnScan());
+        Receive<PublishNow>(_ => Publish());
         Receive<GetReaders>(_ => Sender.Tell(_last));
     }
 
@@ -113,9 +121,11 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
 
     private void OnStopped(DeviceWatchStopped stopped)
     {
-        if (_watched.Remove(stopped.Device.IfIndex) && _table is not null)
+        // A burst of retirements (a re-list, a namespace going away) is published once: a publish walks every device.
+        if (_watched.Remove(stopped.Device.IfIndex) && _table is not null && !_publishPending)
         {
-            Publish();
+            _publishPending = true;
+            Self.Tell(PublishNow.Instance);
         }
     }
 
@@ -147,6 +157,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
 
     private void Publish()
     {
+        _publishPending = false;
         ulong netns = _ownNetns!.Value;
         TunReaderTable table = _table!;
         _last = new ReadersObserved(true, _watched.Values
@@ -161,6 +172,15 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         public static readonly Scan Instance = new();
 
         private Scan()
+        {
+        }
+    }
+
+    private sealed class PublishNow
+    {
+        public static readonly PublishNow Instance = new();
+
+        private PublishNow()
         {
         }
     }
