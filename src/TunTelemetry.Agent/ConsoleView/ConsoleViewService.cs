@@ -5,6 +5,7 @@ using Akka.Hosting;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Actors;
 using TunTelemetry.Agent.Telemetry;
+using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
@@ -12,11 +13,13 @@ namespace TunTelemetry.Agent.ConsoleView;
 
 /// <summary>
 /// The first-run view: every poll interval, one compact block with each device's main counters and their growth
-/// since the last block, plus where metrics go. Reads the aggregator's last readings, so it shows exactly what is
-/// exported.
+/// since the last block, the processes reading it (<c>name[pid]</c>), plus where metrics go. Reads the aggregator's
+/// last readings and the reader scan's last result, so it shows exactly what is exported. A device whose drops grew
+/// while its reader is stopped (or nothing holds it) is flagged on its row: that is why it drops.
 /// </summary>
 internal sealed class ConsoleViewService(
     IRequiredActor<MetricsAggregatorActor> aggregator,
+    IRequiredActor<ReaderScanActor> readerScanner,
     TunTelemetryOptions options,
     OtlpExportMonitor exportMonitor,
     MetricsExporters exporters,
@@ -45,7 +48,9 @@ internal sealed class ConsoleViewService(
                 await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
                 IActorRef actor = await aggregator.GetAsync(stoppingToken).ConfigureAwait(false);
                 DeviceReadings readings = await actor.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
-                output.Write(Render(readings));
+                IActorRef scanner = await readerScanner.GetAsync(stoppingToken).ConfigureAwait(false);
+                ReadersObserved readers = await scanner.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
+                output.Write(Render(readings, readers));
             }
             catch (OperationCanceledException)
             {
@@ -86,7 +91,19 @@ internal sealed class ConsoleViewService(
         return prometheus is null ? $"tuntelemetry: {otlp}." : $"tuntelemetry: {prometheus}; {otlp}.";
     }
 
-    private string Render(DeviceReadings readings)
+    /// <summary>
+    /// Why a device drops, when the readers tell: a stopped reader is flagged whether or not this block's drops grew,
+    /// because the scan that saw it stop may come a reader-interval after the drops began.
+    /// </summary>
+    internal static string Flag(IReadOnlyList<TunReader>? readers, bool dropsGrew) => readers switch
+    {
+        null => string.Empty,
+        [] when dropsGrew => "  <- drops grow and no process holds the device",
+        _ when readers.Any(r => r.IsNotRunning) => dropsGrew ? "  <- drops grow and its reader is not running" : "  <- its reader is not running",
+        _ => string.Empty,
+    };
+
+    private string Render(DeviceReadings readings, ReadersObserved readers)
     {
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"{DateTime.Now:HH:mm:ss}  {readings.Devices.Count} device(s)");
@@ -115,6 +132,13 @@ internal sealed class ConsoleViewService(
             text.Append("  ").Append(header.PadLeft(20));
         }
 
+        if (readers.Scanned)
+        {
+            text.Append("  readers");
+        }
+
+        Dictionary<int, IReadOnlyList<TunReader>> readersByIfIndex = readers.ByIfIndex();
+
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
         {
@@ -127,6 +151,13 @@ internal sealed class ConsoleViewService(
                 ulong then = field == LinkStats64Field.RxErrors ? before.RxErrors + before.TxErrors : before[field];
                 string cell = hasBefore && now >= then ? $"{now} (+{now - then})" : now.ToString(CultureInfo.InvariantCulture);
                 text.Append("  ").Append(cell.PadLeft(20));
+            }
+
+            if (readers.Scanned)
+            {
+                IReadOnlyList<TunReader>? deviceReaders = readersByIfIndex.GetValueOrDefault(device.IfIndex);
+                text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
+                text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }
 
             text.AppendLine();

@@ -4,7 +4,8 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Agent.Snapshot;
 
 /// <summary>
-/// <c>snapshot</c>: reads every TUN/TAP device's counters once (or every link's, or the named ones') and prints them.
+/// <c>snapshot</c>: reads every TUN/TAP device's counters, TUN settings and readers once (or every link's, or the named
+/// ones') and prints them.
 /// </summary>
 internal static class SnapshotCommand
 {
@@ -45,12 +46,16 @@ internal static class SnapshotCommand
             links = socket.DumpLinks().Where(l => allLinks || l.IsTunOrTap).OrderBy(l => l.IfIndex).ToList();
         }
 
+        // Only the agent's own namespace is read, so only readers in it count: a same-named device elsewhere is another.
+        ulong? netns = TunReaderScan.OwnNetNamespace();
+        TunReaderTable readers = netns is null || !links.Any(l => l.IsTunOrTap) ? TunReaderTable.Empty : TunReaderScan.Scan();
         var snapshots = new List<DeviceSnapshot>(links.Count);
         foreach (LinkDescription link in links)
         {
             try
             {
-                snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex)));
+                snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex),
+                    link.IsTunOrTap && netns is { } own ? readers.Readers(own, link.Name) : null));
             }
             catch (NetlinkDeviceGoneException) when (deviceNames.Count == 0)
             {
@@ -70,6 +75,10 @@ internal static class SnapshotCommand
         else
         {
             SnapshotTable.Write(snapshots, output);
+            if (readers.HiddenProcesses > 0)
+            {
+                output.WriteLine($"Readers are shown among the processes this user can see ({readers.Processes - readers.HiddenProcesses} of {readers.Processes}): run as root to see every process.");
+            }
         }
 
         return ExitCodes.Success;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Agent.Snapshot;
@@ -8,6 +9,46 @@ namespace TunTelemetry.Agent.Snapshot;
 /// </summary>
 internal static class SnapshotTable
 {
+    /// <summary><c>name[pid]</c> per reader, with a stopped or not running one flagged in capitals; <c>none</c>.</summary>
+    internal static string Readers(IReadOnlyList<TunReader> readers) =>
+        readers.Count == 0 ? "none" : string.Join(",", readers.Select(r => r.IsNotRunning ? $"{r}:{r.StateName.ToUpperInvariant()}" : r.ToString()));
+
+    private static string TunSettings(TunLinkInfo tun)
+    {
+        var flags = new List<string>();
+        if (tun.PacketInfo)
+        {
+            flags.Add("pi");
+        }
+
+        if (tun.VnetHeader)
+        {
+            flags.Add("vnet_hdr");
+        }
+
+        if (tun.Persist)
+        {
+            flags.Add("persist");
+        }
+
+        if (tun.MultiQueue)
+        {
+            flags.Add("multi_queue");
+        }
+
+        if (tun.Owner is { } owner)
+        {
+            flags.Add(string.Create(CultureInfo.InvariantCulture, $"owner={owner}"));
+        }
+
+        if (tun.Group is { } group)
+        {
+            flags.Add(string.Create(CultureInfo.InvariantCulture, $"group={group}"));
+        }
+
+        return flags.Count == 0 ? "-" : string.Join(",", flags);
+    }
+
     internal static void Write(IReadOnlyList<DeviceSnapshot> snapshots, TextWriter output)
     {
         if (snapshots.Count == 0)
@@ -21,6 +62,10 @@ internal static class SnapshotTable
             Row("device", s => s.Link.Name),
             Row("ifindex", s => s.Link.IfIndex.ToString(CultureInfo.InvariantCulture)),
             Row("kind", s => s.Link.Kind),
+            Row("link_up", s => s.Link.IsUpWithCarrier ? "yes" : "no"),
+            Row("tun", s => s.Link.Tun is { } tun ? TunSettings(tun) : "-"),
+            Row("queues", s => s.Link.Tun is { Queues: { } queues } tun ? $"{queues} enabled, {tun.DisabledQueues ?? 0} disabled" : "-"),
+            Row("readers", s => s.Readers is null ? "-" : Readers(s.Readers)),
         };
         for (int i = 0; i < LinkStats64.MaxFieldCount; i++)
         {

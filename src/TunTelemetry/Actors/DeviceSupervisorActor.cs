@@ -72,6 +72,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private readonly IReadOnlyList<PerDeviceActorRegistration> _registrations;
     private readonly Func<TunDeviceWatcher>? _createWatcher;
     private readonly Func<string, TunDevice?>? _resolveByName;
+    private readonly IActorRef? _readerScanner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly Dictionary<int, DeviceEntry> _active = [];
     private readonly Dictionary<IActorRef, PerDeviceChild> _actors = [];
@@ -90,9 +91,11 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         IActorRef aggregator,
         IReadOnlyList<PerDeviceActorRegistration> registrations,
         Func<TunDeviceWatcher>? createWatcher,
-        Func<string, TunDevice?>? resolveByName)
+        Func<string, TunDevice?>? resolveByName,
+        IActorRef? readerScanner = null)
     {
         _options = options;
+        _readerScanner = readerScanner;
         _aggregator = aggregator;
         _registrations = registrations;
         _createWatcher = createWatcher;
@@ -120,13 +123,15 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
     /// <param name="createWatcher">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
     /// <param name="resolveByName">Finds a device by name after one vanished, to catch a re-creation at once.</param>
+    /// <param name="readerScanner">Told which devices are watched (<see cref="ReaderScanActor"/>); null: nobody.</param>
     public static Props Props(
         TunTelemetryOptions options,
         IActorRef aggregator,
         IReadOnlyList<PerDeviceActorRegistration> registrations,
         Func<TunDeviceWatcher>? createWatcher = null,
-        Func<string, TunDevice?>? resolveByName = null) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisorActor(options, aggregator, registrations, createWatcher, resolveByName));
+        Func<string, TunDevice?>? resolveByName = null,
+        IActorRef? readerScanner = null) =>
+        Akka.Actor.Props.Create(() => new DeviceSupervisorActor(options, aggregator, registrations, createWatcher, resolveByName, readerScanner));
 
     // Stop, not restart: the failed actor is started again only after its backoff delay (OnTerminated).
     protected override SupervisorStrategy SupervisorStrategy() => new StopAndReport(OnChildFailed);
@@ -407,6 +412,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             StartChild(child);
         }
 
+        _readerScanner?.Tell(new DeviceWatchStarted(device));
         _log.Info("Watching {0}", device);
     }
 
@@ -424,6 +430,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         _active.Remove(entry.Device.IfIndex);
         entry.Retiring = true;
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
+        _readerScanner?.Tell(new DeviceWatchStopped(entry.Device));
         foreach (PerDeviceChild child in entry.Children)
         {
             _failureLog.Forget(child);

@@ -7,8 +7,9 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Actors;
 
 /// <summary>
-/// The shipped per-device extension: reads a device's MTU, TX queue length and operational state (RTM_GETLINK for
-/// its ifindex) every <c>metrics.link-state-interval</c>, for the <c>tundev.link.*</c> gauges. A txqueuelen shrunk by a misconfiguration is
+/// The shipped per-device extension: reads a device's MTU, TX queue length, operational state, up-with-carrier and
+/// (multi-queue TUN) queue counts (RTM_GETLINK for its ifindex) every <c>metrics.link-state-interval</c>, for the
+/// <c>tundev.link.*</c> gauges. A txqueuelen shrunk by a misconfiguration is
 /// a common cause of TX queue drops; this puts the two side by side.
 /// </summary>
 /// <remarks>
@@ -86,7 +87,9 @@ public sealed class LinkStateActor : UntypedActor
             return;
         }
 
-        _context.Aggregator.Tell(new LinkStateObserved(_context.Device, new LinkStateObservation(link.Mtu, link.TxQueueLength, link.OperState)));
+        (uint, uint)? queues = link.Tun is { MultiQueue: true, Queues: { } enabled } tun ? (enabled, tun.DisabledQueues ?? 0) : null;
+        _context.Aggregator.Tell(new LinkStateObserved(_context.Device,
+            new LinkStateObservation(link.Mtu, link.TxQueueLength, link.OperState, link.IsUpWithCarrier, queues)));
         if (!_succeeded)
         {
             _succeeded = true;

@@ -110,6 +110,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         });
         Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
+        Receive<ReadersObserved>(m => _metrics.Readers.Set(m));
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
             _baselines.Select(b => new DeviceReading(b.Key, b.Value.Name, b.Value.Last)).OrderBy(r => r.IfIndex).ToArray())));
     }

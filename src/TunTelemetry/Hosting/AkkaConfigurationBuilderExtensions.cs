@@ -10,8 +10,8 @@ namespace TunTelemetry.Hosting;
 public static class AkkaConfigurationBuilderExtensions
 {
     /// <summary>
-    /// Starts TunTelemetry in this actor system: a <see cref="MetricsAggregatorActor"/> and a
-    /// <see cref="DeviceSupervisorActor"/> (both in the <c>ActorRegistry</c>; take them as <c>IRequiredActor&lt;T&gt;</c>),
+    /// Starts TunTelemetry in this actor system: a <see cref="MetricsAggregatorActor"/>, a <see cref="ReaderScanActor"/>
+    /// and a <see cref="DeviceSupervisorActor"/> (in the <c>ActorRegistry</c>; take them as <c>IRequiredActor&lt;T&gt;</c>),
     /// which starts a poller and the registered per-device actors for every watched device.
     /// </summary>
     /// <remarks>
@@ -39,8 +39,12 @@ public static class AkkaConfigurationBuilderExtensions
             var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics, options.RetainDeleted).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
+            // On Akka's default dispatcher: a /proc scan must hold neither a poller's thread nor the aggregator's.
+            var readers = system.ActorOf(ReaderScanActor.Props(aggregator, options), "readers");
+            registry.Register<ReaderScanActor>(readers);
+
             var supervisor = system.ActorOf(
-                DeviceSupervisorActor.Props(options, aggregator, setup.Registrations(), setup.WatcherFactory(), setup.NameResolver())
+                DeviceSupervisorActor.Props(options, aggregator, setup.Registrations(), setup.WatcherFactory(), setup.NameResolver(), readers)
                     .WithDispatcher(options.ControlDispatcher),
                 "devices");
             registry.Register<DeviceSupervisorActor>(supervisor);

@@ -17,7 +17,7 @@ public static class TunTelemetryConfig
     private static readonly string[] KnownKeys =
     [
         "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
-        "metrics.link-state", "metrics.link-state-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
+        "metrics.link-state", "metrics.link-state-interval", "metrics.reader-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after", "prometheus.listen",
     ];
 
@@ -59,6 +59,7 @@ public static class TunTelemetryConfig
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
             LinkStateInterval = Duration(config, "metrics.link-state-interval", d.LinkStateInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
+            ReaderInterval = DurationOrOff(config, "metrics.reader-interval", d.ReaderInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)),
             MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
             RetainDeleted = Duration(config, "metrics.retain-deleted", d.RetainDeleted, TimeSpan.Zero, TimeSpan.FromDays(1)),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),
@@ -155,6 +156,34 @@ public static class TunTelemetryConfig
         if (value < min || value > max)
         {
             throw new TunTelemetryConfigException($"{Section}.{key}", $"{Show(value)} is out of range ({Show(min)} to {Show(max)})");
+        }
+
+        return value;
+    }
+
+    /// <summary>A duration, or <c>off</c> (null).</summary>
+    private static TimeSpan? DurationOrOff(Config config, string key, TimeSpan? fallback, TimeSpan min, TimeSpan max)
+    {
+        if (!config.HasPath(key))
+        {
+            return fallback;
+        }
+
+        string text = config.GetString(key) ?? string.Empty;
+        if (text.Trim().Equals("off", StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        if (!TryParseDuration(text, out TimeSpan value))
+        {
+            throw new TunTelemetryConfigException($"{Section}.{key}",
+                $"'{text}' is not a duration or off; write it like 1m or 30s (accepted: off, or {Show(min)} to {Show(max)})");
+        }
+
+        if (value < min || value > max)
+        {
+            throw new TunTelemetryConfigException($"{Section}.{key}", $"{Show(value)} is out of range (off, or {Show(min)} to {Show(max)})");
         }
 
         return value;

@@ -36,6 +36,13 @@ public sealed record TunTelemetryOptions
     public TimeSpan LinkStateInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// How often the <c>/proc</c> scan for each device's readers runs (<c>metrics.reader-interval</c>), besides once
+    /// shortly after devices appear; null (<c>off</c>) never scans, and no <c>tundev.reader</c> series are exported. A
+    /// scan reads every process's open files, so it runs far less often than polls, and never on their threads.
+    /// </summary>
+    public TimeSpan? ReaderInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>
     /// Devices the exporter keeps series for. The OpenTelemetry SDK reserves this many points per series kind up front
     /// and folds anything beyond into one overflow series, so it must exceed the devices a host will ever have.
     /// </summary>

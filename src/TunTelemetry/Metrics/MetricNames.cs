@@ -22,6 +22,10 @@ public static class MetricNames
     public const string LinkMtu = "tundev.link.mtu";
     public const string LinkTxQueueLength = "tundev.link.txqueuelen";
     public const string LinkOperState = "tundev.link.oper_state";
+    public const string LinkUp = "tundev.link.up";
+    public const string LinkQueues = "tundev.link.queues";
+    public const string Reader = "tundev.reader";
+    public const string ReaderStopped = "tundev.reader.stopped";
 
     public const string PollDuration = "tuntelemetry.poll.duration";
     public const string PollFailures = "tuntelemetry.poll.failures";
@@ -32,7 +36,12 @@ public static class MetricNames
     public const string InterfaceName = "network.interface.name";
     public const string Direction = "network.io.direction";
     public const string ErrorType = "error.type";
+    public const string ProcessPid = "process.pid";
+    public const string ProcessExecutableName = "process.executable.name";
+    public const string QueueState = "state";
 
     public const string Receive = "receive";
     public const string Transmit = "transmit";
+    public const string QueueEnabled = "enabled";
+    public const string QueueDisabled = "disabled";
 }

@@ -7,7 +7,10 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Metrics;
 
 /// <summary>The state one link-state observation leaves for the gauges.</summary>
-public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState);
+/// <param name="Up">Administratively up with carrier (<see cref="LinkDescription.IsUpWithCarrier"/>).</param>
+/// <param name="Queues">Enabled and disabled queues of a multi-queue TUN device; null for others (the kernel says nothing).</param>
+public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState, bool Up = false,
+    (uint Enabled, uint Disabled)? Queues = null);
 
 /// <summary>
 /// The instruments. Per-device counters are observable: the SDK reads the <see cref="DeviceSeries"/> totals that the
@@ -106,6 +109,9 @@ public sealed class TunDeviceMetrics : IDisposable
 
         return (Math.Max(perDevice, 1) * maxDevices) + 16;
     }
+
+    /// <summary>The <c>tundev.reader*</c> gauges' state; their instruments are made with the other per-device ones.</summary>
+    internal ReaderGauges Readers { get; } = new();
 
     /// <summary>Series per device with the current settings (without rx_otherhost_dropped on old kernels).</summary>
     public int SeriesPerDevice => _bindings.Length;
@@ -240,6 +246,14 @@ public sealed class TunDeviceMetrics : IDisposable
             "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
         meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
             "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
+
+        // A count of devices (1 or 0) rather than unit 1: the collector's Prometheus exporter appends _ratio to gauges
+        // of unit 1, and the names would then differ between its path and our own /metrics.
+        meter.CreateObservableGauge(MetricNames.LinkUp, () => ObserveLinkState(s => s.Up ? 1 : 0), "{device}",
+            "1 when the device is up and has carrier (IFF_UP and IFF_LOWER_UP or IFF_RUNNING; a TUN device has carrier while a process holds it), else 0.");
+        meter.CreateObservableGauge(MetricNames.LinkQueues, ObserveQueues, "{queue}",
+            "Queues of a multi-queue TUN/TAP device by state: enabled (attached) or disabled (detached with TUNSETQUEUE).");
+        Readers.CreateInstruments(meter);
         foreach (DeviceInstrument instrument in _extensionInstruments.Values)
         {
             string name = instrument.Name;
@@ -355,6 +369,19 @@ public sealed class TunDeviceMetrics : IDisposable
         foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
         {
             yield return new Measurement<long>(value(state), new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name));
+        }
+    }
+
+    private IEnumerable<Measurement<long>> ObserveQueues()
+    {
+        foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
+        {
+            if (state.Queues is { } queues)
+            {
+                var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
+                yield return new Measurement<long>(queues.Enabled, name, new(MetricNames.QueueState, MetricNames.QueueEnabled));
+                yield return new Measurement<long>(queues.Disabled, name, new(MetricNames.QueueState, MetricNames.QueueDisabled));
+            }
         }
     }
 

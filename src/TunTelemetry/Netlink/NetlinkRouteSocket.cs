@@ -132,6 +132,15 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
         return reply[..Receive(reply)].ToArray();
     }
 
+    /// <summary>Sends an RTM_GETLINK request for one ifindex and copies the raw reply datagram (fixture capture).</summary>
+    internal byte[] CaptureLinkReply(int ifIndex)
+    {
+        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
+        Send(request[..RtmGetLinkRequest.WriteOne(request, NextSequence(), ifIndex, name: default)]);
+        using RentedDatagram datagram = ReceiveRented();
+        return datagram.Bytes.ToArray();
+    }
+
     /// <summary>Lists every link in this network namespace (RTM_GETLINK dump).</summary>
     public IReadOnlyList<LinkDescription> DumpLinks()
     {

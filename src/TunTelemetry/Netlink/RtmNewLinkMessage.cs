@@ -23,12 +23,24 @@ public sealed record LinkDescription(
     uint Flags,
     uint Mtu,
     uint TxQueueLength,
-    LinkOperState OperState)
+    LinkOperState OperState,
+    TunLinkInfo? Tun = null)
 {
+    private const uint IffUp = 0x1;
+    private const uint IffRunning = 0x40;
+    private const uint IffLowerUp = 0x10000;
+
     public bool IsTunOrTap => Kind is LinkKinds.Tun or LinkKinds.Tap;
 
     /// <summary>IFF_UP: administratively up.</summary>
-    public bool IsUp => (Flags & 0x1) != 0;
+    public bool IsUp => (Flags & IffUp) != 0;
+
+    /// <summary>
+    /// Administratively up and with carrier (<c>IFF_LOWER_UP</c> or <c>IFF_RUNNING</c>): what "up" means for a TUN
+    /// device, whose driver never sets an operational state (<see cref="OperState"/> stays <c>unknown</c>) but turns
+    /// its carrier on while a process has a queue attached.
+    /// </summary>
+    public bool IsUpWithCarrier => IsUp && (Flags & (IffLowerUp | IffRunning)) != 0;
 }
 
 /// <summary>RFC 2863 operational state (<c>IF_OPER_*</c> in <c>uapi/linux/if.h</c>).</summary>
@@ -55,11 +67,6 @@ public static class RtmNewLinkMessage
     private const ushort IflaLinkInfo = 18;
     private const ushort IflaInfoKind = 1;
     private const ushort IflaInfoData = 2;
-    private const ushort IflaTunType = 3;
-
-    // TUN_TYPE_MASK bits of IFLA_TUN_TYPE (IFF_TUN / IFF_TAP in uapi/linux/if_tun.h).
-    private const byte IffTun = 0x1;
-    private const byte IffTap = 0x2;
 
     private const ushort ArphrdEther = 1;
     private const ushort ArphrdLoopback = 772;
@@ -79,7 +86,7 @@ public static class RtmNewLinkMessage
 
         string? name = null;
         string? infoKind = null;
-        byte tunType = 0;
+        TunLinkInfo? tun = null;
         uint mtu = 0, txQueueLength = 0;
         var operState = LinkOperState.Unknown;
 
@@ -101,7 +108,7 @@ public static class RtmNewLinkMessage
                     operState = (LinkOperState)attributes.PayloadByte();
                     break;
                 case IflaLinkInfo:
-                    ReadLinkInfo(attributes.Payload, ref infoKind, ref tunType);
+                    ReadLinkInfo(attributes.Payload, hardwareType, ref infoKind, ref tun);
                     break;
             }
         }
@@ -112,12 +119,14 @@ public static class RtmNewLinkMessage
                 $"link {ifIndex} has no IFLA_IFNAME attribute");
         }
 
-        return new LinkDescription(ifIndex, name, KindOf(infoKind, tunType, hardwareType), hardwareType, flags, mtu,
-            txQueueLength, operState);
+        return new LinkDescription(ifIndex, name, KindOf(infoKind, tun, hardwareType), hardwareType, flags, mtu,
+            txQueueLength, operState, tun);
     }
 
-    private static void ReadLinkInfo(ReadOnlySpan<byte> linkInfo, ref string? infoKind, ref byte tunType)
+    private static void ReadLinkInfo(ReadOnlySpan<byte> linkInfo, ushort hardwareType, ref string? infoKind, ref TunLinkInfo? tun)
     {
+        ReadOnlySpan<byte> data = default;
+        bool hasData = false;
         var info = new NetlinkAttributeReader(linkInfo);
         while (info.Next())
         {
@@ -127,29 +136,31 @@ public static class RtmNewLinkMessage
             }
             else if (info.Type == IflaInfoData)
             {
-                var data = new NetlinkAttributeReader(info.Payload);
-                while (data.Next())
-                {
-                    if (data.Type == IflaTunType)
-                    {
-                        tunType = data.PayloadByte();
-                    }
-                }
+                data = info.Payload;
+                hasData = true;
             }
         }
-    }
 
-    private static string KindOf(string? infoKind, byte tunType, ushort hardwareType)
-    {
+        // IFLA_INFO_DATA's layout belongs to the kind, so it is read only once the kind is known to be tun.
         if (infoKind == "tun")
         {
             // IFLA_TUN_TYPE exists since Linux 4.15; before that the link type tells: TUN has no link layer.
-            return tunType switch
-            {
-                IffTun => LinkKinds.Tun,
-                IffTap => LinkKinds.Tap,
-                _ => hardwareType == ArphrdEther ? LinkKinds.Tap : LinkKinds.Tun,
-            };
+            string fallback = hardwareType == ArphrdEther ? LinkKinds.Tap : LinkKinds.Tun;
+            tun = hasData ? TunLinkInfo.Decode(data, fallback) : null;
+            infoKind = tun?.Type ?? fallback;
+        }
+    }
+
+    private static string KindOf(string? infoKind, TunLinkInfo? tun, ushort hardwareType)
+    {
+        if (tun is not null)
+        {
+            return tun.Type;
+        }
+
+        if (infoKind is LinkKinds.Tun or LinkKinds.Tap)
+        {
+            return infoKind;
         }
 
         if (!string.IsNullOrEmpty(infoKind))

@@ -24,6 +24,31 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(defaults.DetailedMetrics, options.DetailedMetrics);
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
         Assert.Null(options.PrometheusListen); // no port opened unless asked
+        Assert.Equal(defaults.ReaderInterval, options.ReaderInterval);
+    }
+
+    [Theory]
+    [InlineData("off", null)]
+    [InlineData("OFF", null)]
+    [InlineData("30s", 30_000)]
+    [InlineData("1s", 1_000)]
+    [InlineData("1h", 3_600_000)]
+    public void The_reader_interval_is_a_duration_or_off(string text, int? milliseconds)
+    {
+        TunTelemetryOptions options = Read($"tuntelemetry.metrics.reader-interval = {text}");
+        Assert.Equal(milliseconds is null ? null : TimeSpan.FromMilliseconds(milliseconds.Value), options.ReaderInterval);
+    }
+
+    [Theory]
+    [InlineData("500ms")]
+    [InlineData("2h")]
+    [InlineData("never")]
+    [InlineData("0s")]
+    public void A_reader_interval_out_of_range_or_not_a_duration_names_the_key_and_the_range(string text)
+    {
+        var e = Assert.Throws<TunTelemetryConfigException>(() => Read($"tuntelemetry.metrics.reader-interval = {text}"));
+        Assert.Equal("tuntelemetry.metrics.reader-interval", e.Key);
+        Assert.Contains("off, or 1s to 3600s", e.Message, StringComparison.Ordinal);
     }
 
     [Theory]

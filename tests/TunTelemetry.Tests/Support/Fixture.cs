@@ -15,5 +15,26 @@ public static class Fixture
     /// <summary>RTM_GETSTATS for a TUN device after 3,000 packets into a full TX queue (tx_dropped 2,500), Linux 6.18.</summary>
     public const string TunWithDrops = "rtm_newstats_tun_drops_k6.18.bin";
 
+    /// <summary>
+    /// RTM_GETLINK for <c>ttcapowner</c> on Linux 6.18, made with <c>ip tuntap add dev ttcapowner mode tun user 65534
+    /// group 65534</c> (persistent, down, no holder): TUN info data with owner, group and persist.
+    /// </summary>
+    public const string TunPersistOwnerLink = "rtm_newlink_tun_persist_owner_k6.18.bin";
+
+    /// <summary>
+    /// RTM_GETLINK for <c>ttcapmq</c> on Linux 6.18: multi-queue TUN with pi and vnet_hdr, three queues opened by one
+    /// process and one of them detached (<c>TUNSETQUEUE</c>), so 2 queues and 1 disabled.
+    /// </summary>
+    public const string TunMultiQueueLink = "rtm_newlink_tun_multiqueue_k6.18.bin";
+
+    /// <summary><c>/proc/PID/fdinfo/FD</c> of an open <c>/dev/net/tun</c> attached to <c>ttcapfd</c>, Linux 6.18.</summary>
+    public const string TunFdInfo = "proc_fdinfo_tun_k6.18.txt";
+
+    /// <summary>
+    /// <c>/proc/PID/stat</c> of a process stopped with SIGSTOP whose name was set to <c>tt (x) y</c> (prctl PR_SET_NAME),
+    /// Linux 6.18.
+    /// </summary>
+    public const string StoppedStatWithParens = "proc_stat_stopped_comm_parens_k6.18.txt";
+
     public static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", name));
 }

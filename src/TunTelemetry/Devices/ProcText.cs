@@ -1,0 +1,68 @@
+namespace TunTelemetry.Devices;
+
+/// <summary>
+/// Allocation-free parsers for the three <c>/proc</c> texts the reader scan needs (formats in proc(5) and
+/// <c>tun_chr_show_fdinfo</c> in <c>drivers/net/tun.c</c>).
+/// </summary>
+public static class ProcText
+{
+    private static ReadOnlySpan<byte> IffPrefix => "iff:\t"u8;
+
+    private static ReadOnlySpan<byte> NetPrefix => "net:["u8;
+
+    /// <summary>
+    /// The device name in the <c>iff:\tNAME</c> line of an <c>fdinfo</c> file of an open <c>/dev/net/tun</c>; false
+    /// when there is none (a tun file not attached to any device yet).
+    /// </summary>
+    public static bool TryReadIff(ReadOnlySpan<byte> fdinfo, out ReadOnlySpan<byte> name)
+    {
+        while (!fdinfo.IsEmpty)
+        {
+            int end = fdinfo.IndexOf((byte)'\n');
+            ReadOnlySpan<byte> line = end < 0 ? fdinfo : fdinfo[..end];
+            if (line.StartsWith(IffPrefix) && line.Length > IffPrefix.Length)
+            {
+                name = line[IffPrefix.Length..];
+                return true;
+            }
+
+            fdinfo = end < 0 ? default : fdinfo[(end + 1)..];
+        }
+
+        name = default;
+        return false;
+    }
+
+    /// <summary>
+    /// The command name and state letter of <c>/proc/PID/stat</c>: <c>PID (COMM) S ...</c>. The name may itself hold
+    /// spaces and parentheses, so it ends at the last <c>)</c>.
+    /// </summary>
+    public static bool TryReadStat(ReadOnlySpan<byte> stat, out ReadOnlySpan<byte> comm, out char state)
+    {
+        int open = stat.IndexOf((byte)'(');
+        int close = stat.LastIndexOf((byte)')');
+        if (open < 0 || close < open || close + 2 >= stat.Length || stat[close + 1] != (byte)' ')
+        {
+            comm = default;
+            state = '\0';
+            return false;
+        }
+
+        comm = stat[(open + 1)..close];
+        state = (char)stat[close + 2];
+        return true;
+    }
+
+    /// <summary>The inode of a network namespace link (<c>readlink /proc/PID/ns/net</c>: <c>net:[4026531840]</c>).</summary>
+    public static bool TryReadNetNamespace(ReadOnlySpan<byte> link, out ulong inode)
+    {
+        inode = 0;
+        if (!link.StartsWith(NetPrefix) || link.Length < NetPrefix.Length + 2 || link[^1] != (byte)']')
+        {
+            return false;
+        }
+
+        return System.Buffers.Text.Utf8Parser.TryParse(link[NetPrefix.Length..^1], out inode, out int consumed)
+            && consumed == link.Length - NetPrefix.Length - 1;
+    }
+}

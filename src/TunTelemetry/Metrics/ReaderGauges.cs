@@ -1,0 +1,56 @@
+using System.Diagnostics.Metrics;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+
+namespace TunTelemetry.Metrics;
+
+/// <summary>
+/// <c>tundev.reader</c> and <c>tundev.reader.stopped</c>: one series per (device, reading process), from the last
+/// <see cref="ReadersObserved"/>. Observable gauges, so a reader that exited, or whose device is no longer watched,
+/// leaves the export with the next observation that lacks it. The aggregator replaces the whole table at once; the
+/// export thread reads whichever table is current.
+/// </summary>
+internal sealed class ReaderGauges
+{
+    private ReaderPoint[] _points = [];
+
+    /// <summary>Makes the gauges on the per-device meter (again after each renewal); the table outlives them.</summary>
+    public void CreateInstruments(Meter meter)
+    {
+        meter.CreateObservableGauge(MetricNames.Reader, () => Observe(_ => 1), "{process}",
+            "1 per process holding a queue of the TUN/TAP device open (the process its packets wait for), from /proc.");
+        // A count of processes (1 or 0), not unit 1, which the collector's Prometheus exporter would suffix with _ratio.
+        meter.CreateObservableGauge(MetricNames.ReaderStopped, () => Observe(p => p.Stopped ? 1 : 0), "{process}",
+            "1 when the reading process is stopped (state T, or t under a tracer): it cannot drain the device, else 0.");
+    }
+
+    public void Set(ReadersObserved observed)
+    {
+        var points = new List<ReaderPoint>();
+        foreach (DeviceReaders device in observed.Devices)
+        {
+            foreach (TunReader reader in device.Readers)
+            {
+                points.Add(new ReaderPoint(
+                    [
+                        new(MetricNames.InterfaceName, device.Device.Name),
+                        new(MetricNames.ProcessPid, reader.Pid),
+                        new(MetricNames.ProcessExecutableName, reader.Name),
+                    ],
+                    reader.IsStopped));
+            }
+        }
+
+        Volatile.Write(ref _points, points.ToArray());
+    }
+
+    private IEnumerable<Measurement<long>> Observe(Func<ReaderPoint, long> value)
+    {
+        foreach (ReaderPoint point in Volatile.Read(ref _points))
+        {
+            yield return new Measurement<long>(value(point), point.Tags);
+        }
+    }
+
+    private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped);
+}

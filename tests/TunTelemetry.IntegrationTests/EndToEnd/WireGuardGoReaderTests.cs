@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TunTelemetry.IntegrationTests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.IntegrationTests.EndToEnd;
+
+/// <summary>
+/// A real VPN daemon from Debian's packages (<c>wireguard-go</c>, <c>apt-get install wireguard-go</c>) in a test
+/// namespace: with no peer configured nothing it reads leaves the namespace. Stopped with SIGSTOP, its device drops
+/// what is written into it, and the agent (run in the same namespace) names it as the device's stopped reader.
+/// </summary>
+public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposable
+{
+    private const string WireGuardGo = "/usr/bin/wireguard-go";
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+    private readonly string _config = Path.Combine(Path.GetTempPath(), $"tt-{Guid.NewGuid():N}.conf");
+
+    public void Dispose() => File.Delete(_config);
+
+    [NetAdminFact]
+    public async Task A_stopped_wireguard_go_is_named_as_its_devices_stopped_reader_while_the_device_drops()
+    {
+        Assert.True(File.Exists(WireGuardGo), $"{WireGuardGo} is missing: apt-get install wireguard-go (.ci/run does)");
+        const string device = "wgtt0";
+        using TestNetns netns = TestNetns.Create();
+        // No IPv6: the kernel's router solicitations would add a drop or two to the exact count.
+        TestNetns.Run("ip", "netns", "exec", netns.Name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in new[] { "netns", "exec", netns.Name, WireGuardGo, device })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        start.Environment["WG_PROCESS_FOREGROUND"] = "1";
+        using Process wireguard = Process.Start(start)!; // ip netns exec execs wireguard-go: the same pid
+        AgentProcess? agent = null;
+        try
+        {
+            await WaitForDeviceAsync(netns.Name, device);
+            TestNetns.Run("ip", "-n", netns.Name, "link", "set", device, "up");
+            File.WriteAllText(_config, "tuntelemetry.metrics.reader-interval = 1s");
+            agent = AgentProcess.StartUnder(["ip", "netns", "exec", netns.Name],
+                new Dictionary<string, string> { ["OTEL_METRICS_EXPORTER"] = "none" },
+                "run", "--console", "--config", _config, "--poll-interval", "500ms", "--include", $"^{device}$");
+            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Id}]", Patience);
+
+            TestNetns.Run("kill", "-STOP", $"{wireguard.Id}");
+            Assert.Equal(600, PacketWriter.Send(device, 600, netns.Name));
+
+            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Id}]:STOPPED  <- ", Patience);
+            await agent.WaitForAsync(a => a.ConsoleTxDropped(device) == 100, Patience, $"100 drops of {device}");
+            JsonElement snapshot = Snapshot(netns.Name, device);
+            Assert.Equal(100UL, snapshot.GetProperty("stats").GetProperty("tx_dropped").GetUInt64());
+            JsonElement reader = Assert.Single(snapshot.GetProperty("readers").EnumerateArray().ToArray());
+            Assert.Equal(wireguard.Id, reader.GetProperty("pid").GetInt32());
+            Assert.Equal("wireguard-go", reader.GetProperty("name").GetString());
+            Assert.Equal("stopped", reader.GetProperty("state").GetString());
+            Assert.True(snapshot.GetProperty("link_up").GetBoolean());
+            Assert.Equal("tun", snapshot.GetProperty("tun").GetProperty("type").GetString());
+            output.WriteLine(snapshot.ToString());
+        }
+        finally
+        {
+            _ = Process.Start("kill", ["-CONT", $"{wireguard.Id}"])?.WaitForExit(10_000);
+            wireguard.Kill();
+            wireguard.WaitForExit(30_000);
+            if (agent is not null)
+            {
+                output.WriteLine(agent.Output);
+                agent.Dispose();
+            }
+        }
+    }
+
+    private static JsonElement Snapshot(string netns, string device)
+    {
+        using AgentProcess snapshot = AgentProcess.StartUnder(["ip", "netns", "exec", netns], new Dictionary<string, string>(), "snapshot", "--json", device);
+        Assert.Equal(0, snapshot.WaitForExit(Patience));
+        return JsonDocument.Parse(snapshot.Output).RootElement[0].Clone();
+    }
+
+    private static async Task WaitForDeviceAsync(string netns, string device)
+    {
+        DateTime deadline = DateTime.UtcNow + Patience;
+        while (true)
+        {
+            using Process show = Process.Start(new ProcessStartInfo("ip", ["-n", netns, "link", "show", device])
+            {
+                UseShellExecute = false,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+            })!;
+            await show.WaitForExitAsync();
+            if (show.ExitCode == 0)
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"wireguard-go did not create {device} within {Patience}");
+            await Task.Delay(100);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+"""A real process that holds a TUN/TAP device open and never reads it, for the reader tests.
+
+Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up]
+
+Opens N queues of NAME (IFF_MULTI_QUEUE when N > 1), detaches the last K of them (TUNSETQUEUE with
+IFF_DETACH_QUEUE), brings the device up (unless --no-up: an unprivileged process attaching to a
+persistent device it owns may not), optionally forks a child that keeps the same descriptors, prints
+"ready PID [CHILD_PID]" and waits for its standard input to close; then it (and the child) exit, which
+deletes the device. Constants from uapi/linux/if_tun.h and uapi/linux/sockios.h.
+"""
+import fcntl
+import os
+import socket
+import struct
+import sys
+
+TUNSETIFF = 0x400454CA
+TUNSETQUEUE = 0x400454D9
+SIOCGIFFLAGS = 0x8913
+SIOCSIFFLAGS = 0x8914
+IFF_TUN = 0x0001
+IFF_TAP = 0x0002
+IFF_MULTI_QUEUE = 0x0100
+IFF_DETACH_QUEUE = 0x0400
+IFF_NO_PI = 0x1000
+IFF_VNET_HDR = 0x4000
+IFF_UP = 0x1
+
+
+def main(argv):
+    name = argv[0]
+    queues = int(argv[argv.index("--queues") + 1]) if "--queues" in argv else 1
+    detach = int(argv[argv.index("--detach") + 1]) if "--detach" in argv else 0
+    flags = IFF_TAP if "--tap" in argv else IFF_TUN
+    if "--pi" not in argv:
+        flags |= IFF_NO_PI
+    if "--vnet-hdr" in argv:
+        flags |= IFF_VNET_HDR
+    if queues > 1:
+        flags |= IFF_MULTI_QUEUE
+
+    fds = []
+    for _ in range(queues):
+        fd = os.open("/dev/net/tun", os.O_RDWR)
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", name.encode(), flags))
+        fds.append(fd)
+    for fd in fds[queues - detach:]:
+        fcntl.ioctl(fd, TUNSETQUEUE, struct.pack("16sH22x", b"", IFF_DETACH_QUEUE))
+
+    ipv6 = f"/proc/sys/net/ipv6/conf/{name}/disable_ipv6"
+    if "--no-up" not in argv and os.path.exists(ipv6):
+        with open(ipv6, "w") as f:
+            f.write("1")  # no router solicitations: drop counts stay exact
+    if "--no-up" not in argv:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", name.encode(), 0))
+            up = struct.unpack("16sH22x", current)[1] | IFF_UP
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), up))
+
+    pids = [os.getpid()]
+    if "--fork" in argv:
+        child = os.fork()
+        if child == 0:
+            sys.stdin.read()
+            os._exit(0)
+        pids.append(child)
+
+    print("ready", *pids, flush=True)
+    sys.stdin.read()
+    if len(pids) > 1:
+        os.waitpid(pids[1], 0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

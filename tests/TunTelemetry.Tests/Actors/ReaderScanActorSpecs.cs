@@ -1,0 +1,187 @@
+using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using TunTelemetry.Testing;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Metrics;
+using TunTelemetry.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.Tests.Actors;
+
+/// <summary>
+/// When the reader scan runs and what it reports, in virtual time. The scan itself is replaced by a table the spec
+/// sets (the real one is tested against real processes in the integration tests); the aggregator and the
+/// OpenTelemetry SDK are real.
+/// </summary>
+public sealed class ReaderScanActorSpecs : TestKit
+{
+    private const ulong OwnNetns = 4026531833;
+    private const ulong OtherNetns = 4026532999;
+    private static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
+    private static readonly TunDevice Wg0 = new(7, "wg0", TunDeviceKind.Tun);
+    private static readonly TunDevice Tun1 = new(8, "tun1", TunDeviceKind.Tun);
+
+    private readonly Meter _meter = new($"TunTelemetry.Readers.{Guid.NewGuid():N}");
+    private readonly List<Metric> _exported = [];
+    private readonly MeterProvider _provider;
+    private readonly TunDeviceMetrics _metrics;
+    private TunReaderTable _table = TunReaderTable.Empty;
+    private int _scans;
+
+    public ReaderScanActorSpecs(ITestOutputHelper output)
+        : base(VirtualTime.Config, output: output)
+    {
+        _metrics = new TunDeviceMetrics(_meter, detailed: false);
+        _provider = Sdk.CreateMeterProviderBuilder().AddMeter(_meter.Name).AddInMemoryExporter(_exported).Build();
+    }
+
+    private TestScheduler Scheduler => (TestScheduler)Sys.Scheduler;
+
+    private IActorRef Start(IActorRef aggregator, TimeSpan? interval)
+    {
+        IActorRef actor = Sys.ActorOf(ReaderScanActor.Props(aggregator, interval, () =>
+        {
+            _scans++;
+            return _table;
+        }, OwnNetns));
+        Handled(actor); // started before time moves
+        return actor;
+    }
+
+    /// <summary>The actor has handled everything told before (its mailbox is in order), so its timers are set.</summary>
+    private static void Handled(IActorRef actor) => actor.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(30)).Wait();
+
+    private static TunReaderTable Table(int hidden, params (ulong Netns, string Device, TunReader Reader)[] readers) =>
+        new(readers.GroupBy(r => new NetnsDevice(r.Netns, r.Device))
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<TunReader>)g.Select(r => r.Reader).ToArray()), 100, hidden);
+
+    [Fact]
+    public void Devices_appearing_together_share_one_scan_a_second_later_then_scans_follow_the_interval()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        _table = Table(0, (OwnNetns, "wg0", new TunReader(100, "wireguard-go", 'S')));
+        IActorRef actor = Start(aggregator, Interval);
+
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        actor.Tell(new DeviceWatchStarted(Tun1));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+
+        ReadersObserved observed = aggregator.ExpectMsg<ReadersObserved>();
+        Assert.Equal(1, _scans);
+        Assert.Equal([new TunReader(100, "wireguard-go", 'S')], observed.For(Wg0.IfIndex));
+        Assert.Empty(observed.For(Tun1.IfIndex)!); // watched, and nothing holds it
+
+        Handled(actor);
+        Scheduler.Advance(Interval - ReaderScanActor.AppearanceDelay - TimeSpan.FromSeconds(1));
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        Scheduler.Advance(TimeSpan.FromSeconds(1));
+        aggregator.ExpectMsg<ReadersObserved>();
+        Assert.Equal(2, _scans);
+    }
+
+    [Fact]
+    public async Task Off_never_scans()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef actor = Start(aggregator, interval: null);
+
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        Handled(actor);
+        Scheduler.Advance(TimeSpan.FromHours(2));
+
+        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0, _scans);
+        Assert.False((await actor.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(30))).Scanned);
+    }
+
+    [Fact]
+    public void A_same_named_device_in_another_namespace_lends_no_readers()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        _table = Table(0, (OtherNetns, "wg0", new TunReader(200, "openvpn", 'S')));
+        IActorRef actor = Start(aggregator, Interval);
+
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+
+        Assert.Empty(aggregator.ExpectMsg<ReadersObserved>().For(Wg0.IfIndex)!);
+    }
+
+    [Fact]
+    public void Reader_series_are_exported_with_pid_and_name_and_leave_when_the_reader_exits_or_the_device_goes()
+    {
+        IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
+        _table = Table(0,
+            (OwnNetns, "wg0", new TunReader(100, "wireguard-go", 'T')),
+            (OwnNetns, "wg0", new TunReader(101, "wireguard-go", 'S')),
+            (OwnNetns, "tun1", new TunReader(300, "openvpn", 'S')));
+        IActorRef actor = Start(aggregatorActor, Interval);
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        actor.Tell(new DeviceWatchStarted(Tun1));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+
+        AwaitAssert(() => Assert.Equal(
+            ["openvpn[300]@tun1 stopped=0", "wireguard-go[100]@wg0 stopped=1", "wireguard-go[101]@wg0 stopped=0"],
+            ExportedReaders()));
+
+        _table = Table(0, (OwnNetns, "wg0", new TunReader(101, "wireguard-go", 'S')), (OwnNetns, "tun1", new TunReader(300, "openvpn", 'S')));
+        Scheduler.Advance(Interval);
+        AwaitAssert(() => Assert.Equal(["openvpn[300]@tun1 stopped=0", "wireguard-go[101]@wg0 stopped=0"], ExportedReaders()));
+
+        actor.Tell(new DeviceWatchStopped(Tun1)); // leaves at once, without waiting for a scan
+        AwaitAssert(() => Assert.Equal(["wireguard-go[101]@wg0 stopped=0"], ExportedReaders()));
+    }
+
+    /// <summary>One export of tundev.reader joined with tundev.reader.stopped, as <c>comm[pid]@device stopped=N</c>.</summary>
+    private string[] ExportedReaders()
+    {
+        _exported.Clear();
+        _provider.ForceFlush();
+        var stopped = Points(MetricNames.ReaderStopped);
+        return Points(MetricNames.Reader)
+            .Select(p =>
+            {
+                Assert.Equal(1, p.Value);
+                return $"{p.Key} stopped={stopped[p.Key]}";
+            })
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    private Dictionary<string, long> Points(string name)
+    {
+        var points = new Dictionary<string, long>();
+        foreach (Metric metric in _exported.Where(m => m.Name == name))
+        {
+            foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
+            {
+                var tags = new Dictionary<string, object?>();
+                foreach (KeyValuePair<string, object?> tag in point.Tags)
+                {
+                    tags[tag.Key] = tag.Value;
+                }
+
+                Assert.IsType<int>(tags[MetricNames.ProcessPid]);
+                points[$"{tags[MetricNames.ProcessExecutableName]}[{tags[MetricNames.ProcessPid]}]@{tags[MetricNames.InterfaceName]}"] = point.GetGaugeLastValueLong();
+            }
+        }
+
+        return points;
+    }
+
+    protected override void AfterAll()
+    {
+        _provider.Dispose();
+        _meter.Dispose();
+        base.AfterAll();
+    }
+}
