@@ -47,11 +47,22 @@ public static class PipelineBenchmark
         listener.SetMeasurementEventCallback<long>((_, _, _, _) => Interlocked.Increment(ref measurements));
         listener.Start();
 
-        IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)).WithDispatcher(options.NetlinkDispatcher));
         bool idle = !busy;
         var phases = new PollPhases(TimeSpan.FromMilliseconds(intervalMs));
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>
             new TimedReader(idle ? NetlinkRouteSocket.Open() : new ChangingReader(NetlinkRouteSocket.Open()), phases));
+
+        // PERF_EXTENSION_GAUGE=on adds a per-device extension that reports one gauge per device every interval (what an
+        // extension author's simplest actor costs, on top of the built-in pipeline).
+        bool extension = Environment.GetEnvironmentVariable("PERF_EXTENSION_GAUGE") == "on";
+        if (extension)
+        {
+            builder.AddPerDeviceActor("gauge", context => GaugeExtensionActor.Props(context, options.PollInterval).WithDispatcher(options.NetlinkDispatcher),
+                GaugeExtensionActor.Instrument);
+        }
+
+        IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false, extensionInstruments: builder.Instruments))
+            .WithDispatcher(options.NetlinkDispatcher));
         IActorRef supervisor = system.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
         supervisor.Tell(new TunDevicesListed(devices));
 
@@ -68,10 +79,30 @@ public static class PipelineBenchmark
         long ticks = phases.Total();
         long updates = Interlocked.Read(ref measurements) - updatesBefore;
 
-        Console.WriteLine($"pipeline_mode={(busy ? "busy" : "idle")} pipeline_devices={devices.Length} pipeline_device_ticks={ticks} pipeline_txq_updates={updates} "
+        Console.WriteLine($"pipeline_mode={(busy ? "busy" : "idle")}{(extension ? "+extension-gauge" : "")} pipeline_devices={devices.Length} pipeline_device_ticks={ticks} pipeline_txq_updates={updates} "
             + $"pipeline_cpu_us_per_device_tick={cpu / Math.Max(1, ticks):0.00} pipeline_bytes_per_device_tick={(double)allocated / Math.Max(1, ticks):0} "
             + $"pipeline_busiest_tenth_of_interval={phases.BusiestTenthShare():0.0}%");
         return 0;
+    }
+
+    /// <summary>The simplest extension: one gauge per device, reported every interval.</summary>
+    private sealed class GaugeExtensionActor(PerDeviceActorContext context, TimeSpan interval) : UntypedActor
+    {
+        public static readonly DeviceInstrument Instrument = DeviceInstrument.Gauge("perf.extension.gauge", "1", "A gauge per device.");
+
+        private ICancelable? _ticks;
+        private long _value;
+
+        public static Props Props(PerDeviceActorContext context, TimeSpan interval) =>
+            Akka.Actor.Props.Create(() => new GaugeExtensionActor(context, interval));
+
+        protected override void PreStart() =>
+            _ticks = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(interval, interval, Self, "tick", Self);
+
+        protected override void PostStop() => _ticks?.Cancel();
+
+        protected override void OnReceive(object message) =>
+            context.Aggregator.Tell(new DeviceMeasured(context.Device, Instrument.Name, ++_value));
     }
 
     /// <summary>

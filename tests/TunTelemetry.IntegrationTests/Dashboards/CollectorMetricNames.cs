@@ -75,7 +75,7 @@ internal static class CollectorMetricNames
         {
             InstrumentPublished = (instrument, _) =>
             {
-                if (ReferenceEquals(instrument.Meter, meter))
+                if (instrument.Meter.Name == meter.Name)
                 {
                     found.Add(new OtlpMetric(instrument.Name, instrument.Unit ?? string.Empty, TypeOf(instrument)));
                 }

@@ -13,16 +13,6 @@ internal sealed record LabelValuesVariable(string Name, string Selector, string 
 internal sealed class GrafanaDashboard
 {
     /// <summary>
-    /// Panels whose queries need a gauge the test's agent does not export: <c>tundev_link_queues</c> exists for
-    /// multi-queue devices only (the kernel reports no queue count for a single-queue device), and the test's devices
-    /// are single-queue. Their queries must parse; every other panel's must return series.
-    /// </summary>
-    public static readonly string[] PanelsAwaitingReaderAndLinkGauges = ["TX queues enabled and disabled"];
-
-    /// <summary>The gauges the panels above wait for.</summary>
-    public static readonly string[] GaugesNotYetExported = ["tundev_link_queues"];
-
-    /// <summary>
     /// Variables whose label no series carries yet: <c>linux_netns_name</c> comes with watching other network
     /// namespaces. Until then the variable has no values, its "All" (<c>.*</c>) matches series without the label,
     /// and every panel works unfiltered.

@@ -61,19 +61,6 @@ public sealed class GrafanaDashboardTests
         }
     }
 
-    /// <summary>
-    /// The list of panels excused from returning series stays exact: a panel is on it exactly when one of its queries
-    /// needs a gauge the agent does not export yet, so no other panel can hide behind it.
-    /// </summary>
-    [Fact]
-    public void Exactly_the_panels_on_gauges_not_yet_exported_are_excused_from_returning_series()
-    {
-        var gauge = new Regex($@"\b({string.Join('|', GrafanaDashboard.GaugesNotYetExported)})\b");
-        string[] needing = GrafanaDashboard.Load().Queries().Where(q => gauge.IsMatch(q.Expression))
-            .Select(q => q.Panel).Distinct().Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(GrafanaDashboard.PanelsAwaitingReaderAndLinkGauges.Order(StringComparer.Ordinal), needing);
-    }
-
     [Fact]
     public void Variables_are_label_values_queries_whose_all_value_matches_series_without_the_label()
     {
