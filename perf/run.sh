@@ -111,6 +111,13 @@ pipeline_row() {
 for load in busy idle; do
   pipeline_row "$load" "pipeline, $load devices (tick → poll → reading → aggregator → instruments)"
 done
+# What the simplest extension costs on top: one gauge per device reported every interval (PERF_EXTENSION_GAUGE=on).
+idle_ns=$(ns_per_tick)
+p=$(inns env PERF_EXTENSION_GAUGE=on dotnet "$perf" pipeline tb "$seconds" 100 idle)
+say "extension gauge: $p"
+e_cpu=$(sed -E 's/.*pipeline_cpu_us_per_device_tick=([0-9.]+).*/\1/' <<<"$p")
+e_bytes=$(sed -E 's/.*pipeline_bytes_per_device_tick=([0-9]+).*/\1/' <<<"$p")
+row "| pipeline, idle devices plus a per-device extension reporting one gauge per tick | idle pipeline $idle_ns ns | $(awk "BEGIN{printf \"%.0f\", $e_cpu*1000}") ns per device per tick | the extension's own cost $(awk "BEGIN{printf \"%.0f\", $e_cpu*1000-$idle_ns}") ns; $e_bytes bytes/device/tick (the idle pipeline allocates none: the rest is the extension's message) |"
 # The same busy pipeline with 1 ms ticks and a 1 ms interval: each device is polled again within a few milliseconds, so
 # its kernel data stays in cache as in the raw loops above. What the actors add, without what a cold kernel adds.
 run_pipeline 8 1 busy 1
