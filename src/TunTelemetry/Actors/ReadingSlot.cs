@@ -7,7 +7,7 @@ namespace TunTelemetry.Actors;
 /// Tells the aggregator that a poller's <see cref="ReadingSlot"/> holds a reading to count. A poller makes one per
 /// incarnation and sends that same instance every time, so a busy tick allocates nothing.
 /// </summary>
-public sealed record LinkStatsReady(ReadingSlot Slot);
+internal sealed record LinkStatsReady(ReadingSlot Slot);
 
 /// <summary>
 /// The newest reading of one poller incarnation that the aggregator has not counted yet: a one-place mailbox that the
@@ -20,7 +20,7 @@ public sealed record LinkStatsReady(ReadingSlot Slot);
 /// aggregator that falls behind has at most one reading per device waiting, not a queue that grows every tick.
 /// The poller sends <see cref="LinkStatsReady"/> only when the slot goes from empty to full.
 /// </remarks>
-public sealed class ReadingSlot
+internal sealed class ReadingSlot
 {
     private readonly Lock _gate = new();
     private LinkStats64 _stats;

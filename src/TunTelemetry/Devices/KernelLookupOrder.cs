@@ -17,7 +17,7 @@ namespace TunTelemetry.Devices;
 /// they were queued, so pollers started in this order keep polling in it. The bucket count is a kernel detail, not an
 /// interface: on a kernel that hashed differently this order would cost nothing and gain nothing.
 /// </remarks>
-public static class KernelLookupOrder
+internal static class KernelLookupOrder
 {
     /// <summary>The number of ifindex hash buckets per network namespace (<c>NETDEV_HASHENTRIES</c>).</summary>
     public const int HashBuckets = 256;

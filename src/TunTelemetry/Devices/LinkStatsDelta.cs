@@ -7,7 +7,7 @@ namespace TunTelemetry.Devices;
 /// driver reset, 32-bit wrap in a driver) counts its new value as growth from zero: never a negative step and never the
 /// 2^64 wrap that Tailscale's tundevstats produced with an unsigned subtraction.
 /// </summary>
-public static class LinkStatsDelta
+internal static class LinkStatsDelta
 {
     /// <summary>
     /// Growth from <paramref name="previous"/> to <paramref name="current"/>; with no previous poll, the current values

@@ -13,7 +13,7 @@ namespace TunTelemetry.Dispatch;
 /// there are two such actors per device: at 10,000 devices the default queues were 20 MB of the agent's heap. A short
 /// uncontended lock per enqueue and dequeue costs tens of nanoseconds against a poll's microseconds.
 /// </remarks>
-public sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueSemantics
+internal sealed class CompactMessageQueue : IMessageQueue, IUnboundedMessageQueueSemantics
 {
     // The aggregator's queue takes a burst of readings every tick; keeping room for a normal burst saves a reallocation
     // per tick, and only a flood (start-up with thousands of devices) is given back.

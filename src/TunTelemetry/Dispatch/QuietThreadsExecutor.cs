@@ -16,7 +16,7 @@ namespace TunTelemetry.Dispatch;
 /// A second thread is woken only when no thread is awake, or when the awake one has not started an item for
 /// <see cref="StallMilliseconds"/> (it is blocked, e.g. in a netlink receive waiting for its timeout).
 /// </remarks>
-public sealed class QuietThreadsExecutor : ExecutorService
+internal sealed class QuietThreadsExecutor : ExecutorService
 {
     /// <summary>How long work may wait behind a blocked thread before another thread is woken for it.</summary>
     public const int StallMilliseconds = 10;

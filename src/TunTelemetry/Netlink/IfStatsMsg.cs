@@ -1,7 +1,7 @@
 namespace TunTelemetry.Netlink;
 
 /// <summary><c>struct if_stats_msg</c> from <c>uapi/linux/if_link.h</c>: the fixed header of RTM_GETSTATS and RTM_NEWSTATS.</summary>
-public readonly record struct IfStatsMsg(byte Family, int IfIndex, uint FilterMask)
+internal readonly record struct IfStatsMsg(byte Family, int IfIndex, uint FilterMask)
 {
     public const int Size = 12;
 

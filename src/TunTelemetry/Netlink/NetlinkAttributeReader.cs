@@ -4,7 +4,7 @@ namespace TunTelemetry.Netlink;
 /// Walks a run of <c>struct nlattr</c> (2-byte length, 2-byte type, payload, padded to 4 bytes). A length that runs past
 /// the container is a <see cref="MalformedReplyReason.TruncatedAttribute"/>, never an index out of range.
 /// </summary>
-public ref struct NetlinkAttributeReader
+internal ref struct NetlinkAttributeReader
 {
     private const int HeaderSize = 4;
 

@@ -1,7 +1,7 @@
 namespace TunTelemetry.Netlink;
 
 /// <summary><c>struct nlmsghdr</c> (16 bytes, native byte order), from <c>uapi/linux/netlink.h</c>.</summary>
-public readonly record struct NetlinkHeader(uint Length, ushort Type, ushort Flags, uint Sequence, uint PortId)
+internal readonly record struct NetlinkHeader(uint Length, ushort Type, ushort Flags, uint Sequence, uint PortId)
 {
     public const int Size = 16;
 

@@ -3,7 +3,7 @@ namespace TunTelemetry.Netlink;
 /// <summary>
 /// Walks the messages of one netlink datagram, rejecting lengths that are short, past the end, or that would loop.
 /// </summary>
-public ref struct NetlinkMessageReader
+internal ref struct NetlinkMessageReader
 {
     private ReadOnlySpan<byte> _remaining;
 

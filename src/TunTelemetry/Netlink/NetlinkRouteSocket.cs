@@ -210,7 +210,7 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     /// Blocks until a datagram can be received (true) or <paramref name="wakeup"/> is set (false), without a timeout:
     /// a thread that waits for notifications this way costs nothing while nothing happens.
     /// </summary>
-    public bool WaitReadable(WakeupEvent wakeup)
+    internal bool WaitReadable(WakeupEvent wakeup)
     {
         bool socketAdded = false;
         bool wakeupAdded = false;

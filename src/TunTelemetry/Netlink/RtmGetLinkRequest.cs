@@ -4,7 +4,7 @@ namespace TunTelemetry.Netlink;
 /// Encodes RTM_GETLINK requests: a dump of every link, or one link by ifindex or by name (<c>IFLA_IFNAME</c>).
 /// The body is a zeroed <c>struct ifinfomsg</c> (16 bytes) whose index selects the link.
 /// </summary>
-public static class RtmGetLinkRequest
+internal static class RtmGetLinkRequest
 {
     private const int IfInfoMsgSize = 16;
     private const ushort IflaIfName = 3;

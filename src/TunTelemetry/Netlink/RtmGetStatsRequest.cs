@@ -4,7 +4,7 @@ namespace TunTelemetry.Netlink;
 /// Encodes the 28-byte <c>RTM_GETSTATS</c> request for one ifindex with filter <c>IFLA_STATS_LINK_64</c>. No
 /// <c>NLM_F_ACK</c>: the kernel then answers with exactly one message, RTM_NEWSTATS or NLMSG_ERROR.
 /// </summary>
-public static class RtmGetStatsRequest
+internal static class RtmGetStatsRequest
 {
     public const int Size = NetlinkHeader.Size + IfStatsMsg.Size;
 

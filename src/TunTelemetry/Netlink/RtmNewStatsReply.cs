@@ -4,7 +4,7 @@ namespace TunTelemetry.Netlink;
 /// Decodes the kernel's answer to <see cref="RtmGetStatsRequest"/>: one datagram holding exactly one message, either
 /// RTM_NEWSTATS with an <c>IFLA_STATS_LINK_64</c> attribute, or NLMSG_ERROR. Pure: bytes in, value or typed error out.
 /// </summary>
-public static class RtmNewStatsReply
+internal static class RtmNewStatsReply
 {
     /// <summary>
     /// Decodes <paramref name="datagram"/>. Returns false when it answers another request (other sequence number or

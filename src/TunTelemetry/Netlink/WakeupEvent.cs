@@ -7,7 +7,7 @@ namespace TunTelemetry.Netlink;
 /// end a wait for notifications at once. Without it the waiting thread would have to wake on a timeout to look for a
 /// stop request: twice a second for the life of the agent, for nothing.
 /// </summary>
-public sealed unsafe class WakeupEvent : IDisposable
+internal sealed unsafe class WakeupEvent : IDisposable
 {
     // The same descriptor owner as the sockets': never closed while Set or a poll on another thread still uses it.
     private readonly SafeNetlinkHandle _handle;
