@@ -71,6 +71,8 @@ compare "$devices devices over $spread namespaces" "$(IFS=:; echo "${spread_path
 
 say "does RTM_GETSTATS take a target namespace? (ifindex $((devices + 1)) exists only in $ns)"
 "$run" statsprobe "$path" "$((devices + 1))" || true
+say "and for ifindex 1, which exists in both (lo): the plain request reads ours"
+"$run" statsprobe "$path" 1 || true
 
 as_nobody_with_net_admin=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=+net_admin --ambient-caps=+net_admin)
 as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
