@@ -50,7 +50,9 @@ public sealed class NamespaceDiscoveryTests
     public void A_namespace_whose_process_runs_in_a_container_cgroup_is_named_by_the_container_id()
     {
         string containerId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-        string cgroup = $"/sys/fs/cgroup/pids/docker/{containerId}";
+        const string Parent = "/sys/fs/cgroup/pids/docker";
+        string cgroup = $"{Parent}/{containerId}";
+        bool madeParent = !Directory.Exists(Parent);
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
         Directory.CreateDirectory(cgroup);
         try
@@ -63,6 +65,10 @@ public sealed class NamespaceDiscoveryTests
         {
             ns.Delete();
             RemoveCgroup(cgroup);
+            if (madeParent)
+            {
+                RemoveCgroup(Parent);
+            }
         }
     }
 
