@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "pipeline" when args.Length == 6 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy", int.Parse(args[5])),
     "reader-scan" when args.Length == 2 => ReaderScanBenchmark.Run(int.Parse(args[1])),
     "actor-footprint" when args.Length == 2 => ActorFootprintBenchmark.Run(int.Parse(args[1])),
+    "netns-scan" when args.Length == 2 => NamespaceScanBenchmark.Run(int.Parse(args[1])),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
     _ => Usage(),
 };
@@ -24,6 +25,7 @@ static int Usage()
                                                                  polled every MS (with TICK_MS: that scheduler tick)
                TunTelemetry.Perf actor-footprint N               live heap per actor, N actors of each per-device shape
                TunTelemetry.Perf reader-scan N                   N /proc reader scans: wall, CPU, bytes per scan
+               TunTelemetry.Perf netns-scan SCANS                 CPU per network namespace discovery scan (/proc and netns dirs)
                TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
         """);
     return 2;

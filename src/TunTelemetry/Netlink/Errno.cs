@@ -13,6 +13,7 @@ public static class Errno
     public const int ENOMEM = 12;
     public const int EACCES = 13;
     public const int EBUSY = 16;
+    public const int EEXIST = 17;
     public const int ENODEV = 19;
     public const int EINVAL = 22;
     public const int EMFILE = 24;
@@ -35,6 +36,7 @@ public static class Errno
         ENOMEM => "ENOMEM",
         EACCES => "EACCES",
         EBUSY => "EBUSY",
+        EEXIST => "EEXIST",
         ENODEV => "ENODEV",
         EINVAL => "EINVAL",
         ENFILE => "ENFILE",

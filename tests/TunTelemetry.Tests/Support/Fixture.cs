@@ -36,5 +36,27 @@ public static class Fixture
     /// </summary>
     public const string StoppedStatWithParens = "proc_stat_stopped_comm_parens_k6.18.txt";
 
+    /// <summary>
+    /// RTM_GETNSID by NETNSA_FD of a namespace just given an id, Linux 6.18: RTM_NEWNSID with NETNSA_NSID alone
+    /// (captured by <c>NetnsRouteSocketTests</c> in TunTelemetry.IntegrationTests, as are the three below).
+    /// </summary>
+    public const string NsidReply = "rtm_newnsid_reply_k6.18.bin";
+
+    /// <summary>
+    /// First datagram of an RTM_GETLINK dump with IFLA_TARGET_NETNSID and the link-kind filter "tun", of a namespace
+    /// holding lo, a veth pair and persistent TUN devices tn0 (7 packets dropped) and tn1 (11 dropped), Linux 6.18:
+    /// two RTM_NEWLINK messages flagged NLM_F_MULTI | NLM_F_DUMP_FILTERED.
+    /// </summary>
+    public const string TargetedTunDump = "rtm_newlink_target_dump_tun_drops_k6.18.bin";
+
+    /// <summary>
+    /// RTM_DELLINK heard on a NETLINK_LISTEN_ALL_NSID socket when <c>ip link set dev tmv0 netns OTHER</c> moved a TUN
+    /// device out of a namespace with an id, Linux 6.18: carries IFLA_NEW_NETNSID 0 and IFLA_NEW_IFINDEX 2.
+    /// </summary>
+    public const string MovedLinkDelete = "rtm_dellink_moved_netns_k6.18.bin";
+
+    /// <summary>The control bytes that came with <see cref="MovedLinkDelete"/>: one NETLINK_LISTEN_ALL_NSID message.</summary>
+    public const string MovedLinkDeleteControl = "rtm_dellink_moved_netns_cmsg_k6.18.bin";
+
     public static byte[] Read(string name) => File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", name));
 }

@@ -1,0 +1,178 @@
+using System.Runtime.InteropServices;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Namespaces;
+
+/// <summary>
+/// Follows the host's network namespaces: a scan at start, then a scan whenever a netns directory changes (inotify)
+/// and at least every <c>rescanInterval</c> (processes entering new namespaces make no file event). Reports each
+/// namespace appearing and going, with its name, from a thread of its own: discovery never runs on the poll path.
+/// </summary>
+/// <remarks>
+/// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
+/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever.
+/// Callbacks run on the watcher's thread, one at a time; an exception from one is reported and the watcher goes on.
+/// </remarks>
+internal sealed class NamespaceWatcher : IDisposable
+{
+    // ip netns add creates the file, then mounts the namespace on it: look again soon rather than a rescan later.
+    private static readonly TimeSpan UnreadyRetry = TimeSpan.FromMilliseconds(100);
+
+    private readonly NamespaceScanner _scanner;
+    private readonly TimeSpan _rescanInterval;
+    private readonly Action<NamespaceChange> _onChange;
+    private readonly Action<string> _onWarning;
+    private readonly WakeupEvent _stop = new();
+    private readonly ManualResetEventSlim _stopped = new();
+    private readonly InotifyWatch _inotify = new();
+    private readonly Dictionary<NetworkNamespaceId, NamespaceChange> _known = [];
+    private Thread? _thread;
+    private bool _warnedDenied;
+
+    public NamespaceWatcher(NamespaceScanner scanner, TimeSpan rescanInterval, Action<NamespaceChange> onChange, Action<string> onWarning)
+    {
+        if (rescanInterval < TimeSpan.FromMilliseconds(100) || rescanInterval > TimeSpan.FromHours(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(rescanInterval), rescanInterval, "must be from 100 ms to 1 hour");
+        }
+
+        _scanner = scanner;
+        _rescanInterval = rescanInterval;
+        _onChange = onChange;
+        _onWarning = onWarning;
+    }
+
+    /// <summary>Scans once (reporting every namespace found as appeared) and starts following.</summary>
+    public void Start()
+    {
+        _inotify.WatchExisting(_scanner.NetnsDirectories);
+        TimeSpan wait = ScanAndReport();
+        _thread = new Thread(() => Run(wait)) { IsBackground = true, Name = "tuntelemetry-netns-watcher" };
+        _thread.Start();
+    }
+
+    public void Dispose()
+    {
+        _stopped.Set();
+        _stop.Set();
+        _thread?.Join();
+        _inotify.Dispose();
+        _stop.Dispose();
+        _stopped.Dispose();
+    }
+
+    private void Run(TimeSpan wait)
+    {
+        while (true)
+        {
+            try
+            {
+                if (!WaitForChange(wait))
+                {
+                    return;
+                }
+
+                _inotify.Drain();
+                _inotify.WatchExisting(_scanner.NetnsDirectories);
+            }
+            catch (Exception e)
+            {
+                // Never end the agent over discovery: fall back to rescans alone.
+                _onWarning($"network namespace watch failed, rescanning every {_rescanInterval.TotalSeconds:0.#} s: {e.Message}");
+                if (_stopped.Wait(_rescanInterval))
+                {
+                    return;
+                }
+            }
+
+            wait = ScanAndReport();
+        }
+    }
+
+    /// <summary>Scans, reports the difference; returns how long to wait before the next scan.</summary>
+    private TimeSpan ScanAndReport()
+    {
+        NamespaceScan scan;
+        try
+        {
+            scan = _scanner.Scan();
+        }
+        catch (Exception e)
+        {
+            _onWarning($"network namespace scan failed, trying again in {_rescanInterval.TotalSeconds:0.#} s: {e.Message}");
+            return _rescanInterval;
+        }
+
+        if (scan.ProcessesDenied > 0 && !_warnedDenied)
+        {
+            _warnedDenied = true;
+            _onWarning($"cannot see the network namespaces of {scan.ProcessesDenied} processes of other users: following " +
+                "/proc/PID/ns/net needs CAP_SYS_PTRACE; watching the namespaces in " +
+                $"{string.Join(", ", _scanner.NetnsDirectories)} and of processes it may see");
+        }
+
+        foreach (NetworkNamespaceId gone in _known.Keys.Where(id => !scan.Namespaces.ContainsKey(id)).ToList())
+        {
+            NamespaceChange last = _known[gone];
+            _known.Remove(gone);
+            Report(last with { Kind = NamespaceChangeKind.Gone });
+        }
+
+        foreach ((NetworkNamespaceId id, DiscoveredNamespace ns) in scan.Namespaces)
+        {
+            if (!_known.ContainsKey(id))
+            {
+                var change = new NamespaceChange(NamespaceChangeKind.Appeared, ns, NamespaceNaming.NameOf(ns, _scanner.ReadCgroup));
+                _known[id] = change;
+                Report(change);
+            }
+        }
+
+        return scan.UnreadyBindMounts > 0 ? UnreadyRetry : _rescanInterval;
+    }
+
+    private void Report(NamespaceChange change)
+    {
+        try
+        {
+            _onChange(change);
+        }
+        catch (Exception e)
+        {
+            _onWarning($"handling {change.Kind} of network namespace {change.Name} failed: {e.Message}");
+        }
+    }
+
+    /// <summary>Waits for a netns directory event or the timeout (true), or a stop (false).</summary>
+    private unsafe bool WaitForChange(TimeSpan timeout)
+    {
+        bool inotifyAdded = false, stopAdded = false;
+        try
+        {
+            _inotify.Handle.DangerousAddRef(ref inotifyAdded);
+            _stop.Handle.DangerousAddRef(ref stopAdded);
+            LibC.PollFd* fds = stackalloc LibC.PollFd[2];
+            fds[0] = new LibC.PollFd { Fd = (int)_inotify.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
+            fds[1] = new LibC.PollFd { Fd = (int)_stop.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
+            int ready = LibC.Poll(fds, 2, (int)timeout.TotalMilliseconds);
+            if (ready < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
+            {
+                throw new IOException($"poll failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+
+            return fds[1].ReturnedEvents == 0;
+        }
+        finally
+        {
+            if (stopAdded)
+            {
+                _stop.Handle.DangerousRelease();
+            }
+
+            if (inotifyAdded)
+            {
+                _inotify.Handle.DangerousRelease();
+            }
+        }
+    }
+}

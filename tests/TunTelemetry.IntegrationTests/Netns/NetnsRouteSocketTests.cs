@@ -1,0 +1,236 @@
+using Microsoft.Win32.SafeHandles;
+using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Netlink;
+using Xunit;
+
+namespace TunTelemetry.IntegrationTests.Netns;
+
+/// <summary>
+/// Reading other network namespaces from a socket in ours, against the real kernel, in namespaces the tests make: a
+/// named one (<c>ip netns add</c>) and an unnamed one held by an <c>unshare -n</c> child. With
+/// <c>TUNTELEMETRY_CAPTURE_DIR</c> set, the replies are written out as the decode fixtures of TunTelemetry.Tests.
+/// </summary>
+public sealed class NetnsRouteSocketTests
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    [NetAdminFact]
+    public void A_named_namespace_gets_an_id_and_its_tun_devices_read_equal_to_their_kernel_counters()
+    {
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun("tn0");
+        ns.AddTun("tn1");
+        ns.Ip("link", "add", "ve0", "type", "veth", "peer", "name", "ve1");
+        Assert.Equal(7, ns.DropPackets("tn0", 7));
+        Assert.Equal(11, ns.DropPackets("tn1", 11));
+
+        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using SafeFileHandle file = File.OpenHandle(ns.Path);
+        int nsid = socket.AssignId(file);
+        Assert.True(nsid >= 0, $"nsid {nsid}");
+        Assert.Equal(nsid, socket.GetId(file));
+
+        var readings = new List<LinkStatsReading>();
+        socket.ReadTunStats(nsid, readings);
+
+        // The kernel's kind filter leaves out lo and the veth pair.
+        Assert.Equal(new[] { ns.IfIndex("tn0"), ns.IfIndex("tn1") }.Order(), readings.Select(r => r.IfIndex).Order());
+        Assert.Equal(7UL, readings.Single(r => r.IfIndex == ns.IfIndex("tn0")).Stats.TxDropped);
+        Assert.Equal(11UL, readings.Single(r => r.IfIndex == ns.IfIndex("tn1")).Stats.TxDropped);
+        foreach (string device in new[] { "tn0", "tn1" })
+        {
+            LinkStats64 stats = readings.Single(r => r.IfIndex == ns.IfIndex(device)).Stats;
+            Assert.Equal(ns.Statistic(device, "tx", "dropped"), stats.TxDropped);
+            Assert.Equal(ns.Statistic(device, "tx", "packets"), stats.TxPackets);
+            Assert.Equal(ns.Statistic(device, "rx", "packets"), stats.RxPackets);
+        }
+
+        Assert.Equal(["tn0", "tn1"], socket.DumpLinks(nsid, tunOnly: true).Select(l => l.Name).Order());
+        Assert.Contains("ve0", socket.DumpLinks(nsid, tunOnly: false).Select(l => l.Name));
+
+        CaptureFixtures(socket, nsid, file);
+    }
+
+    [NetAdminFact]
+    public void An_unnamed_namespace_held_by_an_unshare_child_is_read_through_its_proc_file_and_its_pid()
+    {
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
+        ns.AddTun("tun0");
+        Assert.Equal(5, ns.DropPackets("tun0", 5));
+
+        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using SafeFileHandle file = File.OpenHandle(ns.Path);
+        Assert.Equal(NetnsId.NotAssigned, socket.GetId(file));
+        int nsid = socket.AssignId(file);
+        Assert.Equal(nsid, socket.GetIdOfProcess(ns.HolderPid!.Value));
+
+        var readings = new List<LinkStatsReading>();
+        socket.ReadTunStats(nsid, readings);
+        LinkStatsReading reading = Assert.Single(readings);
+        Assert.Equal(ns.IfIndex("tun0"), reading.IfIndex);
+        Assert.Equal(5UL, reading.Stats.TxDropped);
+        Assert.Equal(ns.Statistic("tun0", "tx", "dropped"), reading.Stats.TxDropped);
+    }
+
+    [NetAdminFact]
+    public void Two_devices_named_alike_in_two_namespaces_are_read_apart()
+    {
+        using TestNetworkNamespace first = TestNetworkNamespace.CreateNamed();
+        using TestNetworkNamespace second = TestNetworkNamespace.CreateUnnamed();
+        first.AddTun("tun0");
+        second.AddTun("tun0");
+        first.DropPackets("tun0", 3);
+        second.DropPackets("tun0", 9);
+
+        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using SafeFileHandle firstFile = File.OpenHandle(first.Path);
+        using SafeFileHandle secondFile = File.OpenHandle(second.Path);
+        int firstId = socket.AssignId(firstFile);
+        int secondId = socket.AssignId(secondFile);
+        Assert.NotEqual(firstId, secondId);
+
+        var readings = new List<LinkStatsReading>();
+        socket.ReadTunStats(firstId, readings);
+        Assert.Equal(3UL, Assert.Single(readings).Stats.TxDropped);
+        readings.Clear();
+        socket.ReadTunStats(secondId, readings);
+        Assert.Equal(9UL, Assert.Single(readings).Stats.TxDropped);
+    }
+
+    [NetAdminFact]
+    public void A_device_moved_between_namespaces_is_heard_as_a_move_out_of_one_and_an_arrival_in_the_other()
+    {
+        using TestNetworkNamespace from = TestNetworkNamespace.CreateNamed();
+        using TestNetworkNamespace to = TestNetworkNamespace.CreateNamed();
+        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using SafeFileHandle fromFile = File.OpenHandle(from.Path);
+        using SafeFileHandle toFile = File.OpenHandle(to.Path);
+        int fromId = ids.AssignId(fromFile);
+        int toId = ids.AssignId(toFile);
+        from.AddTun("tmv0");
+
+        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 };
+        using NetnsRouteSocket listener = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        using NetnsRouteSocket capture = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        from.Ip("link", "set", "dev", "tmv0", "netns", to.Name!);
+        CaptureMoveNotification(capture, fromId);
+
+        var changes = new List<NamespacedLinkChange>();
+        var idChanges = new List<NetnsIdChange>();
+        DateTime deadline = DateTime.UtcNow + Deadline;
+        while (!(changes.Any(IsMoveOut) && changes.Any(IsArrival)) && DateTime.UtcNow < deadline)
+        {
+            listener.ReceiveNotifications(changes, idChanges);
+        }
+
+        NamespacedLinkChange moveOut = Assert.Single(changes, IsMoveOut);
+        Assert.True(moveOut.Netns.NewNetnsId >= 0, $"IFLA_NEW_NETNSID {moveOut.Netns.NewNetnsId}");
+        Assert.Contains(changes, IsArrival);
+        Assert.Equal(to.IfIndex("tmv0"), changes.Last(IsArrival).Change.Link.IfIndex);
+
+        bool IsMoveOut(NamespacedLinkChange c) =>
+            c.Nsid == fromId && c.Change.Kind == LinkChangeKind.Removed && c.Change.Link.Name == "tmv0" && c.Netns.IsMove;
+
+        bool IsArrival(NamespacedLinkChange c) =>
+            c.Nsid == toId && c.Change.Kind == LinkChangeKind.AddedOrChanged && c.Change.Link.Name == "tmv0";
+    }
+
+    [NetAdminFact]
+    public void A_deleted_device_is_heard_as_a_delete_not_a_move()
+    {
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using SafeFileHandle file = File.OpenHandle(ns.Path);
+        int nsid = ids.AssignId(file);
+        ns.AddTun("tdel0");
+
+        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 };
+        using NetnsRouteSocket listener = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        ns.Ip("link", "del", "tdel0");
+
+        var changes = new List<NamespacedLinkChange>();
+        DateTime deadline = DateTime.UtcNow + Deadline;
+        while (!changes.Any(IsDelete) && DateTime.UtcNow < deadline)
+        {
+            listener.ReceiveNotifications(changes, []);
+        }
+
+        Assert.False(Assert.Single(changes, IsDelete).Netns.IsMove);
+
+        bool IsDelete(NamespacedLinkChange c) => c.Nsid == nsid && c.Change.Kind == LinkChangeKind.Removed && c.Change.Link.Name == "tdel0";
+    }
+
+    [NetAdminFact]
+    public void A_namespace_that_dies_has_its_id_dropped_and_told()
+    {
+        TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
+        try
+        {
+            using NetnsRouteSocket listener = NetnsRouteSocket.Open(namespaceIdEvents: true);
+            int nsid;
+            using (SafeFileHandle file = File.OpenHandle(ns.Path))
+            {
+                nsid = listener.AssignId(file);
+            }
+
+            // Our socket is in our own namespace, so it does not keep the other one alive: stopping its last process
+            // kills it, and the kernel drops its id.
+            ns.Delete();
+            var idChanges = new List<NetnsIdChange>();
+            DateTime deadline = DateTime.UtcNow + Deadline;
+            while (!idChanges.Contains(new NetnsIdChange(false, nsid)) && DateTime.UtcNow < deadline)
+            {
+                listener.ReceiveNotifications([], idChanges);
+            }
+
+            Assert.Contains(new NetnsIdChange(false, nsid), idChanges);
+            var readings = new List<LinkStatsReading>();
+            var error = Assert.Throws<NetlinkErrnoException>(() => listener.ReadTunStats(nsid, readings));
+            Assert.Empty(readings);
+            Assert.Equal(Errno.EINVAL, error.Errno);
+        }
+        finally
+        {
+            ns.Dispose();
+        }
+    }
+
+    private static void CaptureFixtures(NetnsRouteSocket socket, int nsid, SafeFileHandle file)
+    {
+        Span<byte> request = stackalloc byte[Math.Max(RtmNsidRequest.MaxSize, RtmGetLinkTargetedRequest.MaxSize)];
+        byte[] getNsid = socket.CaptureReply(request[..RtmNsidRequest.WriteGetByFd(request, socket.NextSequence(), (int)file.DangerousGetHandle())]);
+        Assert.Equal(nsid, RtmNsidMessage.Decode(getNsid.AsSpan(NetlinkHeader.Size, (int)NetlinkHeader.Read(getNsid).Length - NetlinkHeader.Size)).Nsid);
+        byte[] dump = socket.CaptureReply(request[..RtmGetLinkTargetedRequest.WriteDump(request, socket.NextSequence(), nsid, tunOnly: true)]);
+        Save("rtm_newnsid_reply_k6.18.bin", getNsid);
+        Save("rtm_newlink_target_dump_tun_drops_k6.18.bin", dump);
+    }
+
+    // The RTM_DELLINK that reports the move, as it came with its NETLINK_LISTEN_ALL_NSID control message.
+    private static void CaptureMoveNotification(NetnsRouteSocket capture, int fromId)
+    {
+        DateTime deadline = DateTime.UtcNow + Deadline;
+        while (DateTime.UtcNow < deadline)
+        {
+            (byte[] datagram, byte[] control) = capture.CaptureNotification();
+            NetlinkHeader header = NetlinkHeader.Read(datagram);
+            if (header.Type == 17 && NetlinkNsidControlMessage.TryReadNsid(control, out int nsid) && nsid == fromId)
+            {
+                Save("rtm_dellink_moved_netns_k6.18.bin", datagram);
+                Save("rtm_dellink_moved_netns_cmsg_k6.18.bin", control);
+                return;
+            }
+        }
+
+        Assert.Fail("no RTM_DELLINK from the namespace the device left within 30 s");
+    }
+
+    internal static void Save(string name, byte[] bytes)
+    {
+        string? directory = Environment.GetEnvironmentVariable("TUNTELEMETRY_CAPTURE_DIR");
+        if (!string.IsNullOrEmpty(directory))
+        {
+            Directory.CreateDirectory(directory);
+            File.WriteAllBytes(Path.Combine(directory, name), bytes);
+        }
+    }
+}
