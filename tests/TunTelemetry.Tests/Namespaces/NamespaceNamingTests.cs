@@ -24,7 +24,7 @@ public sealed class NamespaceNamingTests
 
     [Theory]
     [InlineData("0::/\n")]
-    [InlineData("0::/user.slice/user-0.slice/session-3.scope\n")]
+    [InlineData("0::/system.slice/ssh.service\n")]
     [InlineData("4:memory:/process_api/ca3388f22f53804ec91eae7b674ec62e\n")] // 32 hex digits: not a container id
     [InlineData("0::/docker-" + Id + "0.scope\n")] // 65 hex digits
     [InlineData("")]
