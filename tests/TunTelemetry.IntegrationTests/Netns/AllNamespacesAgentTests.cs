@@ -95,6 +95,52 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
     }
 
     [NetAdminFact]
+    public async Task A_device_moved_to_an_unnamed_namespace_is_retired_in_one_and_found_in_the_other()
+    {
+        string device = $"tm{Random.Shared.Next(0, 0xffffff):x6}";
+        string config = Path.GetTempFileName();
+        using TestNetworkNamespace named = TestNetworkNamespace.CreateNamed();
+        using TestNetworkNamespace unnamed = TestNetworkNamespace.CreateUnnamed(); // held by an unshare -n child only
+        try
+        {
+            named.AddTun(device);
+            named.DropPackets(device, 13);
+            File.WriteAllText(config, "tuntelemetry.metrics.retain-deleted = 2s\n");
+            await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+            var environment = new Dictionary<string, string>
+            {
+                ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
+                ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            };
+            using AgentProcess agent = AgentProcess.Start(environment,
+                "run", "--no-console", "--all-namespaces", "--config", config, "--poll-interval", "500ms", "--include", $"^{device}$");
+            try
+            {
+                await AllMatchKernel(receiver, [named], device, "before the move");
+                named.Ip("link", "set", "dev", device, "netns", unnamed.HolderPid!.Value.ToString(CultureInfo.InvariantCulture));
+                unnamed.Ip("link", "set", device, "up"); // a move takes a device down, and a down device takes no packets
+                Assert.Equal(5, unnamed.DropPackets(device, 5));
+
+                // Its counters moved with it: the series in the new namespace starts at the device's whole value.
+                await AllMatchKernel(receiver, [unnamed], device, "after the move");
+                Assert.Equal(18L, receiver.Latest(MetricNames.TxQueueDrops, Of(device, unnamed))!.AsInt);
+                Assert.Equal($"pid:{unnamed.HolderPid}", receiver.Latest(MetricNames.TxQueueDrops, Of(device, unnamed))!.Attributes[MetricNames.NetnsName]);
+                await receiver.WaitForAsync(r => !Exported(r, device, (long)named.Inode) && Exported(r, device, (long)unnamed.Inode), Patience,
+                    $"the series of {device} in its old namespace to leave\n{agent.Output}");
+                Assert.Equal(0, agent.Terminate(Patience));
+            }
+            finally
+            {
+                output.WriteLine(agent.Output);
+            }
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [NetAdminFact]
     public async Task Unprivileged_all_namespaces_says_once_which_capability_it_needs_and_keeps_watching_its_own_namespace()
     {
         string prefix = $"tu{Random.Shared.Next(0, 0xffffff):x6}";
