@@ -4,6 +4,7 @@ using Akka.Event;
 using Microsoft.Win32.SafeHandles;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
 using TunTelemetry.Namespaces;
 using TunTelemetry.Netlink;
 
@@ -47,6 +48,7 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         _options = options;
         _devices = new NamespaceDeviceTable(ns, options.Devices);
         Receive<PollNamespace>(_ => Poll());
+        Receive<ObserveLinks>(_ => Observe());
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -79,6 +81,12 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         _log.Info("Watching network namespace {0} (netns:[{1}], id {2} in ours)", _namespace.Name, _namespace.Inode, _nsid);
         Self.Tell(PollNamespace.Instance);
         Timers.StartPeriodicTimer(PollNamespace.Instance, PollNamespace.Instance, _options.PollInterval);
+        if (_options.LinkStateMetrics)
+        {
+            // After the first poll (messages are handled in order), so its devices have their gauges at once.
+            Self.Tell(ObserveLinks.Instance);
+            Timers.StartPeriodicTimer(ObserveLinks.Instance, ObserveLinks.Instance, _options.LinkStateInterval);
+        }
     }
 
     protected override void PostStop()
@@ -137,6 +145,47 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         {
             _watched = found.Count;
             _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, _watched));
+        }
+    }
+
+    /// <summary>
+    /// The link-state gauges (MTU, txqueuelen, operational state, up, queues) of every device, from one link list of
+    /// the namespace, as the per-device link-state actor gives them in ours; a device renamed since is retired here.
+    /// </summary>
+    private void Observe()
+    {
+        List<(TunDevice Device, LinkDescription Link)> observed;
+        List<TunDevice> renamed;
+        try
+        {
+            (observed, renamed) = _devices.Observe(_socket!.DumpLinks(_nsid, tunOnly: true));
+        }
+        catch (NetlinkException e)
+        {
+            _log.Debug("Listing the links of network namespace {0} failed: {1}", _namespace.Name, e.Message);
+            return;
+        }
+
+        foreach ((TunDevice device, LinkDescription link) in observed)
+        {
+            (uint, uint)? queues = link.Tun is { MultiQueue: true, Queues: { } enabled } tun ? (enabled, tun.DisabledQueues ?? 0) : null;
+            _aggregator.Tell(new LinkStateObserved(device,
+                new LinkStateObservation(link.Mtu, link.TxQueueLength, link.OperState, link.IsUpWithCarrier, queues)));
+        }
+
+        foreach (TunDevice device in renamed)
+        {
+            _log.Info("{0} was renamed in network namespace {1}", device, _namespace.Name);
+            _aggregator.Tell(new DeviceRetired(device));
+        }
+    }
+
+    private sealed class ObserveLinks
+    {
+        public static readonly ObserveLinks Instance = new();
+
+        private ObserveLinks()
+        {
         }
     }
 

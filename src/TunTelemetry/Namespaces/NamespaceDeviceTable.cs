@@ -10,7 +10,8 @@ namespace TunTelemetry.Namespaces;
 /// </summary>
 /// <remarks>
 /// Pure: the namespace poller actor does the netlink calls and the telling. A device renamed in place keeps its
-/// ifindex and so its first name until it is re-created: names come from the link list, read only for new ifindexes.
+/// ifindex: the stats dump cannot tell, so the rename is seen when the link list is read again
+/// (<see cref="Observe"/>, at the link-state interval), which retires the old name and lets the next poll find the new.
 /// </remarks>
 internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection selection)
 {
@@ -25,6 +26,33 @@ internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection s
     /// before are named from <paramref name="listLinks"/> (called at most once); one the selection leaves out is
     /// remembered as not watched, so it costs no more link lists.
     /// </summary>
+    /// <summary>
+    /// Takes a fresh link list: returns each watched device with its link (for the link-state gauges), and the devices
+    /// renamed since they were found, which are forgotten (the next <see cref="Update"/> finds them under their new name).
+    /// </summary>
+    public (List<(TunDevice Device, LinkDescription Link)> Observed, List<TunDevice> Renamed) Observe(IReadOnlyList<LinkDescription> links)
+    {
+        var observed = new List<(TunDevice, LinkDescription)>(links.Count);
+        var renamed = new List<TunDevice>();
+        foreach (LinkDescription link in links)
+        {
+            if (_known.TryGetValue(link.IfIndex, out TunDevice? device) && device is not null)
+            {
+                if (link.Name == device.Name)
+                {
+                    observed.Add((device, link));
+                }
+                else
+                {
+                    renamed.Add(device);
+                    _known.Remove(link.IfIndex);
+                }
+            }
+        }
+
+        return (observed, renamed);
+    }
+
     public (List<(TunDevice Device, LinkStats64 Stats)> Readings, List<TunDevice> Left) Update(
         IReadOnlyList<LinkStatsReading> readings, Func<IReadOnlyList<LinkDescription>> listLinks)
     {

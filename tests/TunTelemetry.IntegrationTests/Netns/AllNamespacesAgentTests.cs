@@ -30,6 +30,7 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
                 TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
                 namespaces.Add(ns);
                 ns.AddTun(device);
+                ns.Ip("link", "set", device, "mtu", (1400 + i).ToString(CultureInfo.InvariantCulture)); // the link-state gauges tell them apart too
                 Assert.Equal(10 * (i + 1), ns.DropPackets(device, 10 * (i + 1))); // 10, 20, 30: three different totals
             }
 
@@ -58,6 +59,9 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
                     DataPoint point = receiver.Latest(MetricNames.TxQueueDrops, Of(device, ns))!;
                     Assert.Equal(ns.Name, point.Attributes[MetricNames.NetnsName]);
                 }
+
+                await receiver.WaitForAsync(r => Enumerable.Range(0, 3).All(i => r.Latest(MetricNames.LinkMtu, Of(device, namespaces[i]))?.AsInt == 1400 + i),
+                    Patience, $"tundev.link.mtu of {device} in each namespace\n{agent.Output}");
 
                 await receiver.WaitForAsync(r => r.Latest(MetricNames.DevicesWatched)?.AsInt == 3, Patience,
                     $"tuntelemetry.devices.watched to count the three namespaces' devices\n{agent.Output}");
@@ -105,7 +109,7 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
         {
             named.AddTun(device);
             named.DropPackets(device, 13);
-            File.WriteAllText(config, "tuntelemetry.metrics.retain-deleted = 2s\n");
+            File.WriteAllText(config, "tuntelemetry.metrics { retain-deleted = 2s, link-state-interval = 1s }\n");
             await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
             var environment = new Dictionary<string, string>
             {
@@ -113,7 +117,7 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
                 ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
             };
             using AgentProcess agent = AgentProcess.Start(environment,
-                "run", "--no-console", "--all-namespaces", "--config", config, "--poll-interval", "500ms", "--include", $"^{device}$");
+                "run", "--no-console", "--all-namespaces", "--config", config, "--poll-interval", "500ms", "--include", $"^{device}");
             try
             {
                 await AllMatchKernel(receiver, [named], device, "before the move");
@@ -127,6 +131,14 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
                 Assert.Equal($"pid:{unnamed.HolderPid}", receiver.Latest(MetricNames.TxQueueDrops, Of(device, unnamed))!.Attributes[MetricNames.NetnsName]);
                 await receiver.WaitForAsync(r => !Exported(r, device, (long)named.Inode) && Exported(r, device, (long)unnamed.Inode), Patience,
                     $"the series of {device} in its old namespace to leave\n{agent.Output}");
+
+                // Renamed in place (same ifindex): the new name is a new series with the device's whole value, the
+                // old name's leaves.
+                string renamed = device + "r";
+                unnamed.Ip("link", "set", "dev", device, "name", renamed);
+                await receiver.WaitForAsync(r => r.Latest(MetricNames.TxQueueDrops, Of(renamed, unnamed))?.AsInt == 18
+                    && Exported(r, renamed, (long)unnamed.Inode) && !Exported(r, device, (long)unnamed.Inode), Patience,
+                    $"{renamed} to replace {device} in the unnamed namespace\n{agent.Output}");
                 Assert.Equal(0, agent.Terminate(Patience));
             }
             finally

@@ -47,6 +47,21 @@ public sealed class NamespaceDeviceTableTests
     }
 
     [Fact]
+    public void A_link_list_gives_each_device_its_link_and_forgets_a_device_renamed_in_place_so_the_next_poll_finds_the_new_name()
+    {
+        var table = new NamespaceDeviceTable(Ns, DeviceSelection.All);
+        table.Update([Reading(2, 5), Reading(3, 7)], () => [Tun(2, "tun0"), Tun(3, "tun1")]);
+
+        var (observed, renamed) = table.Observe([Tun(2, "tun0"), Tun(3, "vpn1")]);
+
+        Assert.Equal(("tun0", 2), ValueTuple.Create(Assert.Single(observed).Device.Name, observed[0].Link.IfIndex));
+        Assert.Equal("tun1", Assert.Single(renamed).Name);
+        var (readings, left) = table.Update([Reading(2, 6), Reading(3, 8)], () => [Tun(2, "tun0"), Tun(3, "vpn1")]);
+        Assert.Empty(left); // already retired as renamed, not twice
+        Assert.Equal(["tun0", "vpn1"], readings.Select(r => r.Device.Name));
+    }
+
+    [Fact]
     public void A_device_the_selection_leaves_out_is_never_reported_nor_listed_again()
     {
         var table = new NamespaceDeviceTable(Ns, new DeviceSelection(exclude: ["^skip"]));
