@@ -44,7 +44,14 @@ public sealed class GetDeviceReadings
 /// <summary>The last reading of every device with a baseline, for the console view.</summary>
 public sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
 
-public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last);
+public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
+{
+    /// <summary>The device's namespace when it is not the agent's own (ifindexes and names repeat across namespaces).</summary>
+    internal DeviceNamespace? Namespace { get; init; }
+
+    /// <summary>How a view shows the device: its name, and <c>@</c> its namespace's name when it is another one.</summary>
+    internal string DisplayName => Namespace is null ? Name : $"{Name}@{Namespace.Name}";
+}
 
 /// <summary>
 /// A per-device extension's measurement of one of its declared instruments (<see cref="DeviceInstrument"/>) for its
@@ -136,7 +143,8 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
         Receive<ReadersObserved>(m => _metrics.Readers.Set(m));
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
-            _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last)).OrderBy(r => r.IfIndex).ToArray())));
+            _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Namespace = b.Value.Namespace })
+                .OrderBy(r => r.Namespace?.Inode).ThenBy(r => r.IfIndex).ToArray())));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -164,7 +172,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         if (!_baselines.TryGetValue(device.Identity, out Baseline? baseline) || baseline.Name != device.Name)
         {
             // The device's first reading: its whole kernel value is growth of its name's series.
-            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats);
+            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats) { Namespace = device.Namespace };
             _baselines[device.Identity] = baseline;
             baseline.Series.Add(stats);
             NoteRenewal();
@@ -264,6 +272,8 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     private sealed class Baseline(string name, DeviceSeries series, LinkStats64 last)
     {
         public string Name { get; } = name;
+
+        public DeviceNamespace? Namespace { get; init; }
 
         public DeviceSeries Series { get; } = series;
 

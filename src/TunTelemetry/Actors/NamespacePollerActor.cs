@@ -125,6 +125,12 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
                 _log.Warning("Reading network namespace {0} (netns:[{1}]) failed, retrying every poll: {2}", _namespace.Name, _namespace.Inode, e.Message);
             }
 
+            // Counted per device like a poller's failure: each of them missed this reading.
+            foreach (TunDevice device in _devices.Devices)
+            {
+                _aggregator.Tell(new PollFailed(device, e.Reason));
+            }
+
             return;
         }
 

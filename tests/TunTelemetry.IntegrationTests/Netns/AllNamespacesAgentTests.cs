@@ -221,6 +221,29 @@ public sealed class AllNamespacesAgentTests(ITestOutputHelper output)
         Assert.Contains($"{second.Name} [{second.Inode}]", netnsRow, StringComparison.Ordinal);
     }
 
+    [NetAdminFact]
+    public async Task The_console_view_names_a_device_of_another_namespace_with_its_namespace()
+    {
+        string device = $"tc{Random.Shared.Next(0, 0xffffff):x6}";
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun(device);
+        ns.DropPackets(device, 9);
+        using AgentProcess agent = AgentProcess.Start(new Dictionary<string, string>(),
+            "run", "--console", "--all-namespaces", "--poll-interval", "500ms", "--include", $"^{device}$");
+        try
+        {
+            // The only non-zero cell of its line is tx_dropped (packets into a device nobody reads are dropped, not sent).
+            await agent.WaitForAsync(a => a.Output.Split('\n').Any(l => l.Trim().StartsWith($"{device}@{ns.Name} ", StringComparison.Ordinal)
+                && l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Contains("9")), Patience,
+                $"a console line for {device}@{ns.Name} with its 9 drops");
+            Assert.Equal(0, agent.Terminate(Patience));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+
     [Fact]
     public void Snapshot_all_namespaces_with_device_names_is_a_one_line_usage_error()
     {
