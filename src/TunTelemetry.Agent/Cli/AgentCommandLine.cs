@@ -44,6 +44,10 @@ internal static class AgentCommandLine
     {
         var json = new Option<bool>("--json") { Description = "Print a JSON array instead of a table." };
         var allLinks = new Option<bool>("--all-links") { Description = "Show every link, not only TUN/TAP devices." };
+        var allNamespaces = new Option<bool>("--all-namespaces")
+        {
+            Description = "Also show the TUN/TAP devices of every other network namespace, each with its namespace (needs CAP_NET_ADMIN).",
+        };
         var devices = new Argument<string[]>("DEVICE")
         {
             Description = "Devices to show (any link kind). A name that does not exist is an error.",
@@ -51,10 +55,10 @@ internal static class AgentCommandLine
         };
         var command = new Command("snapshot", "Print every TUN/TAP device's 25 kernel counters once, then exit.")
         {
-            json, allLinks, devices,
+            json, allLinks, allNamespaces, devices,
         };
         command.SetAction(parse => SnapshotCommand.Run(
-            parse.GetValue(json), parse.GetValue(allLinks), parse.GetValue(devices) ?? [], Console.Out, Console.Error));
+            parse.GetValue(json), parse.GetValue(allLinks), parse.GetValue(devices) ?? [], Console.Out, Console.Error, parse.GetValue(allNamespaces)));
         return command;
     }
 
@@ -86,6 +90,10 @@ internal static class AgentCommandLine
         private readonly Option<string[]> _include = new("--include") { Description = "Regex over device names to watch; repeatable (overrides devices.include).", AllowMultipleArgumentsPerToken = false };
         private readonly Option<string[]> _exclude = new("--exclude") { Description = "Regex over device names to skip; repeatable (overrides devices.exclude).", AllowMultipleArgumentsPerToken = false };
         private readonly Option<string?> _kind = new("--kind") { Description = "tun, tap or all (overrides devices.kind)." };
+        private readonly Option<bool> _allNamespaces = new("--all-namespaces")
+        {
+            Description = "Watch the TUN/TAP devices of every network namespace, not only the agent's own; needs CAP_NET_ADMIN (sets tuntelemetry.namespaces = all).",
+        };
         private readonly Option<string?> _prometheusListen = new("--prometheus-listen")
         {
             Description = "Serve the metrics for Prometheus to scrape at http://HOST:PORT/metrics, beside OTLP unless OTEL_METRICS_EXPORTER says otherwise (overrides prometheus.listen).",
@@ -108,6 +116,7 @@ internal static class AgentCommandLine
             command.Options.Add(options._include);
             command.Options.Add(options._exclude);
             command.Options.Add(options._kind);
+            command.Options.Add(options._allNamespaces);
             command.Options.Add(options._prometheusListen);
             command.Options.Add(options._console);
             command.Options.Add(options._noConsole);
@@ -135,6 +144,7 @@ internal static class AgentCommandLine
             Include = parse.GetValue(_include) ?? [],
             Exclude = parse.GetValue(_exclude) ?? [],
             Kind = parse.GetValue(_kind),
+            AllNamespaces = parse.GetValue(_allNamespaces),
             PrometheusListen = parse.GetValue(_prometheusListen),
             Console = parse.GetValue(_noConsole) ? false : parse.GetValue(_console) ? true : null,
             LogLevel = parse.GetValue(_logLevel),

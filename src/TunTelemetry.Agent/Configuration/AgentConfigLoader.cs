@@ -65,6 +65,11 @@ public static class AgentConfigLoader
             lines.Add($"tuntelemetry.devices.kind = {Quote(kind)}");
         }
 
+        if (settings.AllNamespaces)
+        {
+            lines.Add("tuntelemetry.namespaces = all");
+        }
+
         if (settings.PrometheusListen is { } listen)
         {
             if (!ListenAddress.TryParse(listen, out _, out string error))

@@ -16,6 +16,9 @@ public sealed record AgentSettings
 
     public string? Kind { get; init; }
 
+    /// <summary><c>--all-namespaces</c>: sets <c>tuntelemetry.namespaces = all</c>; false leaves it to hocon.conf.</summary>
+    public bool AllNamespaces { get; init; }
+
     /// <summary>HOST:PORT for the Prometheus scrape endpoint (overrides <c>tuntelemetry.prometheus.listen</c>).</summary>
     public string? PrometheusListen { get; init; }
 

@@ -113,7 +113,7 @@ internal sealed class ConsoleViewService(
         }
 
         // Forget devices that are gone, so months of device churn do not grow this view's memory.
-        var current = readings.Devices.Select(d => (d.IfIndex, d.Name)).ToHashSet();
+        var current = readings.Devices.Select(d => (d.IfIndex, d.DisplayName)).ToHashSet();
         foreach ((int, string) gone in _previous.Keys.Where(k => !current.Contains(k)).ToArray())
         {
             _previous.Remove(gone);
@@ -125,7 +125,7 @@ internal sealed class ConsoleViewService(
             return text.ToString();
         }
 
-        int nameWidth = Math.Max(6, readings.Devices.Max(d => d.Name.Length));
+        int nameWidth = Math.Max(6, readings.Devices.Max(d => d.DisplayName.Length));
         text.Append("  ").Append("device".PadRight(nameWidth));
         foreach ((string header, _) in Columns)
         {
@@ -142,9 +142,9 @@ internal sealed class ConsoleViewService(
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
         {
-            _previous.TryGetValue((device.IfIndex, device.Name), out LinkStats64 before);
-            bool hasBefore = _previous.ContainsKey((device.IfIndex, device.Name));
-            text.Append("  ").Append(device.Name.PadRight(nameWidth));
+            _previous.TryGetValue((device.IfIndex, device.DisplayName), out LinkStats64 before);
+            bool hasBefore = _previous.ContainsKey((device.IfIndex, device.DisplayName));
+            text.Append("  ").Append(device.DisplayName.PadRight(nameWidth));
             foreach ((_, LinkStats64Field field) in Columns)
             {
                 ulong now = field == LinkStats64Field.RxErrors ? device.Last.RxErrors + device.Last.TxErrors : device.Last[field];
@@ -155,13 +155,14 @@ internal sealed class ConsoleViewService(
 
             if (readers.Scanned)
             {
-                IReadOnlyList<TunReader>? deviceReaders = readersByIfIndex.GetValueOrDefault(device.IfIndex);
+                // The reader scan covers the agent's own namespace: another namespace's ifindex would name another device.
+                IReadOnlyList<TunReader>? deviceReaders = device.Namespace is null ? readersByIfIndex.GetValueOrDefault(device.IfIndex) : null;
                 text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
                 text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }
 
             text.AppendLine();
-            _previous[(device.IfIndex, device.Name)] = device.Last;
+            _previous[(device.IfIndex, device.DisplayName)] = device.Last;
         }
 
         return text.ToString();

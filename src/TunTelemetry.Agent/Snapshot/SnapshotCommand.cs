@@ -9,11 +9,17 @@ namespace TunTelemetry.Agent.Snapshot;
 /// </summary>
 internal static class SnapshotCommand
 {
-    internal static int Run(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error)
+    internal static int Run(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error, bool allNamespaces = false)
     {
+        if (allNamespaces && deviceNames.Count > 0)
+        {
+            error.WriteLine("tuntelemetry: snapshot --all-namespaces shows every device; it takes no DEVICE names (a name may be in several namespaces)");
+            return ExitCodes.BadUsage;
+        }
+
         try
         {
-            return Read(json, allLinks, deviceNames, output, error);
+            return Read(json, allLinks, deviceNames, output, error, allNamespaces);
         }
         catch (NetlinkException e)
         {
@@ -23,7 +29,7 @@ internal static class SnapshotCommand
         }
     }
 
-    private static int Read(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error)
+    private static int Read(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error, bool allNamespaces)
     {
         using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
         List<LinkDescription> links;
@@ -48,14 +54,15 @@ internal static class SnapshotCommand
 
         // Only the agent's own namespace is read, so only readers in it count: a same-named device elsewhere is another.
         ulong? netns = TunReaderScan.OwnNetNamespace();
-        TunReaderTable readers = netns is null || !links.Any(l => l.IsTunOrTap) ? TunReaderTable.Empty : TunReaderScan.Scan();
+        TunReaderTable readers = netns is null || (!links.Any(l => l.IsTunOrTap) && !allNamespaces) ? TunReaderTable.Empty : TunReaderScan.Scan();
+        DeviceNamespace? ownNamespace = allNamespaces ? DeviceNamespace.Own() : null;
         var snapshots = new List<DeviceSnapshot>(links.Count);
         foreach (LinkDescription link in links)
         {
             try
             {
                 snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex),
-                    link.IsTunOrTap && netns is { } own ? readers.Readers(own, link.Name) : null));
+                    link.IsTunOrTap && netns is { } own ? readers.Readers(own, link.Name) : null, ownNamespace));
             }
             catch (NetlinkDeviceGoneException) when (deviceNames.Count == 0)
             {
@@ -66,6 +73,11 @@ internal static class SnapshotCommand
                 error.WriteLine($"tuntelemetry: no such device: {link.Name} (deleted while reading it)");
                 return ExitCodes.NotFound;
             }
+        }
+
+        if (allNamespaces)
+        {
+            snapshots.AddRange(OtherNamespaces.Read(readers, error));
         }
 
         if (json)

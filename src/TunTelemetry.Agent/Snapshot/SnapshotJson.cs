@@ -7,7 +7,7 @@ namespace TunTelemetry.Agent.Snapshot;
 
 /// <summary>
 /// <c>snapshot --json</c>: an array of <c>{"name", "ifindex", "kind", "link_up", "stats": {kernel field name: integer}}</c>,
-/// and for TUN/TAP devices <c>"tun"</c> (the kernel's TUN settings) and <c>"readers": [{"pid", "name", "state"}]</c>.
+/// with <c>--all-namespaces</c> <c>"netns": {"inode", "name"}</c>, and for TUN/TAP devices <c>"tun"</c> (the kernel's TUN settings) and <c>"readers": [{"pid", "name", "state"}]</c>.
 /// <c>rx_otherhost_dropped</c> appears only when the kernel sends it, so a missing value is never shown as 0; a TUN
 /// setting the kernel omits (owner, group unset; queue counts of a single-queue device) is null.
 /// </summary>
@@ -30,6 +30,13 @@ internal static class SnapshotJson
                 json.WriteNumber("ifindex", snapshot.Link.IfIndex);
                 json.WriteString("kind", snapshot.Link.Kind);
                 json.WriteBoolean("link_up", snapshot.Link.IsUpWithCarrier);
+                if (snapshot.Netns is { } netns)
+                {
+                    json.WriteStartObject("netns");
+                    json.WriteNumber("inode", netns.Inode);
+                    json.WriteString("name", netns.Name);
+                    json.WriteEndObject();
+                }
                 if (snapshot.Link.Tun is { } tun)
                 {
                     WriteTun(json, tun);

@@ -62,11 +62,20 @@ internal static class SnapshotTable
             Row("device", s => s.Link.Name),
             Row("ifindex", s => s.Link.IfIndex.ToString(CultureInfo.InvariantCulture)),
             Row("kind", s => s.Link.Kind),
+        };
+        if (snapshots.Any(s => s.Netns is not null))
+        {
+            // With --all-namespaces: devices are columns here, so the namespace is a row, named as on the series.
+            rows.Add(Row("netns", s => s.Netns is { } ns ? $"{ns.Name} [{ns.Inode}]" : "-"));
+        }
+
+        rows.AddRange(
+        [
             Row("link_up", s => s.Link.IsUpWithCarrier ? "yes" : "no"),
             Row("tun", s => s.Link.Tun is { } tun ? TunSettings(tun) : "-"),
             Row("queues", s => s.Link.Tun is { Queues: { } queues } tun ? $"{queues} enabled, {tun.DisabledQueues ?? 0} disabled" : "-"),
             Row("readers", s => s.Readers is null ? "-" : Readers(s.Readers)),
-        };
+        ]);
         for (int i = 0; i < LinkStats64.MaxFieldCount; i++)
         {
             var field = (LinkStats64Field)i;

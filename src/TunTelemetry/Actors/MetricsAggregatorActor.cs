@@ -25,6 +25,9 @@ public sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
 /// <summary>A device's actors have all stopped: forget its baseline and gauges.</summary>
 public sealed record DeviceRetired(TunDevice Device);
 
+/// <summary>How many devices a namespace poller watches in its namespace now (0: none, or it stopped).</summary>
+internal sealed record NamespaceDevicesWatched(ulong Netns, int Count);
+
 /// <summary>How many devices the supervisor watches now.</summary>
 public sealed record DevicesWatchedChanged(int Count);
 
@@ -41,7 +44,14 @@ public sealed class GetDeviceReadings
 /// <summary>The last reading of every device with a baseline, for the console view.</summary>
 public sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
 
-public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last);
+public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
+{
+    /// <summary>The device's namespace when it is not the agent's own (ifindexes and names repeat across namespaces).</summary>
+    internal DeviceNamespace? Namespace { get; init; }
+
+    /// <summary>How a view shows the device: its name, and <c>@</c> its namespace's name when it is another one.</summary>
+    internal string DisplayName => Namespace is null ? Name : $"{Name}@{Namespace.Name}";
+}
 
 /// <summary>
 /// A per-device extension's measurement of one of its declared instruments (<see cref="DeviceInstrument"/>) for its
@@ -64,7 +74,8 @@ public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation St
 /// <summary>
 /// Turns kernel counter readings into exact cumulative totals. It keeps the last reading of every device, so the
 /// baseline outlives any poller restart: a restarted poller's first reading continues the series instead of counting
-/// the kernel value again (double count) or starting a new baseline (lost growth). Baselines are keyed by ifindex: a
+/// the kernel value again (double count) or starting a new baseline (lost growth). Baselines are keyed by (namespace,
+/// ifindex) and series by (namespace, name), since both repeat across network namespaces. By ifindex: a
 /// device re-created under the same name is a new device whose counters start from zero, and its growth is added to
 /// the same series (a VPN reconnect must not look like a counter reset).
 /// </summary>
@@ -77,9 +88,11 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 {
     private readonly TunDeviceMetrics _metrics;
     private readonly TimeSpan _retainDeleted;
-    private readonly Dictionary<int, Baseline> _baselines = [];
-    private readonly Dictionary<int, Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
+    private readonly Dictionary<(ulong? Netns, int IfIndex), Baseline> _baselines = [];
+    private readonly Dictionary<(ulong? Netns, int IfIndex), Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
     private readonly HashSet<string> _rejectedReported = [];
+    private readonly Dictionary<ulong, int> _watchedInOtherNamespaces = [];
+    private int _watchedHere;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _renewalsSeen;
 
@@ -97,22 +110,41 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         Receive<DeviceSeriesEnded>(m =>
         {
             string key = ExtensionSeries.Key(m.Attributes);
-            _extensionBaselines.GetValueOrDefault(m.Device.IfIndex)?.Remove((m.Instrument, key));
+            _extensionBaselines.GetValueOrDefault(m.Device.Identity)?.Remove((m.Instrument, key));
             _metrics.SeriesFor(m.Device).EndExtension(m.Instrument, key);
         });
         Receive<DropSeries>(m =>
         {
-            if (_metrics.DropSeries(m.Name, m.Generation))
+            if (_metrics.DropSeries(m.Key, m.Generation))
             {
-                _log.Debug("Series of {0} dropped after {1}", m.Name, _retainDeleted);
+                _log.Debug("Series of {0} dropped after {1}", m.Key, _retainDeleted);
                 NoteRenewal();
             }
         });
-        Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
+        Receive<DevicesWatchedChanged>(m =>
+        {
+            _watchedHere = m.Count;
+            _metrics.SetDevicesWatched(_watchedHere + _watchedInOtherNamespaces.Values.Sum());
+        });
+        Receive<NamespaceDevicesWatched>(m =>
+        {
+            // The gauge counts every namespace's devices: the supervisor's here, each namespace poller's there.
+            if (m.Count == 0)
+            {
+                _watchedInOtherNamespaces.Remove(m.Netns);
+            }
+            else
+            {
+                _watchedInOtherNamespaces[m.Netns] = m.Count;
+            }
+
+            _metrics.SetDevicesWatched(_watchedHere + _watchedInOtherNamespaces.Values.Sum());
+        });
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
         Receive<ReadersObserved>(m => _metrics.Readers.Set(m));
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
-            _baselines.Select(b => new DeviceReading(b.Key, b.Value.Name, b.Value.Last)).OrderBy(r => r.IfIndex).ToArray())));
+            _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Namespace = b.Value.Namespace })
+                .OrderBy(r => r.Namespace?.Inode).ThenBy(r => r.IfIndex).ToArray())));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -137,11 +169,11 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 
     private void Count(TunDevice device, in LinkStats64 stats, TimeSpan pollDuration)
     {
-        if (!_baselines.TryGetValue(device.IfIndex, out Baseline? baseline) || baseline.Name != device.Name)
+        if (!_baselines.TryGetValue(device.Identity, out Baseline? baseline) || baseline.Name != device.Name)
         {
             // The device's first reading: its whole kernel value is growth of its name's series.
-            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats);
-            _baselines[device.IfIndex] = baseline;
+            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats) { Namespace = device.Namespace };
+            _baselines[device.Identity] = baseline;
             baseline.Series.Add(stats);
             NoteRenewal();
         }
@@ -180,10 +212,10 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         else
         {
             // The poller's rule (LinkStatsDelta): the first report of a device counts in full, a drop is a reset.
-            if (!_extensionBaselines.TryGetValue(measured.Device.IfIndex, out Dictionary<(string, string), long>? baselines))
+            if (!_extensionBaselines.TryGetValue(measured.Device.Identity, out Dictionary<(string, string), long>? baselines))
             {
                 baselines = [];
-                _extensionBaselines[measured.Device.IfIndex] = baselines;
+                _extensionBaselines[measured.Device.Identity] = baselines;
             }
 
             long growth = baselines.TryGetValue((instrument.Name, key), out long last) && measured.Value >= last
@@ -198,24 +230,25 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 
     private void OnRetired(DeviceRetired retired)
     {
-        _extensionBaselines.Remove(retired.Device.IfIndex);
-        if (_baselines.TryGetValue(retired.Device.IfIndex, out Baseline? baseline) && baseline.Name == retired.Device.Name)
+        _extensionBaselines.Remove(retired.Device.Identity);
+        if (_baselines.TryGetValue(retired.Device.Identity, out Baseline? baseline) && baseline.Name == retired.Device.Name)
         {
-            _baselines.Remove(retired.Device.IfIndex);
+            _baselines.Remove(retired.Device.Identity);
         }
 
         _metrics.RemoveLinkState(retired.Device);
         if (_metrics.DeviceRetired(retired.Device) is { } generation)
         {
+            var key = TunDeviceMetrics.SeriesKey.Of(retired.Device);
             if (_retainDeleted <= TimeSpan.Zero)
             {
-                _metrics.DropSeries(retired.Device.Name, generation); // no grace: gone from the next export
+                _metrics.DropSeries(key, generation); // no grace: gone from the next export
                 NoteRenewal();
             }
             else
             {
-                // Keyed by name: a later retirement of the same name restarts the grace period.
-                Timers.StartSingleTimer(retired.Device.Name, new DropSeries(retired.Device.Name, generation), _retainDeleted);
+                // Keyed by name in its namespace: a later retirement of the same name there restarts the grace period.
+                Timers.StartSingleTimer(key, new DropSeries(key, generation), _retainDeleted);
             }
         }
 
@@ -234,11 +267,13 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed record DropSeries(string Name, long Generation);
+    private sealed record DropSeries(TunDeviceMetrics.SeriesKey Key, long Generation);
 
     private sealed class Baseline(string name, DeviceSeries series, LinkStats64 last)
     {
         public string Name { get; } = name;
+
+        public DeviceNamespace? Namespace { get; init; }
 
         public DeviceSeries Series { get; } = series;
 

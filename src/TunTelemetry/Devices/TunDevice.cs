@@ -10,10 +10,17 @@ public enum TunDeviceKind
 
 /// <summary>
 /// One TUN or TAP device. The ifindex is its identity: a device deleted and re-created under the same name gets a new
-/// one, and is a new device with counters starting from zero.
+/// one, and is a new device with counters starting from zero. Ifindexes are per network namespace: a device read
+/// from another namespace carries it in <see cref="Namespace"/>, and (namespace, ifindex) is then its identity.
 /// </summary>
 public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
 {
+    /// <summary>The namespace of a device read from another one; null for the agent's own namespace.</summary>
+    internal DeviceNamespace? Namespace { get; init; }
+
+    /// <summary>The device's namespace inode, null for the agent's own: with the ifindex, what tells devices apart.</summary>
+    internal (ulong? Netns, int IfIndex) Identity => (Namespace?.Inode, IfIndex);
+
     public string KindName => Kind == TunDeviceKind.Tap ? LinkKinds.Tap : LinkKinds.Tun;
 
     public static TunDevice? FromLink(LinkDescription link) => link.Kind switch
@@ -23,5 +30,7 @@ public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
         _ => null,
     };
 
-    public override string ToString() => $"{Name} (ifindex {IfIndex}, {KindName})";
+    public override string ToString() => Namespace is null
+        ? $"{Name} (ifindex {IfIndex}, {KindName})"
+        : $"{Name} (ifindex {IfIndex}, {KindName}, netns {Namespace.Name})";
 }

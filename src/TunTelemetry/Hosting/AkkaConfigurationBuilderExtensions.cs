@@ -2,6 +2,7 @@ using System.Diagnostics.Metrics;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using TunTelemetry.Actors;
+using TunTelemetry.Devices;
 using TunTelemetry.Dispatch;
 using TunTelemetry.Metrics;
 
@@ -36,6 +37,12 @@ public static class AkkaConfigurationBuilderExtensions
                 ?? resolver.GetService<IMeterFactory>()?.Create(TunDeviceMetrics.MeterName, typeof(TunDeviceMetrics).Assembly.GetName().Version?.ToString(3))
                 ?? new Meter(TunDeviceMetrics.MeterName);
             var metrics = new TunDeviceMetrics(meter, options.DetailedMetrics, options.MaxDevices, setup.Instruments);
+            if (options.AllNamespaces)
+            {
+                // Every series of this mode names its namespace, the agent's own included.
+                metrics.OwnNamespace = DeviceNamespace.Own();
+            }
+
             var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics, options.RetainDeleted).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
@@ -48,6 +55,11 @@ public static class AkkaConfigurationBuilderExtensions
                     .WithDispatcher(options.ControlDispatcher),
                 "devices");
             registry.Register<DeviceSupervisorActor>(supervisor);
+
+            if (options.AllNamespaces && setup.WatchKernel)
+            {
+                system.ActorOf(NamespaceWatcherActor.Props(aggregator, options).WithDispatcher(options.ControlDispatcher), "namespaces");
+            }
         });
     }
 

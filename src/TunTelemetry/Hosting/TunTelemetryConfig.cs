@@ -18,7 +18,7 @@ public static class TunTelemetryConfig
     [
         "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
         "metrics.link-state", "metrics.link-state-interval", "metrics.reader-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
-        "backoff.reset-after", "prometheus.listen",
+        "backoff.reset-after", "prometheus.listen", "namespaces",
     ];
 
     /// <summary>Options from <paramref name="root"/>'s <c>tuntelemetry</c> section; absent keys keep their defaults.</summary>
@@ -56,6 +56,7 @@ public static class TunTelemetryConfig
             NetlinkTimeout = netlinkTimeout,
             PollSpread = Switch(config, "poll-spread", d.PollSpread),
             Devices = Selection(config),
+            AllNamespaces = Namespaces(config),
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
             LinkStateInterval = Duration(config, "metrics.link-state-interval", d.LinkStateInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
@@ -253,6 +254,21 @@ public static class TunTelemetryConfig
             throw new TunTelemetryConfigException($"{Section}.devices.{e.ParamName}", e.Message.Split(" (Parameter")[0], e);
         }
     }
+
+    private static bool Namespaces(Config config)
+    {
+        string text = config.HasPath("namespaces") ? config.GetString("namespaces") ?? string.Empty : "current";
+        return ParseNamespaces(text)
+            ?? throw new TunTelemetryConfigException($"{Section}.namespaces", $"'{text}' is not current or all");
+    }
+
+    /// <summary><c>current</c> (the agent's own network namespace: false) or <c>all</c> (every one: true).</summary>
+    public static bool? ParseNamespaces(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "current" => false,
+        "all" => true,
+        _ => null,
+    };
 
     /// <summary><c>tun</c>, <c>tap</c> or <c>all</c>.</summary>
     public static TunKindSelection? ParseKind(string text) => text.Trim().ToLowerInvariant() switch

@@ -23,6 +23,13 @@ public sealed record TunTelemetryOptions
 
     public DeviceSelection Devices { get; init; } = DeviceSelection.All;
 
+    /// <summary>
+    /// Watch the TUN devices of every network namespace on the host (<c>tuntelemetry.namespaces = all</c>,
+    /// <c>--all-namespaces</c>), not only the agent's own; every series then carries <c>linux.netns.inode</c> and
+    /// <c>linux.netns.name</c>. Needs <c>CAP_NET_ADMIN</c>; without it the agent says so once and keeps its own namespace.
+    /// </summary>
+    public bool AllNamespaces { get; init; }
+
     /// <summary>Export the 17 detailed series per device besides the default 9.</summary>
     public bool DetailedMetrics { get; init; }
 

@@ -20,11 +20,11 @@ internal sealed class DeviceSeries
     private long _gaveUp;
     private volatile int _fieldCount;
 
-    public DeviceSeries(string name, KeyValuePair<string, object?>[][] tagsPerBinding, KeyValuePair<string, object?> nameTag)
+    public DeviceSeries(string name, KeyValuePair<string, object?>[][] tagsPerBinding, KeyValuePair<string, object?>[] deviceTags)
     {
         Name = name;
         TagsPerBinding = tagsPerBinding;
-        NameTag = nameTag;
+        DeviceTags = deviceTags;
     }
 
     public string Name { get; }
@@ -32,7 +32,8 @@ internal sealed class DeviceSeries
     /// <summary>The attributes of each counter binding's series, made once per device.</summary>
     public KeyValuePair<string, object?>[][] TagsPerBinding { get; }
 
-    public KeyValuePair<string, object?> NameTag { get; }
+    /// <summary>The attributes that name the device: its name, and its namespace's inode and name when it has one.</summary>
+    public KeyValuePair<string, object?>[] DeviceTags { get; }
 
     /// <summary>Fields the kernel sent in the first reading (24 or 25); 0 until a poll succeeded, so no series yet.</summary>
     public int FieldCount => _fieldCount;
@@ -102,7 +103,7 @@ internal sealed class DeviceSeries
         {
             if (!_extensions.TryGetValue((instrument.Name, key), out ExtensionSeries? series))
             {
-                KeyValuePair<string, object?>[] tags = [NameTag, .. attributes ?? []];
+                KeyValuePair<string, object?>[] tags = [.. DeviceTags, .. attributes ?? []];
                 series = new ExtensionSeries(instrument, tags);
                 _extensions[(instrument.Name, key)] = series;
                 _extensionSnapshot = [.. _extensions.Values];

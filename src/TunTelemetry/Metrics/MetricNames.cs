@@ -40,6 +40,12 @@ public static class MetricNames
     public const string ProcessExecutableName = "process.executable.name";
     public const string QueueState = "state";
 
+    /// <summary>The inode of a device's network namespace (its nsfs file); on devices outside the agent's own namespace, and on every device with <c>--all-namespaces</c>.</summary>
+    public const string NetnsInode = "linux.netns.inode";
+
+    /// <summary>That namespace's name: its <c>ip netns</c> name, else its container id, else <c>pid:</c> and its lowest pid.</summary>
+    public const string NetnsName = "linux.netns.name";
+
     public const string Receive = "receive";
     public const string Transmit = "transmit";
     public const string QueueEnabled = "enabled";

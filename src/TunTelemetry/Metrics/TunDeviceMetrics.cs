@@ -35,8 +35,8 @@ public sealed class TunDeviceMetrics : IDisposable
     private readonly Histogram<double> _pollDuration;
     private readonly ObservableGauge<int> _devicesWatchedGauge;
     private readonly MeterListener _lifetime = new();
-    private readonly ConcurrentDictionary<int, (TunDevice Device, LinkStateObservation State)> _linkStates = new();
-    private readonly Dictionary<string, DeviceSeries> _series = [];
+    private readonly ConcurrentDictionary<(ulong? Netns, int IfIndex), (TunDevice Device, LinkStateObservation State)> _linkStates = new();
+    private readonly Dictionary<SeriesKey, DeviceSeries> _series = [];
     private readonly object _gate = new();
     private SeriesStoreRenewal _renewal;
     private Meter _deviceMeter;
@@ -122,12 +122,23 @@ public sealed class TunDeviceMetrics : IDisposable
         get { lock (_gate) { return _series.Count; } }
     }
 
-    /// <summary>The series of <paramref name="device"/>'s name, made on first use, with the device counted as live.</summary>
+    /// <summary>
+    /// With <c>--all-namespaces</c>, the agent's own namespace: its devices' series carry it too, so every series of
+    /// that mode names its namespace. Null (the default): own devices carry no namespace attributes, as always.
+    /// Set before the first device is counted.
+    /// </summary>
+    internal DeviceNamespace? OwnNamespace { get; set; }
+
+    /// <summary>
+    /// The series of <paramref name="device"/>'s name in its namespace, made on first use, with the device counted
+    /// as live.
+    /// </summary>
     internal DeviceSeries SeriesFor(TunDevice device)
     {
         lock (_gate)
         {
-            if (!_series.TryGetValue(device.Name, out DeviceSeries? series))
+            SeriesKey key = SeriesKey.Of(device);
+            if (!_series.TryGetValue(key, out DeviceSeries? series))
             {
                 if (_renewal.Due(_series.Count))
                 {
@@ -135,9 +146,9 @@ public sealed class TunDeviceMetrics : IDisposable
                 }
 
                 _renewal.NameAdded();
-                var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
-                series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(name, b)).ToArray(), name);
-                _series[device.Name] = series;
+                KeyValuePair<string, object?>[] deviceTags = DeviceTags(device);
+                series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(deviceTags, b)).ToArray(), deviceTags);
+                _series[key] = series;
                 _snapshot = null;
             }
 
@@ -154,23 +165,26 @@ public sealed class TunDeviceMetrics : IDisposable
     {
         lock (_gate)
         {
-            return _series.TryGetValue(device.Name, out DeviceSeries? series) && series.Detach(device.IfIndex)
+            return _series.TryGetValue(SeriesKey.Of(device), out DeviceSeries? series) && series.Detach(device.IfIndex)
                 ? series.Generation
                 : null;
         }
     }
 
     /// <summary>Drops a name's series (they leave the next export) unless a device of that name came back since.</summary>
-    internal bool DropSeries(string name, long generation)
+    internal bool DropSeries(string name, long generation) => DropSeries(new SeriesKey(null, name), generation);
+
+    /// <summary>Drops the series of a name in a namespace, unless a device of that name came back there since.</summary>
+    internal bool DropSeries(SeriesKey key, long generation)
     {
         lock (_gate)
         {
-            if (!_series.TryGetValue(name, out DeviceSeries? series) || series.Live || series.Generation != generation)
+            if (!_series.TryGetValue(key, out DeviceSeries? series) || series.Live || series.Generation != generation)
             {
                 return false;
             }
 
-            _series.Remove(name);
+            _series.Remove(key);
             _snapshot = null;
             _renewal.NameLeft();
             if (_renewal.Due(_series.Count))
@@ -210,7 +224,7 @@ public sealed class TunDeviceMetrics : IDisposable
     {
         lock (_gate)
         {
-            return _series.TryGetValue(name, out DeviceSeries? series) && series.Live;
+            return _series.TryGetValue(new SeriesKey(null, name), out DeviceSeries? series) && series.Live;
         }
     }
 
@@ -221,9 +235,18 @@ public sealed class TunDeviceMetrics : IDisposable
 
     internal void SetDevicesWatched(int count) => Volatile.Write(ref _devicesWatched, count);
 
-    internal void SetLinkState(TunDevice device, LinkStateObservation state) => _linkStates[device.IfIndex] = (device, state);
+    internal void SetLinkState(TunDevice device, LinkStateObservation state) => _linkStates[device.Identity] = (device, state);
 
-    internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.IfIndex, out _);
+    internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.Identity, out _);
+
+    /// <summary>The attributes naming a device: its name, then its namespace's inode and name when it has one.</summary>
+    internal KeyValuePair<string, object?>[] DeviceTags(TunDevice device)
+    {
+        var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
+        return (device.Namespace ?? OwnNamespace) is { } ns
+            ? [name, new(MetricNames.NetnsInode, (long)ns.Inode), new(MetricNames.NetnsName, ns.Name)]
+            : [name];
+    }
 
     private Meter CreateDeviceInstruments()
     {
@@ -283,9 +306,10 @@ public sealed class TunDeviceMetrics : IDisposable
         Interlocked.Increment(ref _renewals);
     }
 
-    private static KeyValuePair<string, object?>[] Tags(KeyValuePair<string, object?> name, Binding binding)
+    private static KeyValuePair<string, object?>[] Tags(KeyValuePair<string, object?>[] deviceTags, Binding binding)
     {
-        var tags = new List<KeyValuePair<string, object?>>(3) { name };
+        var tags = new List<KeyValuePair<string, object?>>(deviceTags.Length + 2);
+        tags.AddRange(deviceTags);
         if (binding.Direction is not null)
         {
             tags.Add(new(MetricNames.Direction, binding.Direction));
@@ -333,7 +357,7 @@ public sealed class TunDeviceMetrics : IDisposable
         {
             foreach ((string reason, long count) in series.Failures())
             {
-                yield return new Measurement<long>(count, series.NameTag, new(MetricNames.ErrorType, reason));
+                yield return new Measurement<long>(count, [.. series.DeviceTags, new(MetricNames.ErrorType, reason)]);
             }
         }
     }
@@ -345,7 +369,7 @@ public sealed class TunDeviceMetrics : IDisposable
             long count = value(series);
             if (count > 0)
             {
-                yield return new Measurement<long>(count, series.NameTag);
+                yield return new Measurement<long>(count, series.DeviceTags);
             }
         }
     }
@@ -368,7 +392,10 @@ public sealed class TunDeviceMetrics : IDisposable
     {
         foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
         {
-            yield return new Measurement<long>(value(state), new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name));
+            // Without a namespace, one attribute by value: no array per device per export, as before namespaces.
+            yield return (device.Namespace ?? OwnNamespace) is null
+                ? new Measurement<long>(value(state), new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name))
+                : new Measurement<long>(value(state), DeviceTags(device));
         }
     }
 
@@ -378,11 +405,19 @@ public sealed class TunDeviceMetrics : IDisposable
         {
             if (state.Queues is { } queues)
             {
-                var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
-                yield return new Measurement<long>(queues.Enabled, name, new(MetricNames.QueueState, MetricNames.QueueEnabled));
-                yield return new Measurement<long>(queues.Disabled, name, new(MetricNames.QueueState, MetricNames.QueueDisabled));
+                KeyValuePair<string, object?>[] tags = DeviceTags(device);
+                yield return new Measurement<long>(queues.Enabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueEnabled)]);
+                yield return new Measurement<long>(queues.Disabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueDisabled)]);
             }
         }
+    }
+
+    /// <summary>What a series is kept by: a device name in a namespace (null: the agent's own).</summary>
+    internal readonly record struct SeriesKey(ulong? Netns, string Name)
+    {
+        public static SeriesKey Of(TunDevice device) => new(device.Namespace?.Inode, device.Name);
+
+        public override string ToString() => Netns is null ? Name : $"{Name} in netns:[{Netns}]";
     }
 
     private sealed record Binding(int Index, LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType);

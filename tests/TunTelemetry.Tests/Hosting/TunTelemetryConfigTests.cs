@@ -25,6 +25,16 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
         Assert.Null(options.PrometheusListen); // no port opened unless asked
         Assert.Equal(defaults.ReaderInterval, options.ReaderInterval);
+        Assert.False(options.AllNamespaces); // the agent's own namespace only, unless asked
+    }
+
+    [Theory]
+    [InlineData("current", false)]
+    [InlineData("all", true)]
+    [InlineData("ALL", true)]
+    public void Namespaces_is_current_or_all(string text, bool all)
+    {
+        Assert.Equal(all, Read($"tuntelemetry.namespaces = {text}").AllNamespaces);
     }
 
     [Theory]
@@ -104,6 +114,8 @@ public sealed class TunTelemetryConfigTests
     [InlineData("tuntelemetry.poll-interval = 2h", "tuntelemetry.poll-interval")]
     [InlineData("tuntelemetry.netlink-timeout = 20s", "tuntelemetry.netlink-timeout")]
     [InlineData("tuntelemetry.devices.kind = tuntap", "tuntelemetry.devices.kind")]
+    [InlineData("tuntelemetry.namespaces = every", "tuntelemetry.namespaces")]
+    [InlineData("tuntelemetry.namespaces = on", "tuntelemetry.namespaces")]
     [InlineData("tuntelemetry.devices.include = [\"(\"]", "tuntelemetry.devices.include")]
     [InlineData("tuntelemetry.backoff.random-factor = 1.5", "tuntelemetry.backoff.random-factor")]
     [InlineData("tuntelemetry.backoff.max-retries = -2", "tuntelemetry.backoff.max-retries")]

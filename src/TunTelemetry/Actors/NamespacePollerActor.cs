@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using Akka.Actor;
+using Akka.Event;
+using Microsoft.Win32.SafeHandles;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
+using TunTelemetry.Namespaces;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>The kernel refused to give a namespace an id in ours (<c>EPERM</c>): the agent lacks <c>CAP_NET_ADMIN</c>.</summary>
+internal sealed record NamespaceAccessDenied(DeviceNamespace Namespace, string Reason);
+
+/// <summary>
+/// Watches the TUN devices of one network namespace other than the agent's own: gives it an id in ours once
+/// (<c>RTM_NEWNSID</c>), then every poll interval reads all its TUN devices' counters with one targeted
+/// <c>RTM_GETLINK</c> dump (<see cref="NetnsRouteSocket.ReadTunStats"/>) and hands each to the aggregator as a
+/// <see cref="LinkStatsSampled"/> of a device carrying its namespace. Devices that leave the dump are retired, and all
+/// of them when the actor stops (the namespace went). Why one dump per namespace rather than a poller per device:
+/// docs/design.md, "Other network namespaces".
+/// </summary>
+/// <remarks>
+/// Holds one netlink socket in the agent's own namespace and no descriptor of the watched namespace (the namespace file
+/// is closed once the id is given): either would keep a dead namespace alive. A failed dump is logged and retried at the
+/// next tick; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer finds it.
+/// </remarks>
+internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
+{
+    private readonly DiscoveredNamespace _discovered;
+    private readonly DeviceNamespace _namespace;
+    private readonly IActorRef _aggregator;
+    private readonly TunTelemetryOptions _options;
+    private readonly NamespaceDeviceTable _devices;
+    private readonly List<LinkStatsReading> _readings = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private NetnsRouteSocket? _socket;
+    private int _nsid;
+    private string? _lastFailure;
+    private int _watched;
+
+    public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options)
+    {
+        _discovered = discovered;
+        _namespace = ns;
+        _aggregator = aggregator;
+        _options = options;
+        _devices = new NamespaceDeviceTable(ns, options.Devices);
+        Receive<PollNamespace>(_ => Poll());
+        Receive<ObserveLinks>(_ => Observe());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options) =>
+        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options)).WithDispatcher(options.NetlinkDispatcher);
+
+    protected override void PreStart()
+    {
+        try
+        {
+            _socket = NetnsRouteSocket.Open(_options.RequestSocket);
+            using SafeFileHandle file = File.OpenHandle(_discovered.OpenPath);
+            _nsid = _socket.AssignId(file);
+        }
+        catch (NetlinkErrnoException e) when (e.Errno == Errno.EPERM)
+        {
+            Context.Parent.Tell(new NamespaceAccessDenied(_namespace, e.Message));
+            Context.Stop(Self);
+            return;
+        }
+        catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException)
+        {
+            // Most often the namespace went between the scan and now; the watcher's next scan says so.
+            _log.Warning("Cannot watch network namespace {0} (netns:[{1}]): {2}", _namespace.Name, _namespace.Inode, e.Message);
+            Context.Stop(Self);
+            return;
+        }
+
+        _log.Info("Watching network namespace {0} (netns:[{1}], id {2} in ours)", _namespace.Name, _namespace.Inode, _nsid);
+        Self.Tell(PollNamespace.Instance);
+        Timers.StartPeriodicTimer(PollNamespace.Instance, PollNamespace.Instance, _options.PollInterval);
+        if (_options.LinkStateMetrics)
+        {
+            // After the first poll (messages are handled in order), so its devices have their gauges at once.
+            Self.Tell(ObserveLinks.Instance);
+            Timers.StartPeriodicTimer(ObserveLinks.Instance, ObserveLinks.Instance, _options.LinkStateInterval);
+        }
+    }
+
+    protected override void PostStop()
+    {
+        foreach (TunDevice device in _devices.Devices)
+        {
+            _aggregator.Tell(new DeviceRetired(device));
+        }
+
+        if (_watched != 0)
+        {
+            _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, 0));
+        }
+
+        _socket?.Dispose();
+    }
+
+    private void Poll()
+    {
+        NetnsRouteSocket socket = _socket!;
+        long start = Stopwatch.GetTimestamp();
+        List<(TunDevice Device, LinkStats64 Stats)> found;
+        List<TunDevice> left;
+        try
+        {
+            _readings.Clear();
+            socket.ReadTunStats(_nsid, _readings);
+            (found, left) = _devices.Update(_readings, () => socket.DumpLinks(_nsid, tunOnly: true));
+        }
+        catch (NetlinkException e)
+        {
+            // Logged once per distinct failure, not every interval: a namespace that is going fails until the scan sees it.
+            if (e.Message != _lastFailure)
+            {
+                _lastFailure = e.Message;
+                _log.Warning("Reading network namespace {0} (netns:[{1}]) failed, retrying every poll: {2}", _namespace.Name, _namespace.Inode, e.Message);
+            }
+
+            // Counted per device like a poller's failure: each of them missed this reading.
+            foreach (TunDevice device in _devices.Devices)
+            {
+                _aggregator.Tell(new PollFailed(device, e.Reason));
+            }
+
+            return;
+        }
+
+        _lastFailure = null;
+        TimeSpan perDevice = found.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(start) / found.Count;
+        foreach ((TunDevice device, LinkStats64 stats) in found)
+        {
+            _aggregator.Tell(new LinkStatsSampled(device, stats, perDevice));
+        }
+
+        foreach (TunDevice device in left)
+        {
+            _log.Info("{0} left network namespace {1}", device, _namespace.Name);
+            _aggregator.Tell(new DeviceRetired(device));
+        }
+
+        if (found.Count != _watched)
+        {
+            _watched = found.Count;
+            _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, _watched));
+        }
+    }
+
+    /// <summary>
+    /// The link-state gauges (MTU, txqueuelen, operational state, up, queues) of every device, from one link list of
+    /// the namespace, as the per-device link-state actor gives them in ours; a device renamed since is retired here.
+    /// </summary>
+    private void Observe()
+    {
+        List<(TunDevice Device, LinkDescription Link)> observed;
+        List<TunDevice> renamed;
+        try
+        {
+            (observed, renamed) = _devices.Observe(_socket!.DumpLinks(_nsid, tunOnly: true));
+        }
+        catch (NetlinkException e)
+        {
+            _log.Debug("Listing the links of network namespace {0} failed: {1}", _namespace.Name, e.Message);
+            return;
+        }
+
+        foreach ((TunDevice device, LinkDescription link) in observed)
+        {
+            (uint, uint)? queues = link.Tun is { MultiQueue: true, Queues: { } enabled } tun ? (enabled, tun.DisabledQueues ?? 0) : null;
+            _aggregator.Tell(new LinkStateObserved(device,
+                new LinkStateObservation(link.Mtu, link.TxQueueLength, link.OperState, link.IsUpWithCarrier, queues)));
+        }
+
+        foreach (TunDevice device in renamed)
+        {
+            _log.Info("{0} was renamed in network namespace {1}", device, _namespace.Name);
+            _aggregator.Tell(new DeviceRetired(device));
+        }
+    }
+
+    private sealed class ObserveLinks
+    {
+        public static readonly ObserveLinks Instance = new();
+
+        private ObserveLinks()
+        {
+        }
+    }
+
+    private sealed class PollNamespace
+    {
+        public static readonly PollNamespace Instance = new();
+
+        private PollNamespace()
+        {
+        }
+    }
+}

@@ -1,0 +1,117 @@
+using Akka.Actor;
+using Akka.Event;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.Namespaces;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>
+/// With <c>--all-namespaces</c>: follows the host's network namespaces (<see cref="NamespaceWatcher"/>, on a thread of
+/// its own) and keeps one <see cref="NamespacePollerActor"/> per namespace other than the agent's own, whose devices
+/// the device supervisor's per-device pollers watch as always. A namespace that goes has its poller stopped, which
+/// retires its devices: their series leave after <c>metrics.retain-deleted</c>.
+/// </summary>
+/// <remarks>
+/// Without <c>CAP_NET_ADMIN</c> no other namespace can be read (the kernel refuses <c>RTM_NEWNSID</c>): the actor says
+/// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace.
+/// </remarks>
+internal sealed class NamespaceWatcherActor : ReceiveActor
+{
+    private const string MissingCapability =
+        "Cannot watch other network namespaces: giving a namespace an id in the agent's own (RTM_NEWNSID) and reading " +
+        "its devices need CAP_NET_ADMIN; watching only the agent's own network namespace";
+
+    private readonly IActorRef _aggregator;
+    private readonly TunTelemetryOptions _options;
+    private readonly Func<NamespaceScanner> _createScanner;
+    private readonly TimeSpan _rescanInterval;
+    private readonly Dictionary<NetworkNamespaceId, IActorRef> _pollers = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private NetworkNamespaceId _own;
+    private NamespaceWatcher? _watcher;
+    private bool _denied;
+    private long _started;
+
+    public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval)
+    {
+        _aggregator = aggregator;
+        _options = options;
+        _createScanner = createScanner;
+        _rescanInterval = rescanInterval;
+        Receive<NamespaceChange>(OnChange);
+        Receive<NamespaceAccessDenied>(OnDenied);
+        Receive<NamespaceWatchWarning>(m => _log.Warning("{0}", m.Text));
+    }
+
+    /// <summary>How often namespaces are looked for again when no netns directory changed (a process entering a new namespace makes no file event).</summary>
+    public static readonly TimeSpan DefaultRescanInterval = TimeSpan.FromSeconds(5);
+
+    public static Props Props(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null) =>
+        Akka.Actor.Props.Create(() => new NamespaceWatcherActor(aggregator, options,
+            createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
+            rescanInterval ?? DefaultRescanInterval));
+
+    protected override void PreStart()
+    {
+        if (!EffectiveCapabilities.Has(EffectiveCapabilities.NetAdmin))
+        {
+            _denied = true;
+            _log.Warning(MissingCapability);
+            return;
+        }
+
+        _ = NetworkNamespaceId.TryOf("/proc/self/ns/net", out _own, out _);
+        IActorRef self = Self;
+        _watcher = new NamespaceWatcher(_createScanner(), _rescanInterval,
+            change => self.Tell(change), text => self.Tell(new NamespaceWatchWarning(text)));
+        _watcher.Start();
+    }
+
+    protected override void PostStop() => _watcher?.Dispose();
+
+    private void OnChange(NamespaceChange change)
+    {
+        NetworkNamespaceId id = change.Namespace.Id;
+        if (id == _own || _denied)
+        {
+            return;
+        }
+
+        if (change.Kind == NamespaceChangeKind.Appeared)
+        {
+            if (!_pollers.ContainsKey(id))
+            {
+                var ns = new DeviceNamespace(id.Inode, change.Name);
+                // A counter in the name: a namespace inode can come back while the old poller is still stopping.
+                _pollers[id] = Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options), $"netns-{id.Inode}-{++_started}");
+            }
+        }
+        else if (_pollers.Remove(id, out IActorRef? poller))
+        {
+            _log.Info("Network namespace {0} (netns:[{1}]) is gone", change.Name, id.Inode);
+            Context.Stop(poller);
+        }
+    }
+
+    private void OnDenied(NamespaceAccessDenied denied)
+    {
+        if (_denied)
+        {
+            return;
+        }
+
+        _denied = true;
+        _log.Warning(MissingCapability + " (the kernel answered: {0})", denied.Reason);
+        foreach (IActorRef poller in _pollers.Values)
+        {
+            Context.Stop(poller);
+        }
+
+        _pollers.Clear();
+        _watcher?.Dispose();
+        _watcher = null;
+    }
+
+    private sealed record NamespaceWatchWarning(string Text);
+}

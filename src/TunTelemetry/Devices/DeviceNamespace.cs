@@ -1,0 +1,28 @@
+using TunTelemetry.Namespaces;
+
+namespace TunTelemetry.Devices;
+
+/// <summary>
+/// The network namespace a device lives in, as its series name it: <c>linux.netns.inode</c> (the inode of its nsfs
+/// file, what <c>ls -Li /proc/PID/ns/net</c> prints) and <c>linux.netns.name</c> (see <see cref="NamespaceNaming"/>).
+/// Ifindexes are per namespace, so a device is (namespace, ifindex).
+/// </summary>
+internal sealed record DeviceNamespace(ulong Inode, string Name)
+{
+    /// <summary>
+    /// The agent's own namespace (the one its netlink sockets were made in), named by the rule every namespace is
+    /// named by: on a host that is <c>pid:1</c>, in a container its container id. One /proc scan, at start.
+    /// </summary>
+    public static DeviceNamespace Own()
+    {
+        if (!NetworkNamespaceId.TryOf("/proc/self/ns/net", out NetworkNamespaceId own, out _))
+        {
+            return new DeviceNamespace(0, $"pid:{Environment.ProcessId}");
+        }
+
+        var scanner = new NamespaceScanner(NamespaceScanner.DefaultDirectories);
+        return scanner.Scan().Namespaces.TryGetValue(own, out DiscoveredNamespace? found)
+            ? new DeviceNamespace(own.Inode, NamespaceNaming.NameOf(found, scanner.ReadCgroup))
+            : new DeviceNamespace(own.Inode, $"pid:{Environment.ProcessId}");
+    }
+}
