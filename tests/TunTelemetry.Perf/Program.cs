@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "pipeline" when args.Length == 6 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy", int.Parse(args[5])),
     "actor-footprint" when args.Length == 2 => ActorFootprintBenchmark.Run(int.Parse(args[1])),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
+    "sink" when args.Length == 4 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2], int.Parse(args[3])),
     _ => Usage(),
 };
 
@@ -22,7 +23,8 @@ static int Usage()
                                                                  poller -> aggregator -> instruments over devices PREFIX*,
                                                                  polled every MS (with TICK_MS: that scheduler tick)
                TunTelemetry.Perf actor-footprint N               live heap per actor, N actors of each per-device shape
-               TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
+               TunTelemetry.Perf sink PORT STATUSFILE [GRPCPORT]  OTLP/HTTP sink (and OTLP/gRPC on GRPCPORT); writes what
+                                                                 it received to STATUSFILE
         """);
     return 2;
 }
