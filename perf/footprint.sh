@@ -7,6 +7,8 @@
 #   bash perf/footprint.sh unit         # the published build as config/tuntelemetry.service runs it: its Environment=
 #                                       # lines and ExecStart arguments, as the unprivileged user nobody
 #   bash perf/footprint.sh readme DOTNET_GCgen0size=0x100000   # either, with extra environment for the agent
+# In unit mode PERF_PUBLISH_ARGS adds arguments to dotnet publish (e.g. -p:PublishReadyToRun=false) and
+# PERF_PUBLISHED=DIR takes an existing publish directory instead.
 # Prints one line per process: RSS and its parts (/proc/PID/status: RssAnon, RssFile, RssShmem) and threads at
 # PERF_SETTLE_SECONDS (default 120) after start, CPU (utime+stime, /proc/PID/stat) in the first minute, time from the
 # agent's start to the first export its receiver got and the CPU that export cost, and CPU per hour after warm-up
@@ -53,8 +55,13 @@ perf="$root/tests/TunTelemetry.Perf/bin/Release/net10.0/TunTelemetry.Perf.dll"
 unit="$root/config/tuntelemetry.service"
 agent_env=()
 if [ "$mode" = unit ]; then
-  say "publishing as the unit's install steps say"
-  dotnet publish "$root/src/TunTelemetry.Agent" -c Release -o "$work/opt" -nologo -v q >/dev/null
+  if [ -n "${PERF_PUBLISHED:-}" ]; then # a publish made before, e.g. to compare runtime settings on one build
+    cp -r "$PERF_PUBLISHED" "$work/opt"
+  else
+    say "publishing as the unit's install steps say"
+    # shellcheck disable=SC2086 # PERF_PUBLISH_ARGS: extra publish arguments, word-split on purpose
+    dotnet publish "$root/src/TunTelemetry.Agent" -c Release -o "$work/opt" -nologo -v q ${PERF_PUBLISH_ARGS:-} >/dev/null
+  fi
   chmod -R a+rX "$work/opt"
   # The unit's environment and command line, with the install paths mapped to this publish and this host's dotnet.
   while IFS= read -r line; do agent_env+=("${line#Environment=}"); done < <(grep -E '^Environment=' "$unit")

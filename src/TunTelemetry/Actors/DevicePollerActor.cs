@@ -51,7 +51,7 @@ public sealed class DevicePollerActor : UntypedActor
     }
 
     public static Props Props(TunDevice device, IActorRef aggregator, IActorRef supervisor, LinkStatsReaderFactory openReader, TimeSpan pollInterval) =>
-        FactoryActorProducer<DevicePollerActor>.Props(() => new DevicePollerActor(device, aggregator, supervisor, openReader, pollInterval));
+        Akka.Actor.Props.Create(() => new DevicePollerActor(device, aggregator, supervisor, openReader, pollInterval));
 
     /// <summary>The props a <see cref="PerDeviceActorContext"/> implies.</summary>
     public static Props Props(PerDeviceActorContext context, LinkStatsReaderFactory openReader) =>

@@ -126,7 +126,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         IReadOnlyList<PerDeviceActorRegistration> registrations,
         Func<TunDeviceWatcher>? createWatcher = null,
         Func<string, TunDevice?>? resolveByName = null) =>
-        FactoryActorProducer<DeviceSupervisorActor>.Props(() => new DeviceSupervisorActor(options, aggregator, registrations, createWatcher, resolveByName));
+        Akka.Actor.Props.Create(() => new DeviceSupervisorActor(options, aggregator, registrations, createWatcher, resolveByName));
 
     // Stop, not restart: the failed actor is started again only after its backoff delay (OnTerminated).
     protected override SupervisorStrategy SupervisorStrategy() => new StopAndReport(OnChildFailed);

@@ -35,7 +35,7 @@ public sealed class LinkStateActor : UntypedActor
     public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
     {
         Func<NetlinkRouteSocket> open = openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
-        return FactoryActorProducer<LinkStateActor>.Props(() => new LinkStateActor(context, open)).WithDispatcher(context.Options.NetlinkDispatcher);
+        return Akka.Actor.Props.Create(() => new LinkStateActor(context, open)).WithDispatcher(context.Options.NetlinkDispatcher);
     }
 
     /// <summary>The registration to add with the builder (the host adds it when <c>metrics.link-state = on</c>).</summary>

@@ -97,7 +97,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     public static Props Props(TunDeviceMetrics metrics, TimeSpan? retainDeleted = null)
     {
         TimeSpan retain = retainDeleted ?? TunTelemetryOptions.Default.RetainDeleted;
-        return FactoryActorProducer<MetricsAggregatorActor>.Props(() => new MetricsAggregatorActor(metrics, retain));
+        return Akka.Actor.Props.Create(() => new MetricsAggregatorActor(metrics, retain));
     }
 
     private void OnReady(LinkStatsReady ready)
