@@ -88,6 +88,5 @@ public static class AgentConfigLoader
         return lines.Count == 0 ? Config.Empty : ConfigurationFactory.ParseString(string.Join('\n', lines));
     }
 
-    // HOCON quoted strings follow JSON escaping, so a regex like \d+ survives intact.
-    private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
+    private static string Quote(string value) => HoconString.Quote(value);
 }
