@@ -14,7 +14,6 @@ internal static class RunCommand
 {
     internal static async Task<int> RunAsync(AgentSettings settings, CancellationToken cancellationToken)
     {
-        MallocArenaLimit.Apply(Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX"));
         Config hocon;
         TunTelemetryOptions options;
         try

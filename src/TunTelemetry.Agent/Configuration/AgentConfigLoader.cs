@@ -88,5 +88,6 @@ public static class AgentConfigLoader
         return lines.Count == 0 ? Config.Empty : ConfigurationFactory.ParseString(string.Join('\n', lines));
     }
 
-    private static string Quote(string value) => HoconString.Quote(value);
+    // HOCON quoted strings follow JSON escaping, so a regex like \d+ survives intact.
+    private static string Quote(string value) => System.Text.Json.JsonSerializer.Serialize(value);
 }
