@@ -1,30 +1,43 @@
+using System.Buffers.Binary;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
 namespace TunTelemetry.Perf;
 
 /// <summary>
-/// A local OTLP/HTTP endpoint for the agent to export to during benchmarks: accepts every export, and writes how many
-/// it received, their bytes, and how many <c>tundev.txq.drops</c> series the last request carrying that metric held (devices exported).
+/// A local OTLP endpoint for the agent to export to during benchmarks: accepts every export, and writes how many
+/// it received, their bytes, how many <c>tundev.txq.drops</c> series the last request carrying that metric held (devices
+/// exported), and when the first export arrived (Unix milliseconds: perf/footprint.sh's start-to-first-export).
+/// OTLP/HTTP on one port and, when given a second, OTLP/gRPC (HTTP/2 cleartext) there: the systemd unit's protocol.
 /// </summary>
 public static class OtlpSink
 {
-    public static async Task<int> RunAsync(int port, string statusFile)
+    private const string GrpcPath = "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+    public static async Task<int> RunAsync(int port, string statusFile, int? grpcPort = null)
     {
-        long exports = 0, bytes = 0, lastSeries = 0;
+        long exports = 0, bytes = 0, lastSeries = 0, firstExportMs = 0;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Loopback, port);
+            if (grpcPort is int grpc)
+            {
+                k.Listen(IPAddress.Loopback, grpc, o => o.Protocols = HttpProtocols.Http2);
+            }
+        });
         WebApplication app = builder.Build();
         byte[] marker = "tundev.txq.drops"u8.ToArray();
-        app.MapPost("/v1/metrics", async (HttpContext context) =>
+        var write = new SemaphoreSlim(1, 1);
+
+        async Task RecordAsync(byte[] data)
         {
-            using var body = new MemoryStream();
-            await context.Request.Body.CopyToAsync(body);
-            byte[] data = body.ToArray();
+            Interlocked.CompareExchange(ref firstExportMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0);
             Interlocked.Increment(ref exports);
             Interlocked.Add(ref bytes, data.Length);
             // The agent sends a large export as several requests: only the one carrying the metric counts.
@@ -33,11 +46,42 @@ public static class OtlpSink
                 Interlocked.Exchange(ref lastSeries, CountSeries(data, marker));
             }
 
-            await File.WriteAllTextAsync(statusFile, $"exports={exports} bytes={bytes} txq_series_last={lastSeries}\n");
+            await write.WaitAsync();
+            try
+            {
+                await File.WriteAllTextAsync(statusFile,
+                    $"exports={exports} bytes={bytes} txq_series_last={lastSeries} first_export_ms={firstExportMs}\n");
+            }
+            finally
+            {
+                write.Release();
+            }
+        }
+
+        app.MapPost("/v1/metrics", async (HttpContext context) =>
+        {
+            await RecordAsync(await ReadBodyAsync(context));
             context.Response.ContentType = "application/x-protobuf";
+        });
+        app.MapPost(GrpcPath, async (HttpContext context) =>
+        {
+            // gRPC frames: a compression flag, a big-endian length, the message. The agent sends one, uncompressed.
+            byte[] body = await ReadBodyAsync(context);
+            int length = body.Length >= 5 ? BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(1)) : 0;
+            await RecordAsync(body.AsSpan(Math.Min(5, body.Length), Math.Min(length, Math.Max(0, body.Length - 5))).ToArray());
+            context.Response.ContentType = "application/grpc";
+            await context.Response.Body.WriteAsync(new byte[5]); // one empty ExportMetricsServiceResponse
+            context.Response.AppendTrailer("grpc-status", "0");
         });
         await app.RunAsync();
         return 0;
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        return body.ToArray();
     }
 
     // The metric name appears once per export; its data points follow it. Counting interface-name attributes after it

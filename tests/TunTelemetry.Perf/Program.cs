@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "actor-footprint" when args.Length == 2 => ActorFootprintBenchmark.Run(int.Parse(args[1])),
     "netns-scan" when args.Length == 2 => NamespaceScanBenchmark.Run(int.Parse(args[1])),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
+    "sink" when args.Length == 4 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2], int.Parse(args[3])),
     _ => Usage(),
 };
 
@@ -26,7 +27,8 @@ static int Usage()
                TunTelemetry.Perf actor-footprint N               live heap per actor, N actors of each per-device shape
                TunTelemetry.Perf reader-scan N                   N /proc reader scans: wall, CPU, bytes per scan
                TunTelemetry.Perf netns-scan SCANS                 CPU per network namespace discovery scan (/proc and netns dirs)
-               TunTelemetry.Perf sink PORT STATUSFILE             OTLP/HTTP sink; writes what it received to STATUSFILE
+               TunTelemetry.Perf sink PORT STATUSFILE [GRPCPORT]  OTLP/HTTP sink (and OTLP/gRPC on GRPCPORT); writes what
+                                                                 it received to STATUSFILE
         """);
     return 2;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Agent.Configuration;
@@ -38,13 +39,18 @@ internal static class RunCommand
         {
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (InvalidOperationException e) when (e.InnerException is HttpListenerException listener)
+        catch (InvalidOperationException e) when (ListenerFailure(e) is { } reason)
         {
             // The Prometheus exporter starts its listener when the meter provider is built; a taken port ends up here.
-            Console.Error.WriteLine($"tuntelemetry: cannot serve Prometheus metrics on {options.PrometheusListen?.ToString() ?? "OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT"}: {listener.Message}");
+            Console.Error.WriteLine($"tuntelemetry: cannot serve Prometheus metrics on {options.PrometheusListen?.ToString() ?? "OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT"}: {reason}");
             return ExitCodes.Failure;
         }
 
         return ExitCodes.Success;
     }
+
+    // Apart so that compiling RunAsync does not load System.Net.HttpListener into every agent, Prometheus or not
+    // (docs/performance.md "Fixed cost per host"): the type is needed only when an exception is thrown.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string? ListenerFailure(InvalidOperationException e) => (e.InnerException as HttpListenerException)?.Message;
 }

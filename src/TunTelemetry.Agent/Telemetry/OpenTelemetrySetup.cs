@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -60,18 +61,25 @@ internal static class OpenTelemetrySetup
 
                 if (exporters.Prometheus is { } listen)
                 {
-                    // Without an address of ours the exporter takes OTEL_EXPORTER_PROMETHEUS_HOST/_PORT (localhost:9464).
-                    metrics.AddPrometheusHttpListener(o =>
-                    {
-                        if (listen != MetricsExporters.EnvironmentDefault)
-                        {
-                            o.Host = listen.Host;
-                            o.Port = listen.Port;
-                        }
-                    });
+                    AddPrometheus(metrics, listen);
                 }
             });
     }
+
+    // Apart so that only an agent that serves Prometheus loads its exporter and System.Net.HttpListener: compiling a
+    // method loads the assemblies of every method it calls, taken branch or not (docs/performance.md "Fixed cost per
+    // host").
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddPrometheus(MeterProviderBuilder metrics, ListenAddress listen) =>
+        // Without an address of ours the exporter takes OTEL_EXPORTER_PROMETHEUS_HOST/_PORT (localhost:9464).
+        metrics.AddPrometheusHttpListener(o =>
+        {
+            if (listen != MetricsExporters.EnvironmentDefault)
+            {
+                o.Host = listen.Host;
+                o.Port = listen.Port;
+            }
+        });
 
     /// <summary>
     /// What <c>AddOtlpExporter</c> would build, with the exporter sending an export as several requests

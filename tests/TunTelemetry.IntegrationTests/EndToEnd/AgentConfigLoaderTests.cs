@@ -53,6 +53,18 @@ public sealed class AgentConfigLoaderTests : IDisposable
         Assert.Equal(new ListenAddress("[::1]", 9464), options.PrometheusListen);
     }
 
+    [Theory]
+    [InlineData(@"^wg\d+$")]
+    [InlineData("a \"quoted\" name")]
+    [InlineData(@"back\\slash")]
+    [InlineData("tab\there, newline\nthere, bell\u0007, return\rthere")]
+    [InlineData("non-ASCII: wg-zürich-é, and <&'> kept")]
+    public void A_command_line_pattern_reaches_the_options_unchanged(string pattern)
+    {
+        (_, TunTelemetryOptions options) = AgentConfigLoader.Load(new AgentSettings { ConfigPath = _path, Include = [pattern] });
+        Assert.Equal([pattern], options.Devices.IncludePatterns);
+    }
+
     [Fact]
     public void A_bad_prometheus_listen_on_the_command_line_names_the_option()
     {
