@@ -107,7 +107,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
             }
         });
         Receive<Scan>(_ => OnScan());
-        Receive<PublishNow>(_ => Publish());
+        Receive<PublishNow>(_ => PublishWithoutLeft());
         Receive<GetReaders>(_ => Sender.Tell(_last));
     }
 
@@ -216,9 +216,24 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         Publish();
     }
 
-    private void Publish()
+    /// <summary>
+    /// The last readers, without the devices that left since; devices that came since have none until their scan. Not
+    /// attributed again from the last table: a holder of a device that left could then be given, as a moved holder, to
+    /// a same-named device elsewhere that it does not hold.
+    /// </summary>
+    private void PublishWithoutLeft()
     {
         _publishPending = false;
+        Dictionary<TunDevice, IReadOnlyList<TunReader>> last = _last.Devices.ToDictionary(d => d.Device, d => d.Readers);
+        _last = new ReadersObserved(true, Watched()
+            .Select(w => new DeviceReaders(w.Device, last.GetValueOrDefault(w.Device) ?? []))
+            .ToArray());
+        _aggregator.Tell(_last);
+    }
+
+    /// <summary>Every watched device with its namespace inode: the agent's own, then each other namespace's, by ifindex.</summary>
+    private List<(ulong Netns, TunDevice Device)> Watched()
+    {
         ulong own = _ownNetns!.Value;
         var watched = new List<(ulong Netns, TunDevice Device)>(_watched.Count);
         watched.AddRange(_watched.Values.OrderBy(d => d.IfIndex).Select(d => (own, d)));
@@ -227,6 +242,14 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
             watched.AddRange(devices.OrderBy(d => d.IfIndex).Select(d => (netns, d)));
         }
 
+        return watched;
+    }
+
+    private void Publish()
+    {
+        _publishPending = false;
+        ulong own = _ownNetns!.Value;
+        List<(ulong Netns, TunDevice Device)> watched = Watched();
         var listed = new HashSet<ulong>(_otherNamespaces.Keys) { own };
         ReaderAttribution.Attributed attributed = ReaderAttribution.Attribute(_table!, watched, listed);
         if (attributed.Ambiguous > 0 && !_saidAmbiguous)
