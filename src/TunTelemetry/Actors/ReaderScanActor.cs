@@ -83,6 +83,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private readonly ulong? _ownNetns;
     private readonly Dictionary<int, TunDevice> _watched = [];
     private readonly Dictionary<ulong, IReadOnlyList<TunDevice>> _otherNamespaces = [];
+    private readonly Dictionary<ulong, IActorRef> _listedBy = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TunReaderTable? _table;
     private ReadersObserved _last = ReadersObserved.None;
@@ -101,8 +102,11 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         Receive<NamespaceDevicesListed>(OnListed);
         Receive<NamespaceDevicesUnlisted>(m =>
         {
-            if (_otherNamespaces.Remove(m.Netns))
+            // Only its own poller's word counts: a namespace inode can come back with a new poller while the old one stops.
+            if (_listedBy.GetValueOrDefault(m.Netns)?.Equals(Sender) == true)
             {
+                _listedBy.Remove(m.Netns);
+                _otherNamespaces.Remove(m.Netns);
                 PublishSoon();
             }
         });
@@ -158,6 +162,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     {
         IReadOnlyList<TunDevice> before = _otherNamespaces.GetValueOrDefault(listed.Netns) ?? [];
         _otherNamespaces[listed.Netns] = listed.Devices;
+        _listedBy[listed.Netns] = Sender;
         if (listed.Devices.Any(d => !before.Contains(d)))
         {
             ScanSoon(); // new devices: their readers a second later, as in the agent's own namespace

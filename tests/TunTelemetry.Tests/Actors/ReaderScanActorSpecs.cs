@@ -177,6 +177,27 @@ public sealed class ReaderScanActorSpecs : TestKit
         Assert.Equal(2, _scans);
     }
 
+    [Fact]
+    public void A_stopping_poller_of_a_namespace_inode_that_came_back_does_not_unlist_its_successors_devices()
+    {
+        IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
+        TunDevice wg0There = new TunDevice(2, "wg0", TunDeviceKind.Tun) { Namespace = new DeviceNamespace(OtherNetns, "vpn") };
+        _table = Table(0, (OtherNetns, "wg0", new TunReader(200, "wireguard-go", 'S')));
+        IActorRef actor = Start(aggregatorActor, Interval);
+        TestProbe oldPoller = CreateTestProbe();
+        TestProbe newPoller = CreateTestProbe();
+
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), oldPoller);
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), newPoller);
+        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), oldPoller);
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        AwaitAssert(() => Assert.Equal(["wireguard-go[200]@wg0@vpn:4026532999 stopped=0"], ExportedReaders()));
+
+        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), newPoller);
+        AwaitAssert(() => Assert.Empty(ExportedReaders()));
+    }
+
     /// <summary>
     /// One export of tundev.reader joined with tundev.reader.stopped, as <c>comm[pid]@device stopped=N</c>, with
     /// <c>@netns-name:inode</c> after the device when the series names a namespace.
