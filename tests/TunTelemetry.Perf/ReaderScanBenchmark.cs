@@ -5,7 +5,9 @@ namespace TunTelemetry.Perf;
 
 /// <summary>
 /// The cost of one <c>/proc</c> reader scan (<see cref="TunReaderScan.Scan"/>) on this host as it is: wall time, CPU
-/// time and managed bytes allocated per scan, over <c>rounds</c> scans after one warm-up scan.
+/// time and managed bytes allocated per scan, over <c>rounds</c> scans after one warm-up scan; then what giving the last
+/// scan's readers to their devices costs (<see cref="ReaderAttribution"/>, once per scan in the agent), with every device
+/// found held watched in its namespace, as <c>--all-namespaces</c> watches them.
 /// </summary>
 public static class ReaderScanBenchmark
 {
@@ -27,6 +29,18 @@ public static class ReaderScanBenchmark
         int readers = table.All.Values.Sum(r => r.Count);
         Console.WriteLine($"processes={table.Processes} hidden={table.HiddenProcesses} devices-with-readers={table.All.Count} readers={readers}");
         Console.WriteLine($"per scan: wall {wall.Elapsed.TotalMilliseconds / rounds:0.00} ms, cpu {cpuPerScan / 1000:0.00} ms, allocated {bytesPerScan / 1024.0:0.0} KiB ({rounds} scans)");
+
+        var watched = table.All.Keys.Select((k, i) => (k.NetNamespace, new TunDevice(i + 1, k.Device, TunDeviceKind.Tun))).ToList();
+        var listed = table.All.Keys.Select(k => k.NetNamespace).ToHashSet();
+        _ = ReaderAttribution.Attribute(table, watched, listed);
+        const int Attributions = 1000;
+        var attribution = Stopwatch.StartNew();
+        for (int i = 0; i < Attributions; i++)
+        {
+            _ = ReaderAttribution.Attribute(table, watched, listed);
+        }
+
+        Console.WriteLine($"attribution to {watched.Count} watched devices: {attribution.Elapsed.TotalMicroseconds / Attributions:0.0} µs per scan");
         return 0;
     }
 }

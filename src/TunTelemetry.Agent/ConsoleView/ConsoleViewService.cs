@@ -137,7 +137,8 @@ internal sealed class ConsoleViewService(
             text.Append("  readers");
         }
 
-        Dictionary<int, IReadOnlyList<TunReader>> readersByIfIndex = readers.ByIfIndex();
+        // By (namespace, ifindex): with --all-namespaces ifindexes repeat across namespaces.
+        Dictionary<(ulong? Netns, int IfIndex), IReadOnlyList<TunReader>> readersByDevice = readers.ByIdentity();
 
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
@@ -155,8 +156,7 @@ internal sealed class ConsoleViewService(
 
             if (readers.Scanned)
             {
-                // The reader scan covers the agent's own namespace: another namespace's ifindex would name another device.
-                IReadOnlyList<TunReader>? deviceReaders = device.Namespace is null ? readersByIfIndex.GetValueOrDefault(device.IfIndex) : null;
+                IReadOnlyList<TunReader>? deviceReaders = readersByDevice.GetValueOrDefault((device.Namespace?.Inode, device.IfIndex));
                 text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
                 text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }

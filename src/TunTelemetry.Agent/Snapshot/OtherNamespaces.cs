@@ -13,13 +13,14 @@ namespace TunTelemetry.Agent.Snapshot;
 internal static class OtherNamespaces
 {
     /// <summary>
-    /// Every other namespace's TUN/TAP devices with their counters. Without <c>CAP_NET_ADMIN</c> the kernel refuses to
-    /// give a namespace an id in ours: one line on <paramref name="error"/> says so, and no device of another
-    /// namespace is returned.
+    /// Every other namespace's TUN/TAP devices with their counters (readers not yet filled in), and the inodes of the
+    /// namespaces read (with or without devices). Without <c>CAP_NET_ADMIN</c> the kernel refuses to give a namespace an
+    /// id in ours: one line on <paramref name="error"/> says so, and no device of another namespace is returned.
     /// </summary>
-    internal static List<DeviceSnapshot> Read(TunReaderTable readers, TextWriter error)
+    internal static (List<DeviceSnapshot> Devices, List<ulong> Namespaces) Read(TextWriter error)
     {
         var snapshots = new List<DeviceSnapshot>();
+        var read = new List<ulong>();
         var scanner = new NamespaceScanner(NamespaceScanner.DefaultDirectories);
         NamespaceScan scan = scanner.Scan();
         _ = NetworkNamespaceId.TryOf("/proc/self/ns/net", out NetworkNamespaceId own, out _);
@@ -42,7 +43,7 @@ internal static class OtherNamespaces
             {
                 error.WriteLine("tuntelemetry: cannot read other network namespaces: giving a namespace an id in ours " +
                     "(RTM_NEWNSID) needs CAP_NET_ADMIN; showing the agent's own namespace only");
-                return [];
+                return ([], []);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or NetlinkException)
             {
@@ -61,16 +62,17 @@ internal static class OtherNamespaces
                 continue; // the namespace died mid-read
             }
 
+            read.Add(ns.Inode);
             foreach (LinkDescription link in links.OrderBy(l => l.IfIndex))
             {
                 int index = stats.FindIndex(s => s.IfIndex == link.IfIndex);
                 if (index >= 0)
                 {
-                    snapshots.Add(new DeviceSnapshot(link, stats[index].Stats, readers.Readers(ns.Inode, link.Name), ns));
+                    snapshots.Add(new DeviceSnapshot(link, stats[index].Stats, [], ns));
                 }
             }
         }
 
-        return snapshots;
+        return (snapshots, read);
     }
 }

@@ -52,7 +52,6 @@ internal static class SnapshotCommand
             links = socket.DumpLinks().Where(l => allLinks || l.IsTunOrTap).OrderBy(l => l.IfIndex).ToList();
         }
 
-        // Only the agent's own namespace is read, so only readers in it count: a same-named device elsewhere is another.
         ulong? netns = TunReaderScan.OwnNetNamespace();
         TunReaderTable readers = netns is null || (!links.Any(l => l.IsTunOrTap) && !allNamespaces) ? TunReaderTable.Empty : TunReaderScan.Scan();
         DeviceNamespace? ownNamespace = allNamespaces ? DeviceNamespace.Own() : null;
@@ -62,7 +61,7 @@ internal static class SnapshotCommand
             try
             {
                 snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex),
-                    link.IsTunOrTap && netns is { } own ? readers.Readers(own, link.Name) : null, ownNamespace));
+                    link.IsTunOrTap && netns is not null ? [] : null, ownNamespace));
             }
             catch (NetlinkDeviceGoneException) when (deviceNames.Count == 0)
             {
@@ -75,9 +74,16 @@ internal static class SnapshotCommand
             }
         }
 
+        var listed = new List<ulong>();
         if (allNamespaces)
         {
-            snapshots.AddRange(OtherNamespaces.Read(readers, error));
+            (List<DeviceSnapshot> others, listed) = OtherNamespaces.Read(error);
+            snapshots.AddRange(others);
+        }
+
+        if (netns is { } own)
+        {
+            snapshots = SnapshotReaders.Fill(snapshots, readers, own, listed);
         }
 
         if (json)

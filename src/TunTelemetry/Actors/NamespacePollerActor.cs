@@ -31,6 +31,7 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
     private readonly DiscoveredNamespace _discovered;
     private readonly DeviceNamespace _namespace;
     private readonly IActorRef _aggregator;
+    private readonly IActorRef? _readerScanner;
     private readonly TunTelemetryOptions _options;
     private readonly NamespaceDeviceTable _devices;
     private readonly List<LinkStatsReading> _readings = [];
@@ -39,12 +40,15 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
     private int _nsid;
     private string? _lastFailure;
     private int _watched;
+    private TunDevice[]? _listedToReaders;
 
-    public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options)
+    /// <param name="readerScanner">Told this namespace's devices when they change (<see cref="ReaderScanActor"/>); null: nobody.</param>
+    public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null)
     {
         _discovered = discovered;
         _namespace = ns;
         _aggregator = aggregator;
+        _readerScanner = readerScanner;
         _options = options;
         _devices = new NamespaceDeviceTable(ns, options.Devices);
         Receive<PollNamespace>(_ => Poll());
@@ -53,8 +57,8 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options) =>
-        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options)).WithDispatcher(options.NetlinkDispatcher);
+    public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null) =>
+        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options, readerScanner)).WithDispatcher(options.NetlinkDispatcher);
 
     protected override void PreStart()
     {
@@ -99,6 +103,11 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         if (_watched != 0)
         {
             _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, 0));
+        }
+
+        if (_listedToReaders is not null)
+        {
+            _readerScanner?.Tell(new NamespaceDevicesUnlisted(_namespace.Inode));
         }
 
         _socket?.Dispose();
@@ -151,6 +160,32 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         {
             _watched = found.Count;
             _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, _watched));
+        }
+
+        ListToReaders(found);
+    }
+
+    /// <summary>
+    /// Tells the reader scan this namespace's devices when they differ from the last told (the first time even when
+    /// there are none: it then knows this namespace's devices). Compared in place, so an unchanged poll allocates nothing.
+    /// </summary>
+    private void ListToReaders(List<(TunDevice Device, LinkStats64 Stats)> found)
+    {
+        if (_readerScanner is null)
+        {
+            return;
+        }
+
+        bool changed = _listedToReaders is null || _listedToReaders.Length != found.Count;
+        for (int i = 0; !changed && i < found.Count; i++)
+        {
+            changed = !ReferenceEquals(_listedToReaders![i], found[i].Device);
+        }
+
+        if (changed)
+        {
+            _listedToReaders = found.Select(f => f.Device).ToArray();
+            _readerScanner.Tell(new NamespaceDevicesListed(_namespace.Inode, _listedToReaders));
         }
     }
 

@@ -23,6 +23,7 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
         "its devices need CAP_NET_ADMIN; watching only the agent's own network namespace";
 
     private readonly IActorRef _aggregator;
+    private readonly IActorRef? _readerScanner;
     private readonly TunTelemetryOptions _options;
     private readonly Func<NamespaceScanner> _createScanner;
     private readonly TimeSpan _rescanInterval;
@@ -33,9 +34,10 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
     private bool _denied;
     private long _started;
 
-    public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval)
+    public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval, IActorRef? readerScanner = null)
     {
         _aggregator = aggregator;
+        _readerScanner = readerScanner;
         _options = options;
         _createScanner = createScanner;
         _rescanInterval = rescanInterval;
@@ -47,10 +49,12 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
     /// <summary>How often namespaces are looked for again when no netns directory changed (a process entering a new namespace makes no file event).</summary>
     public static readonly TimeSpan DefaultRescanInterval = TimeSpan.FromSeconds(5);
 
-    public static Props Props(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null) =>
+    /// <param name="readerScanner">The <see cref="ReaderScanActor"/>, told each namespace's devices; null: nobody.</param>
+    public static Props Props(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null,
+        IActorRef? readerScanner = null) =>
         Akka.Actor.Props.Create(() => new NamespaceWatcherActor(aggregator, options,
             createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
-            rescanInterval ?? DefaultRescanInterval));
+            rescanInterval ?? DefaultRescanInterval, readerScanner));
 
     protected override void PreStart()
     {
@@ -84,7 +88,7 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
             {
                 var ns = new DeviceNamespace(id.Inode, change.Name);
                 // A counter in the name: a namespace inode can come back while the old poller is still stopping.
-                _pollers[id] = Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options), $"netns-{id.Inode}-{++_started}");
+                _pollers[id] = Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner), $"netns-{id.Inode}-{++_started}");
             }
         }
         else if (_pollers.Remove(id, out IActorRef? poller))

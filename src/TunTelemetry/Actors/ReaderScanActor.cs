@@ -11,20 +11,37 @@ public sealed record DeviceWatchStarted(TunDevice Device);
 /// <summary>The supervisor stopped watching a device: its readers leave the export at once.</summary>
 public sealed record DeviceWatchStopped(TunDevice Device);
 
-/// <summary>The readers of every watched device, after a scan or a device's retirement; sent to the aggregator.</summary>
+/// <summary>
+/// With <c>--all-namespaces</c>, the devices a namespace poller watches in its namespace, sent when they change (the
+/// first time after its first poll, even when there are none): the reader scan names their readers too.
+/// </summary>
+internal sealed record NamespaceDevicesListed(ulong Netns, IReadOnlyList<TunDevice> Devices);
+
+/// <summary>A namespace poller stopped (its namespace went): its devices' readers leave the export at once.</summary>
+internal sealed record NamespaceDevicesUnlisted(ulong Netns);
+
+/// <summary>
+/// The readers of every watched device, after a scan or a device's retirement; sent to the aggregator. With
+/// <c>--all-namespaces</c> it has the devices of every watched namespace, each carrying its namespace.
+/// </summary>
 /// <param name="Scanned">Whether a scan has run at all (false while <c>reader-interval = off</c> or before the first).</param>
 public sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> Devices)
 {
     public static ReadersObserved None { get; } = new(false, []);
 
     /// <summary>
-    /// The readers of the watched device <paramref name="ifIndex"/>; null when it is not watched or not scanned. A walk:
-    /// to look up every device, use <see cref="ByIfIndex"/>.
+    /// The readers of the watched device <paramref name="ifIndex"/> of the agent's own namespace; null when it is not
+    /// watched or not scanned. A walk: to look up every device, use <see cref="ByIfIndex"/>.
     /// </summary>
-    public IReadOnlyList<TunReader>? For(int ifIndex) => Devices.FirstOrDefault(d => d.Device.IfIndex == ifIndex)?.Readers;
+    public IReadOnlyList<TunReader>? For(int ifIndex) => Devices.FirstOrDefault(d => d.Device.Namespace is null && d.Device.IfIndex == ifIndex)?.Readers;
 
-    /// <summary>Every watched device's readers by ifindex.</summary>
-    public Dictionary<int, IReadOnlyList<TunReader>> ByIfIndex() => Devices.ToDictionary(d => d.Device.IfIndex, d => d.Readers);
+    /// <summary>The readers of every watched device of the agent's own namespace, by ifindex (ifindexes repeat across namespaces).</summary>
+    public Dictionary<int, IReadOnlyList<TunReader>> ByIfIndex() =>
+        Devices.Where(d => d.Device.Namespace is null).ToDictionary(d => d.Device.IfIndex, d => d.Readers);
+
+    /// <summary>Every watched device's readers by (namespace inode, null for the agent's own; ifindex).</summary>
+    internal Dictionary<(ulong? Netns, int IfIndex), IReadOnlyList<TunReader>> ByIdentity() =>
+        Devices.ToDictionary(d => d.Device.Identity, d => d.Readers);
 }
 
 /// <summary>One watched device and the processes holding it open (none: nothing reads it).</summary>
@@ -43,14 +60,17 @@ public sealed class GetReaders
 /// <summary>
 /// Names the processes that read each watched device: scans <c>/proc</c> (<see cref="TunReaderScan"/>) every
 /// <c>metrics.reader-interval</c> and about a second after devices appear (one scan for a burst of them), and tells
-/// the aggregator the readers of the watched devices in the agent's own network namespace. A drop counter says a reader
-/// fell behind; this says which process, and whether it is stopped.
+/// the aggregator the readers of the watched devices: the device supervisor's in the agent's own network namespace and,
+/// with <c>--all-namespaces</c>, each namespace poller's. A drop counter says a reader fell behind; this says which
+/// process, and whether it is stopped.
 /// </summary>
 /// <remarks>
-/// One actor for all devices, on Akka's default dispatcher: a scan reads every process's open files (milliseconds to
-/// tens of milliseconds, see <c>perf/reader-scan.sh</c>) and must hold neither a poller's netlink thread nor the
-/// aggregator's. Devices are matched by (namespace inode, name) so a same-named device of another namespace never
-/// lends its readers; only the agent's own namespace is watched.
+/// One actor for all devices and namespaces, on Akka's default dispatcher: a scan reads every process's open files
+/// (milliseconds to hundreds of milliseconds, see <c>perf/reader-scan.sh</c>) and must hold neither a poller's netlink
+/// thread nor the aggregator's; one scan serves every namespace, since it walks all of <c>/proc</c> anyway. Readers are
+/// matched to devices by (namespace inode, name), so a same-named device of another namespace never lends its readers;
+/// a holder whose device or process changed namespace after it attached is handled as
+/// <see cref="ReaderAttribution"/> says.
 /// </remarks>
 public sealed class ReaderScanActor : ReceiveActor, IWithTimers
 {
@@ -62,10 +82,13 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private readonly Func<TunReaderTable> _scan;
     private readonly ulong? _ownNetns;
     private readonly Dictionary<int, TunDevice> _watched = [];
+    private readonly Dictionary<ulong, IReadOnlyList<TunDevice>> _otherNamespaces = [];
+    private readonly Dictionary<ulong, IActorRef> _listedBy = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TunReaderTable? _table;
     private ReadersObserved _last = ReadersObserved.None;
     private bool _saidHidden;
+    private bool _saidAmbiguous;
     private bool _publishPending;
 
     public ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable> scan, ulong? ownNetns)
@@ -76,8 +99,19 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         _ownNetns = ownNetns;
         Receive<DeviceWatchStarted>(OnStarted);
         Receive<DeviceWatchStopped>(OnStopped);
+        Receive<NamespaceDevicesListed>(OnListed);
+        Receive<NamespaceDevicesUnlisted>(m =>
+        {
+            // Only its own poller's word counts: a namespace inode can come back with a new poller while the old one stops.
+            if (_listedBy.GetValueOrDefault(m.Netns)?.Equals(Sender) == true)
+            {
+                _listedBy.Remove(m.Netns);
+                _otherNamespaces.Remove(m.Netns);
+                PublishSoon();
+            }
+        });
         Receive<Scan>(_ => OnScan());
-        Receive<PublishNow>(_ => Publish());
+        Receive<PublishNow>(_ => PublishWithoutLeft());
         Receive<GetReaders>(_ => Sender.Tell(_last));
     }
 
@@ -113,16 +147,48 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private void OnStarted(DeviceWatchStarted started)
     {
         _watched[started.Device.IfIndex] = started.Device;
+        ScanSoon();
+    }
+
+    private void OnStopped(DeviceWatchStopped stopped)
+    {
+        if (_watched.Remove(stopped.Device.IfIndex))
+        {
+            PublishSoon();
+        }
+    }
+
+    private void OnListed(NamespaceDevicesListed listed)
+    {
+        IReadOnlyList<TunDevice> before = _otherNamespaces.GetValueOrDefault(listed.Netns) ?? [];
+        _otherNamespaces[listed.Netns] = listed.Devices;
+        _listedBy[listed.Netns] = Sender;
+        if (listed.Devices.Any(d => !before.Contains(d)))
+        {
+            ScanSoon(); // new devices: their readers a second later, as in the agent's own namespace
+        }
+        else if (before.Count > listed.Devices.Count)
+        {
+            PublishSoon(); // only some left: their readers go without waiting for a scan
+        }
+    }
+
+    /// <summary>Devices appeared: one scan a second later for all that appear meanwhile.</summary>
+    private void ScanSoon()
+    {
         if (_interval is not null && !Timers.IsTimerActive(AppearanceKey.Instance))
         {
             Timers.StartSingleTimer(AppearanceKey.Instance, Scan.Instance, AppearanceDelay);
         }
     }
 
-    private void OnStopped(DeviceWatchStopped stopped)
+    /// <summary>
+    /// Devices left: their readers go at once. A burst of retirements (a re-list, a namespace going away) is published
+    /// once: a publish walks every device.
+    /// </summary>
+    private void PublishSoon()
     {
-        // A burst of retirements (a re-list, a namespace going away) is published once: a publish walks every device.
-        if (_watched.Remove(stopped.Device.IfIndex) && _table is not null && !_publishPending)
+        if (_table is not null && !_publishPending)
         {
             _publishPending = true;
             Self.Tell(PublishNow.Instance);
@@ -155,15 +221,51 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         Publish();
     }
 
+    /// <summary>
+    /// The last readers, without the devices that left since; devices that came since have none until their scan. Not
+    /// attributed again from the last table: a holder of a device that left could then be given, as a moved holder, to
+    /// a same-named device elsewhere that it does not hold.
+    /// </summary>
+    private void PublishWithoutLeft()
+    {
+        _publishPending = false;
+        Dictionary<TunDevice, IReadOnlyList<TunReader>> last = _last.Devices.ToDictionary(d => d.Device, d => d.Readers);
+        _last = new ReadersObserved(true, Watched()
+            .Select(w => new DeviceReaders(w.Device, last.GetValueOrDefault(w.Device) ?? []))
+            .ToArray());
+        _aggregator.Tell(_last);
+    }
+
+    /// <summary>Every watched device with its namespace inode: the agent's own, then each other namespace's, by ifindex.</summary>
+    private List<(ulong Netns, TunDevice Device)> Watched()
+    {
+        ulong own = _ownNetns!.Value;
+        var watched = new List<(ulong Netns, TunDevice Device)>(_watched.Count);
+        watched.AddRange(_watched.Values.OrderBy(d => d.IfIndex).Select(d => (own, d)));
+        foreach ((ulong netns, IReadOnlyList<TunDevice> devices) in _otherNamespaces.OrderBy(n => n.Key))
+        {
+            watched.AddRange(devices.OrderBy(d => d.IfIndex).Select(d => (netns, d)));
+        }
+
+        return watched;
+    }
+
     private void Publish()
     {
         _publishPending = false;
-        ulong netns = _ownNetns!.Value;
-        TunReaderTable table = _table!;
-        _last = new ReadersObserved(true, _watched.Values
-            .OrderBy(d => d.IfIndex)
-            .Select(d => new DeviceReaders(d, table.Readers(netns, d.Name)))
-            .ToArray());
+        ulong own = _ownNetns!.Value;
+        List<(ulong Netns, TunDevice Device)> watched = Watched();
+        var listed = new HashSet<ulong>(_otherNamespaces.Keys) { own };
+        ReaderAttribution.Attributed attributed = ReaderAttribution.Attribute(_table!, watched, listed);
+        if (attributed.Ambiguous > 0 && !_saidAmbiguous)
+        {
+            // Once: which device a holder means cannot be told until the names stop repeating, and saying it every scan adds nothing.
+            _saidAmbiguous = true;
+            _log.Info("{0} process(es) hold a TUN/TAP device whose name is watched in several network namespaces, but none in their own: " +
+                "the device's namespace cannot be told from /proc, so they are not reported as its readers", attributed.Ambiguous);
+        }
+
+        _last = new ReadersObserved(true, watched.Select((w, i) => new DeviceReaders(w.Device, attributed.Readers[i])).ToArray());
         _aggregator.Tell(_last);
     }
 

@@ -24,16 +24,26 @@ internal sealed class ReaderGauges
             "1 when the reading process is stopped (state T, or t under a tracer): it cannot drain the device, else 0.");
     }
 
-    public void Set(ReadersObserved observed)
+    /// <param name="deviceTags">
+    /// The attributes naming a device, as its other series carry them (its name, and its namespace's inode and name for a
+    /// device of another namespace, or for every device with <c>--all-namespaces</c>).
+    /// </param>
+    public void Set(ReadersObserved observed, Func<TunDevice, KeyValuePair<string, object?>[]> deviceTags)
     {
         var points = new List<ReaderPoint>();
         foreach (DeviceReaders device in observed.Devices)
         {
+            if (device.Readers.Count == 0)
+            {
+                continue;
+            }
+
+            KeyValuePair<string, object?>[] tags = deviceTags(device.Device);
             foreach (TunReader reader in device.Readers)
             {
                 points.Add(new ReaderPoint(
                     [
-                        new(MetricNames.InterfaceName, device.Device.Name),
+                        .. tags,
                         new(MetricNames.ProcessPid, reader.Pid),
                         new(MetricNames.ProcessExecutableName, reader.Name),
                     ],

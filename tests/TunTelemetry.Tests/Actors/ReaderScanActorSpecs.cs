@@ -141,7 +141,67 @@ public sealed class ReaderScanActorSpecs : TestKit
         AwaitAssert(() => Assert.Equal(["wireguard-go[101]@wg0 stopped=0"], ExportedReaders()));
     }
 
-    /// <summary>One export of tundev.reader joined with tundev.reader.stopped, as <c>comm[pid]@device stopped=N</c>.</summary>
+    [Fact]
+    public async Task Devices_a_namespace_poller_lists_get_their_own_namespaces_readers_with_its_attributes_until_it_stops()
+    {
+        IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
+        var vpn = new DeviceNamespace(OtherNetns, "vpn");
+        TunDevice wg0There = new TunDevice(2, "wg0", TunDeviceKind.Tun) { Namespace = vpn };
+        _table = Table(0,
+            (OwnNetns, "wg0", new TunReader(100, "wireguard-go", 'S')),
+            (OtherNetns, "wg0", new TunReader(200, "wireguard-go", 'T')));
+        IActorRef actor = Start(aggregatorActor, Interval);
+
+        // A namespace's devices appearing schedule the scan a second later, as the supervisor's do: one for both.
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        AwaitAssert(() => Assert.Equal(
+            ["wireguard-go[100]@wg0 stopped=0", "wireguard-go[200]@wg0@vpn:4026532999 stopped=1"], ExportedReaders()));
+        Assert.Equal(1, _scans);
+        ReadersObserved observed = await actor.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(30));
+        Assert.Equal([new TunReader(100, "wireguard-go", 'S')], observed.For(Wg0.IfIndex)); // ifindex lookups stay in our namespace
+        Assert.Equal([new TunReader(200, "wireguard-go", 'T')], observed.ByIdentity()[(OtherNetns, 2)]);
+
+        // The device leaves its namespace's list, then the namespace goes: its readers leave at once, without a scan
+        // (and its holder, still in the last table, is not handed to our wg0 as a moved holder).
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, []));
+        AwaitAssert(() => Assert.Equal(["wireguard-go[100]@wg0 stopped=0"], ExportedReaders()));
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        AwaitAssert(() => Assert.Equal(2, ExportedReaders().Length));
+        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns));
+        AwaitAssert(() => Assert.Equal(["wireguard-go[100]@wg0 stopped=0"], ExportedReaders()));
+        Assert.Equal(2, _scans);
+    }
+
+    [Fact]
+    public void A_stopping_poller_of_a_namespace_inode_that_came_back_does_not_unlist_its_successors_devices()
+    {
+        IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
+        TunDevice wg0There = new TunDevice(2, "wg0", TunDeviceKind.Tun) { Namespace = new DeviceNamespace(OtherNetns, "vpn") };
+        _table = Table(0, (OtherNetns, "wg0", new TunReader(200, "wireguard-go", 'S')));
+        IActorRef actor = Start(aggregatorActor, Interval);
+        TestProbe oldPoller = CreateTestProbe();
+        TestProbe newPoller = CreateTestProbe();
+
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), oldPoller);
+        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), newPoller);
+        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), oldPoller);
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        AwaitAssert(() => Assert.Equal(["wireguard-go[200]@wg0@vpn:4026532999 stopped=0"], ExportedReaders()));
+
+        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), newPoller);
+        AwaitAssert(() => Assert.Empty(ExportedReaders()));
+    }
+
+    /// <summary>
+    /// One export of tundev.reader joined with tundev.reader.stopped, as <c>comm[pid]@device stopped=N</c>, with
+    /// <c>@netns-name:inode</c> after the device when the series names a namespace.
+    /// </summary>
     private string[] ExportedReaders()
     {
         _exported.Clear();
@@ -171,7 +231,8 @@ public sealed class ReaderScanActorSpecs : TestKit
                 }
 
                 Assert.IsType<int>(tags[MetricNames.ProcessPid]);
-                points[$"{tags[MetricNames.ProcessExecutableName]}[{tags[MetricNames.ProcessPid]}]@{tags[MetricNames.InterfaceName]}"] = point.GetGaugeLastValueLong();
+                string netns = tags.TryGetValue(MetricNames.NetnsInode, out object? inode) ? $"@{tags[MetricNames.NetnsName]}:{inode}" : string.Empty;
+                points[$"{tags[MetricNames.ProcessExecutableName]}[{tags[MetricNames.ProcessPid]}]@{tags[MetricNames.InterfaceName]}{netns}"] = point.GetGaugeLastValueLong();
             }
         }
 
