@@ -80,6 +80,67 @@ public sealed class NamespaceLinkListenerTests
         }
     }
 
+    [NetAdminFact]
+    public void An_overrun_of_the_listening_socket_is_reported_once_as_events_missed_and_listening_goes_on()
+    {
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        using TestNetworkNamespace later = TestNetworkNamespace.CreateNamed();
+        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        int nsid, laterId;
+        using (SafeFileHandle file = File.OpenHandle(ns.Path))
+        using (SafeFileHandle laterFile = File.OpenHandle(later.Path))
+        {
+            nsid = ids.AssignId(file);
+            laterId = ids.AssignId(laterFile);
+        }
+
+        // The smallest receive buffer, and a listener held in its first callback: the kernel must drop what follows.
+        var reports = new BlockingCollection<string>();
+        using var held = new ManualResetEventSlim();
+        using var listener = new NamespaceLinkListener(
+            id =>
+            {
+                reports.Add($"links {id}");
+                held.Wait();
+            },
+            id => reports.Add($"dropped {id}"),
+            reason => reports.Add($"missed {reason}"),
+            () => NetnsRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 },
+                listenAllNamespaces: true, namespaceIdEvents: true));
+        listener.Start();
+
+        ns.AddTun("to0");
+        Assert.Equal($"links {nsid}", Next(reports));
+        string batch = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(batch, Enumerable.Range(0, 64).Select(i => $"link set dev to0 mtu {1300 + i}"));
+            ns.Ip("-batch", batch);
+        }
+        finally
+        {
+            File.Delete(batch);
+        }
+
+        held.Set();
+        string report;
+        do
+        {
+            report = Next(reports);
+        }
+        while (report == $"links {nsid}");
+        Assert.Equal("missed the kernel overran the socket's buffer (ENOBUFS)", report);
+
+        // Still listening after the overrun: an event of another namespace (the first one's queued events may still come).
+        later.AddTun("to1");
+        do
+        {
+            report = Next(reports);
+        }
+        while (report == $"links {nsid}");
+        Assert.Equal($"links {laterId}", report);
+    }
+
     private static string Next(BlockingCollection<string> reports)
     {
         Assert.True(reports.TryTake(out string? report, Deadline), "no report within 30 s");
