@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using TunTelemetry.IntegrationTests.Otlp;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
@@ -84,6 +85,60 @@ public sealed class NamespaceHotplugAgentTests(ITestOutputHelper output)
         }
     }
 
+    [NetAdminFact]
+    public async Task A_namespace_id_freed_by_a_dead_namespace_and_given_to_a_new_one_routes_the_new_one_s_events_to_its_own_poller()
+    {
+        string device = $"tr{Random.Shared.Next(0, 0xffffff):x6}";
+        string config = Path.GetTempFileName();
+        TestNetworkNamespace dead = TestNetworkNamespace.CreateNamed();
+        TestNetworkNamespace? reborn = null;
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        using AgentProcess agent = StartAgent(receiver, device, config);
+        try
+        {
+            dead.AddTun(device);
+            Assert.Equal(4, dead.DropPackets(device, 4));
+            dead.Ip("link", "set", device, "mtu", "1400");
+            await receiver.WaitForAsync(r => r.Latest(MetricNames.TxQueueDrops, Of(device, dead))?.AsInt == 4, Patience,
+                $"4 drops of {device} in {dead.Name}\n{agent.Output}");
+            long deadInode = (long)dead.Inode;
+            int deadId = IdOf(agent, dead.Name!);
+
+            // The namespace dies and the kernel frees its id; the next namespace given an id gets the lowest free one,
+            // most often that one (unless a namespace made meanwhile by something else took it).
+            dead.Delete();
+            await receiver.WaitForAsync(r => !Exported(r, device, deadInode), Patience,
+                $"the series of {device} in the dead namespace to leave\n{agent.Output}");
+            reborn = TestNetworkNamespace.CreateNamed();
+            await agent.WaitForOutputAsync($"Watching network namespace {reborn.Name}", Patience);
+            output.WriteLine($"id {deadId} of the dead namespace, id {IdOf(agent, reborn.Name!)} of the new one");
+
+            reborn.AddTun(device);
+            Assert.Equal(6, reborn.DropPackets(device, 6));
+            reborn.Ip("link", "set", device, "mtu", "1400");
+            await receiver.WaitForAsync(r => r.Latest(MetricNames.TxQueueDrops, Of(device, reborn))?.AsInt == 6, Patience,
+                $"6 drops of {device} in {reborn.Name}, under its own namespace\n{agent.Output}");
+            // The kernel may give the new namespace the dead one's inode too: the name tells them apart.
+            Assert.Equal(reborn.Name, receiver.Latest(MetricNames.TxQueueDrops, Of(device, reborn))!.Attributes[MetricNames.NetnsName]);
+            Assert.DoesNotContain(LatestPoints(receiver, device), p => Equals(p.Attributes.GetValueOrDefault(MetricNames.NetnsName), dead.Name));
+            Assert.Equal(0, agent.Terminate(Patience));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+            dead.Dispose();
+            reborn?.Dispose();
+            File.Delete(config);
+        }
+    }
+
+    private static int IdOf(AgentProcess agent, string name)
+    {
+        Match match = Regex.Match(agent.Output, $@"Watching network namespace {Regex.Escape(name)} \(netns:\[\d+\], id (\d+) in ours\)");
+        Assert.True(match.Success, $"no line giving the id of {name}\n{agent.Output}");
+        return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     private static AgentProcess StartAgent(OtlpTestReceiver receiver, string device, string config)
     {
         File.WriteAllText(config, "tuntelemetry.metrics { retain-deleted = 2s, link-state-interval = 10m }\n");
@@ -101,7 +156,10 @@ public sealed class NamespaceHotplugAgentTests(ITestOutputHelper output)
 
     /// <summary>Whether the newest export has a tundev.txq.drops point of that device in that namespace.</summary>
     private static bool Exported(OtlpTestReceiver receiver, string device, long inode) =>
+        LatestPoints(receiver, device).Any(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.NetnsInode), inode));
+
+    /// <summary>The tundev.txq.drops points of that device in the newest export.</summary>
+    private static IEnumerable<DataPoint> LatestPoints(OtlpTestReceiver receiver, string device) =>
         (receiver.Received.LastOrDefault() ?? []).SelectMany(r => r.Metrics).Where(m => m.Name == MetricNames.TxQueueDrops).SelectMany(m => m.Points)
-            .Any(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), device)
-                && Equals(p.Attributes.GetValueOrDefault(MetricNames.NetnsInode), inode));
+            .Where(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), device));
 }
