@@ -24,7 +24,8 @@ internal sealed record NamespaceAccessDenied(DeviceNamespace Namespace, string R
 /// <remarks>
 /// Holds one netlink socket in the agent's own namespace and no descriptor of the watched namespace (the namespace file
 /// is closed once the id is given): either would keep a dead namespace alive. A failed dump is logged and retried at the
-/// next tick; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer finds it.
+/// next tick; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer finds it,
+/// or at once when the kernel drops its id (NamespacePollerActor.LinkEvents.cs).
 /// </remarks>
 internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
 {

@@ -36,26 +36,47 @@ internal sealed partial class NamespaceWatcherActor
     }
 
     /// <summary>
-    /// Starts hearing link events of every namespace; without <c>CAP_NET_BROADCAST</c> says so in one line and goes on
-    /// with polls alone.
+    /// Starts hearing link events of every namespace. Without <c>CAP_NET_BROADCAST</c> says so in one line, goes on with
+    /// polls alone for devices, and still hears dropped namespace ids, which need no capability.
     /// </summary>
     private void StartListening()
+    {
+        try
+        {
+            _listener = StartListener(null);
+        }
+        catch (NetlinkException e)
+        {
+            _log.Warning("Cannot hear link events of other network namespaces: NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST ({0}); " +
+                "devices created, deleted or moved there are seen at each namespace's next poll (every {1} s)", e.Message, _options.PollInterval.TotalSeconds);
+            try
+            {
+                _listener = StartListener(NamespaceLinkListener.OpenIdEventsOnly);
+            }
+            catch (NetlinkException idEvents)
+            {
+                _log.Warning("Cannot hear dropped namespace ids either ({0}): a namespace that dies is noticed at the next rescan", idEvents.Message);
+            }
+        }
+    }
+
+    private NamespaceLinkListener StartListener(Func<NetnsRouteSocket>? openSocket)
     {
         IActorRef self = Self;
         var listener = new NamespaceLinkListener(
             nsid => self.Tell(new LinksChanged(nsid)),
             nsid => self.Tell(new IdDropped(nsid)),
-            reason => self.Tell(new EventsMissed(reason)));
+            reason => self.Tell(new EventsMissed(reason)),
+            openSocket);
         try
         {
             listener.Start();
-            _listener = listener;
+            return listener;
         }
-        catch (NetlinkException e)
+        catch
         {
             listener.Dispose();
-            _log.Warning("Cannot hear link events of other network namespaces: NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST ({0}); " +
-                "devices created, deleted or moved there are seen at each namespace's next poll (every {1} s)", e.Message, _options.PollInterval.TotalSeconds);
+            throw;
         }
     }
 

@@ -69,6 +69,13 @@ internal sealed class NamespaceLinkListener : IDisposable
     internal static int? NsidToWake(NamespacedLinkChange change) =>
         change.Nsid is >= 0 and int nsid && change.Change.Link.IsTunOrTap ? nsid : null;
 
+    /// <summary>
+    /// A socket that hears only that namespace ids are given and dropped (<c>RTNLGRP_NSID</c>, which any user may join):
+    /// the fallback without <c>CAP_NET_BROADCAST</c>, so that a poller still stops reading an id its dead namespace left.
+    /// </summary>
+    internal static NetnsRouteSocket OpenIdEventsOnly() => NetnsRouteSocket.Open(
+        new NetlinkSocketOptions { ReceiveBufferBytes = 1 << 20 }, listenAllNamespaces: false, namespaceIdEvents: true);
+
     private static NetnsRouteSocket OpenDefault() => NetnsRouteSocket.Open(
         new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 },
         listenAllNamespaces: true, namespaceIdEvents: true);

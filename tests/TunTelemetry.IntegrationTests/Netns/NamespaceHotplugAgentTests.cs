@@ -132,6 +132,41 @@ public sealed class NamespaceHotplugAgentTests(ITestOutputHelper output)
         }
     }
 
+    [NetAdminFact]
+    public async Task With_CAP_NET_ADMIN_alone_the_agent_says_in_one_line_that_it_needs_CAP_NET_BROADCAST_for_link_events_and_polls_other_namespaces()
+    {
+        string device = $"tb{Random.Shared.Next(0, 0xffffff):x6}";
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun(device);
+        Assert.Equal(8, ns.DropPackets(device, 8));
+        await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
+        var environment = new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            ["HOME"] = "/tmp",
+            ["DOTNET_CLI_HOME"] = "/tmp",
+        };
+        // As the measured least privilege: nobody with CAP_NET_ADMIN as its only (ambient) capability.
+        string[] netAdminOnly = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all,+net_admin", "--ambient-caps=+net_admin"];
+        using AgentProcess agent = AgentProcess.StartUnder(netAdminOnly, environment,
+            "run", "--no-console", "--all-namespaces", "--poll-interval", "500ms", "--include", $"^{device}$");
+        try
+        {
+            await agent.WaitForOutputAsync("CAP_NET_BROADCAST", Patience);
+            await receiver.WaitForAsync(r => r.Latest(MetricNames.TxQueueDrops, Of(device, ns))?.AsInt == 8, Patience,
+                $"8 drops of {device} in {ns.Name}, read by its poller\n{agent.Output}");
+            string line = Assert.Single(agent.Output.Split('\n'), l => l.Contains("CAP_NET_BROADCAST", StringComparison.Ordinal));
+            Assert.Contains("seen at each namespace's next poll", line, StringComparison.Ordinal);
+            Assert.DoesNotContain("CAP_NET_ADMIN", agent.Output, StringComparison.Ordinal);
+            Assert.Equal(0, agent.Terminate(Patience));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+        }
+    }
+
     private static int IdOf(AgentProcess agent, string name)
     {
         Match match = Regex.Match(agent.Output, $@"Watching network namespace {Regex.Escape(name)} \(netns:\[\d+\], id (\d+) in ours\)");
