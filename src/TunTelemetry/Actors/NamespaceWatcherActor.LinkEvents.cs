@@ -8,6 +8,15 @@ namespace TunTelemetry.Actors;
 /// <summary>A namespace poller reads the namespace with this id in ours (given or confirmed by the kernel); the sender is the poller.</summary>
 internal sealed record NamespaceIdClaimed(int Nsid);
 
+/// <summary>From the listener: a TUN/TAP device of the namespace with this id in ours came, changed, went or moved.</summary>
+internal sealed record NamespaceLinksChanged(int Nsid);
+
+/// <summary>From the listener: the kernel dropped this namespace id (<c>RTM_DELNSID</c>: its namespace died).</summary>
+internal sealed record NamespaceIdDropped(int Nsid);
+
+/// <summary>From the listener: link events may have been lost, for this reason; every namespace is read again.</summary>
+internal sealed record NamespaceEventsMissed(string Reason);
+
 /// <summary>
 /// What the namespace watcher does with the link events of other namespaces: it runs one
 /// <see cref="NamespaceLinkListener"/> and routes each event, by the namespace id it carries, to the poller that owns
@@ -29,9 +38,9 @@ internal sealed partial class NamespaceWatcherActor
     private void ReceiveLinkEvents()
     {
         Receive<NamespaceIdClaimed>(OnIdClaimed);
-        Receive<LinksChanged>(m => OnLinksChanged(m.Nsid));
-        Receive<IdDropped>(m => OnIdDropped(m.Nsid));
-        Receive<EventsMissed>(m => OnEventsMissed(m.Reason));
+        Receive<NamespaceLinksChanged>(m => OnLinksChanged(m.Nsid));
+        Receive<NamespaceIdDropped>(m => OnIdDropped(m.Nsid));
+        Receive<NamespaceEventsMissed>(m => OnEventsMissed(m.Reason));
         Receive<Terminated>(t => _routes.Release(t.ActorRef));
     }
 
@@ -64,9 +73,9 @@ internal sealed partial class NamespaceWatcherActor
     {
         IActorRef self = Self;
         var listener = new NamespaceLinkListener(
-            nsid => self.Tell(new LinksChanged(nsid)),
-            nsid => self.Tell(new IdDropped(nsid)),
-            reason => self.Tell(new EventsMissed(reason)),
+            nsid => self.Tell(new NamespaceLinksChanged(nsid)),
+            nsid => self.Tell(new NamespaceIdDropped(nsid)),
+            reason => self.Tell(new NamespaceEventsMissed(reason)),
             openSocket);
         try
         {
@@ -110,10 +119,4 @@ internal sealed partial class NamespaceWatcherActor
             poller.Tell(RereadNamespace.Instance);
         }
     }
-
-    private sealed record LinksChanged(int Nsid);
-
-    private sealed record IdDropped(int Nsid);
-
-    private sealed record EventsMissed(string Reason);
 }
