@@ -24,9 +24,10 @@ internal sealed record NamespaceAccessDenied(DeviceNamespace Namespace, string R
 /// <remarks>
 /// Holds one netlink socket in the agent's own namespace and no descriptor of the watched namespace (the namespace file
 /// is closed once the id is given): either would keep a dead namespace alive. A failed dump is logged and retried at the
-/// next tick; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer finds it.
+/// next tick; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer finds it,
+/// or at once when the kernel drops its id (NamespacePollerActor.LinkEvents.cs).
 /// </remarks>
-internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
+internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
 {
     private readonly DiscoveredNamespace _discovered;
     private readonly DeviceNamespace _namespace;
@@ -53,6 +54,7 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         _devices = new NamespaceDeviceTable(ns, options.Devices);
         Receive<PollNamespace>(_ => Poll());
         Receive<ObserveLinks>(_ => Observe());
+        ReceiveLinkEvents();
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -83,6 +85,7 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         }
 
         _log.Info("Watching network namespace {0} (netns:[{1}], id {2} in ours)", _namespace.Name, _namespace.Inode, _nsid);
+        ClaimId();
         Self.Tell(PollNamespace.Instance);
         Timers.StartPeriodicTimer(PollNamespace.Instance, PollNamespace.Instance, _options.PollInterval);
         if (_options.LinkStateMetrics)
@@ -191,9 +194,10 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
 
     /// <summary>
     /// The link-state gauges (MTU, txqueuelen, operational state, up, queues) of every device, from one link list of
-    /// the namespace, as the per-device link-state actor gives them in ours; a device renamed since is retired here.
+    /// the namespace, as the per-device link-state actor gives them in ours; a device renamed since is retired here
+    /// (true when one was, so that the next poll finds it under its new name).
     /// </summary>
-    private void Observe()
+    private bool Observe()
     {
         List<(TunDevice Device, LinkDescription Link)> observed;
         List<TunDevice> renamed;
@@ -204,7 +208,7 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
         catch (NetlinkException e)
         {
             _log.Debug("Listing the links of network namespace {0} failed: {1}", _namespace.Name, e.Message);
-            return;
+            return false;
         }
 
         foreach ((TunDevice device, LinkDescription link) in observed)
@@ -219,6 +223,8 @@ internal sealed class NamespacePollerActor : ReceiveActor, IWithTimers
             _log.Info("{0} was renamed in network namespace {1}", device, _namespace.Name);
             _aggregator.Tell(new DeviceRetired(device));
         }
+
+        return renamed.Count > 0;
     }
 
     private sealed class ObserveLinks

@@ -16,7 +16,7 @@ namespace TunTelemetry.Actors;
 /// Without <c>CAP_NET_ADMIN</c> no other namespace can be read (the kernel refuses <c>RTM_NEWNSID</c>): the actor says
 /// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace.
 /// </remarks>
-internal sealed class NamespaceWatcherActor : ReceiveActor
+internal sealed partial class NamespaceWatcherActor : ReceiveActor
 {
     private const string MissingCapability =
         "Cannot watch other network namespaces: giving a namespace an id in the agent's own (RTM_NEWNSID) and reading " +
@@ -44,6 +44,7 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
         Receive<NamespaceChange>(OnChange);
         Receive<NamespaceAccessDenied>(OnDenied);
         Receive<NamespaceWatchWarning>(m => _log.Warning("{0}", m.Text));
+        ReceiveLinkEvents();
     }
 
     /// <summary>How often namespaces are looked for again when no netns directory changed (a process entering a new namespace makes no file event).</summary>
@@ -66,13 +67,18 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
         }
 
         _ = NetworkNamespaceId.TryOf("/proc/self/ns/net", out _own, out _);
+        StartListening(); // before any poller gives a namespace an id, so no event after its first poll goes unheard
         IActorRef self = Self;
         _watcher = new NamespaceWatcher(_createScanner(), _rescanInterval,
             change => self.Tell(change), text => self.Tell(new NamespaceWatchWarning(text)));
         _watcher.Start();
     }
 
-    protected override void PostStop() => _watcher?.Dispose();
+    protected override void PostStop()
+    {
+        _watcher?.Dispose();
+        StopListening();
+    }
 
     private void OnChange(NamespaceChange change)
     {
@@ -88,7 +94,7 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
             {
                 var ns = new DeviceNamespace(id.Inode, change.Name);
                 // A counter in the name: a namespace inode can come back while the old poller is still stopping.
-                _pollers[id] = Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner), $"netns-{id.Inode}-{++_started}");
+                _pollers[id] = Context.Watch(Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner), $"netns-{id.Inode}-{++_started}"));
             }
         }
         else if (_pollers.Remove(id, out IActorRef? poller))
@@ -115,6 +121,7 @@ internal sealed class NamespaceWatcherActor : ReceiveActor
         _pollers.Clear();
         _watcher?.Dispose();
         _watcher = null;
+        StopListening();
     }
 
     private sealed record NamespaceWatchWarning(string Text);

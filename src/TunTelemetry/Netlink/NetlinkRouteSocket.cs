@@ -210,57 +210,7 @@ public sealed unsafe class NetlinkRouteSocket : ILinkStatsReader
     /// Blocks until a datagram can be received (true) or <paramref name="wakeup"/> is set (false), without a timeout:
     /// a thread that waits for notifications this way costs nothing while nothing happens.
     /// </summary>
-    internal bool WaitReadable(WakeupEvent wakeup)
-    {
-        bool socketAdded = false;
-        bool wakeupAdded = false;
-        try
-        {
-            _handle.DangerousAddRef(ref socketAdded);
-            wakeup.Handle.DangerousAddRef(ref wakeupAdded);
-            LibC.PollFd* fds = stackalloc LibC.PollFd[2];
-            fds[0] = new LibC.PollFd { Fd = (int)_handle.DangerousGetHandle(), Events = LibC.POLLIN };
-            fds[1] = new LibC.PollFd { Fd = (int)wakeup.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
-            while (true)
-            {
-                int ready = LibC.Poll(fds, 2, -1);
-                if (ready < 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == Errno.EINTR)
-                    {
-                        continue;
-                    }
-
-                    throw new NetlinkSocketException("poll", errno);
-                }
-
-                // Stopping wins over pending data: the caller is about to close the socket anyway.
-                if (fds[1].ReturnedEvents != 0)
-                {
-                    return false;
-                }
-
-                // POLLERR (e.g. ENOBUFS after an overrun) counts as readable: the next receive reports it.
-                if (fds[0].ReturnedEvents != 0)
-                {
-                    return true;
-                }
-            }
-        }
-        finally
-        {
-            if (wakeupAdded)
-            {
-                wakeup.Handle.DangerousRelease();
-            }
-
-            if (socketAdded)
-            {
-                _handle.DangerousRelease();
-            }
-        }
-    }
+    internal bool WaitReadable(WakeupEvent wakeup) => NetlinkReadiness.WaitReadable(_handle, wakeup);
 
     public void Dispose() => _handle.Dispose();
 

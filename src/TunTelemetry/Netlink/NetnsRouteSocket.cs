@@ -205,23 +205,7 @@ internal sealed unsafe class NetnsRouteSocket : IDisposable
 
         try
         {
-            var messages = new NetlinkMessageReader(buffer.AsSpan(0, received));
-            while (messages.Next())
-            {
-                switch (messages.Header.Type)
-                {
-                    case NetlinkMessageType.NewLink:
-                    case NetlinkMessageType.DelLink:
-                        var kind = messages.Header.Type == NetlinkMessageType.NewLink ? LinkChangeKind.AddedOrChanged : LinkChangeKind.Removed;
-                        linkChanges.Add(new NamespacedLinkChange(nsid, new LinkChange(kind, RtmNewLinkMessage.Decode(messages.Body)),
-                            LinkNetnsAttributes.Read(messages.Body)));
-                        break;
-                    case NetnsMessageType.NewNsid:
-                    case NetnsMessageType.DelNsid:
-                        idChanges.Add(new NetnsIdChange(messages.Header.Type == NetnsMessageType.NewNsid, RtmNsidMessage.Decode(messages.Body).Nsid));
-                        break;
-                }
-            }
+            DecodeNotifications(buffer.AsSpan(0, received), nsid, linkChanges, idChanges);
         }
         finally
         {
@@ -230,6 +214,37 @@ internal sealed unsafe class NetnsRouteSocket : IDisposable
 
         return true;
     }
+
+    /// <summary>
+    /// Decodes one notification datagram heard on a <c>NETLINK_LISTEN_ALL_NSID</c> socket, whose control message said it
+    /// came from namespace <paramref name="nsid"/> (null: from ours): its link changes and namespace-id changes.
+    /// </summary>
+    internal static void DecodeNotifications(ReadOnlySpan<byte> datagram, int? nsid,
+        ICollection<NamespacedLinkChange> linkChanges, ICollection<NetnsIdChange> idChanges)
+    {
+        var messages = new NetlinkMessageReader(datagram);
+        while (messages.Next())
+        {
+            switch (messages.Header.Type)
+            {
+                case NetlinkMessageType.NewLink:
+                case NetlinkMessageType.DelLink:
+                    var kind = messages.Header.Type == NetlinkMessageType.NewLink ? LinkChangeKind.AddedOrChanged : LinkChangeKind.Removed;
+                    linkChanges.Add(new NamespacedLinkChange(nsid, new LinkChange(kind, RtmNewLinkMessage.Decode(messages.Body)),
+                        LinkNetnsAttributes.Read(messages.Body)));
+                    break;
+                case NetnsMessageType.NewNsid:
+                case NetnsMessageType.DelNsid:
+                    idChanges.Add(new NetnsIdChange(messages.Header.Type == NetnsMessageType.NewNsid, RtmNsidMessage.Decode(messages.Body).Nsid));
+                    break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Blocks until a notification can be received (true) or <paramref name="wakeup"/> is set (false), without a timeout.
+    /// </summary>
+    internal bool WaitReadable(WakeupEvent wakeup) => NetlinkReadiness.WaitReadable(_handle, wakeup);
 
     /// <summary>Sends a request and returns its first reply datagram as it came: how the fixtures were captured.</summary>
     internal byte[] CaptureReply(ReadOnlySpan<byte> request)

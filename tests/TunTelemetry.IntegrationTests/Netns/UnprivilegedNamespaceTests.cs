@@ -43,6 +43,40 @@ public sealed class UnprivilegedNamespaceTests
     }
 
     [NetAdminFact]
+    public void Without_CAP_NET_BROADCAST_the_fallback_socket_still_hears_a_dead_namespace_s_id_dropped()
+    {
+        TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        try
+        {
+            using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+            int nsid;
+            using (SafeFileHandle file = File.OpenHandle(ns.Path))
+            {
+                nsid = ids.AssignId(file);
+            }
+
+            // Opened and bound as nobody: joining RTNLGRP_NSID needs no capability, and the socket keeps what it joined.
+            NetnsRouteSocket? listener = null;
+            UnprivilegedThread.Run(() => listener = NamespaceLinkListener.OpenIdEventsOnly());
+            using NetnsRouteSocket opened = listener!;
+
+            ns.Delete();
+            var idChanges = new List<NetnsIdChange>();
+            DateTime deadline = DateTime.UtcNow.AddSeconds(30);
+            while (!idChanges.Contains(new NetnsIdChange(false, nsid)) && DateTime.UtcNow < deadline)
+            {
+                opened.ReceiveNotifications([], idChanges);
+            }
+
+            Assert.Contains(new NetnsIdChange(false, nsid), idChanges);
+        }
+        finally
+        {
+            ns.Dispose();
+        }
+    }
+
+    [NetAdminFact]
     public void Without_CAP_SYS_PTRACE_the_watcher_says_so_in_one_line_and_still_finds_bind_mounted_namespaces()
     {
         using TestNetworkNamespace named = TestNetworkNamespace.CreateNamed();

@@ -1,0 +1,134 @@
+using Akka.Actor;
+using Akka.Event;
+using Microsoft.Win32.SafeHandles;
+using TunTelemetry.Namespaces;
+using TunTelemetry.Netlink;
+
+namespace TunTelemetry.Actors;
+
+/// <summary>
+/// A link event said a TUN/TAP device of this namespace came, changed, went or moved: read the namespace now rather than
+/// at the next poll. Coalesced (<see cref="RereadWindow"/>): at most one extra dump per <see cref="NamespacePollerActor.RereadWindowLength"/>.
+/// </summary>
+internal sealed class RereadNamespace
+{
+    public static readonly RereadNamespace Instance = new();
+
+    private RereadNamespace()
+    {
+    }
+}
+
+/// <summary>
+/// The poller's namespace id may no longer be its own: the kernel dropped that id (<c>RTM_DELNSID</c>), or another
+/// poller was given it. The poller asks the kernel for its namespace's id again, and claims it again or stops.
+/// </summary>
+internal sealed class ConfirmNamespaceId
+{
+    public static readonly ConfirmNamespaceId Instance = new();
+
+    private ConfirmNamespaceId()
+    {
+    }
+}
+
+/// <summary>
+/// What the namespace poller does with link events (<see cref="NamespaceLinkListener"/>, routed to it by
+/// <see cref="NamespaceWatcherActor"/>): it tells its parent which namespace id it owns, re-reads when told a device
+/// changed, and, when its id's ownership is in doubt, confirms it with the kernel or stops, retiring its devices at once.
+/// </summary>
+internal sealed partial class NamespacePollerActor
+{
+    /// <summary>The shortest time between two event-driven reads of one namespace: a burst of events costs one dump, then one more at most.</summary>
+    public static readonly TimeSpan RereadWindowLength = TimeSpan.FromSeconds(1);
+
+    private readonly RereadWindow _rereads = new(RereadWindowLength);
+
+    private void ReceiveLinkEvents()
+    {
+        Receive<RereadNamespace>(_ => OnRereadAsked());
+        Receive<RereadDue>(_ => Reread());
+        Receive<ConfirmNamespaceId>(_ => Confirm());
+    }
+
+    /// <summary>Tells the watcher which namespace id this poller reads, so the events carrying it come here.</summary>
+    private void ClaimId() => Context.Parent.Tell(new NamespaceIdClaimed(_nsid), Self);
+
+    private void OnRereadAsked()
+    {
+        switch (_rereads.Request(Context.System.Scheduler.MonotonicClock, out TimeSpan delay))
+        {
+            case RereadDecision.ReadNow:
+                Reread();
+                break;
+            case RereadDecision.ReadLater:
+                Timers.StartSingleTimer(RereadDue.Instance, RereadDue.Instance, delay);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A poll now (devices found and retired, readings to the aggregator), then with link-state gauges a fresh link list,
+    /// which is where a rename in place shows; a renamed device is retired there and found again by one more poll.
+    /// </summary>
+    private void Reread()
+    {
+        _rereads.Reading(Context.System.Scheduler.MonotonicClock);
+        Poll();
+        if (_options.LinkStateMetrics && Observe())
+        {
+            Poll();
+        }
+    }
+
+    /// <summary>
+    /// Opens the namespace's file again and asks the kernel its id: still ours, the poller claims it again and re-reads
+    /// (events with that id were dropped while its ownership was in doubt); otherwise the namespace it watched is gone,
+    /// since the kernel drops an id only when its namespace dies, and the poller stops rather than read a namespace that
+    /// a reused id now names.
+    /// </summary>
+    private void Confirm()
+    {
+        int current;
+        try
+        {
+            if (!NetworkNamespaceId.TryOf(_discovered.OpenPath, out NetworkNamespaceId id, out int errno))
+            {
+                throw new IOException($"{_discovered.OpenPath}: errno {errno}");
+            }
+
+            if (id != _discovered.Id)
+            {
+                throw new IOException($"{_discovered.OpenPath} now leads to another namespace ({id})");
+            }
+
+            using SafeFileHandle file = File.OpenHandle(_discovered.OpenPath);
+            current = _socket!.GetId(file);
+        }
+        catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException)
+        {
+            _log.Info("Network namespace {0} (netns:[{1}]) is gone: its id {2} in ours was dropped ({3})", _namespace.Name, _namespace.Inode, _nsid, e.Message);
+            Context.Stop(Self);
+            return;
+        }
+
+        if (current != _nsid)
+        {
+            _log.Info("Network namespace {0} (netns:[{1}]) is gone: its id {2} in ours was dropped", _namespace.Name, _namespace.Inode, _nsid);
+            Context.Stop(Self);
+            return;
+        }
+
+        ClaimId();
+        OnRereadAsked();
+    }
+
+    private sealed class RereadDue
+    {
+        public static readonly RereadDue Instance = new();
+
+        private RereadDue()
+        {
+        }
+    }
+}
