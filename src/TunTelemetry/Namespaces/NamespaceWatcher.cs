@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Namespaces;
@@ -144,35 +143,6 @@ internal sealed class NamespaceWatcher : IDisposable
     }
 
     /// <summary>Waits for a netns directory event or the timeout (true), or a stop (false).</summary>
-    private unsafe bool WaitForChange(TimeSpan timeout)
-    {
-        bool inotifyAdded = false, stopAdded = false;
-        try
-        {
-            _inotify.Handle.DangerousAddRef(ref inotifyAdded);
-            _stop.Handle.DangerousAddRef(ref stopAdded);
-            LibC.PollFd* fds = stackalloc LibC.PollFd[2];
-            fds[0] = new LibC.PollFd { Fd = (int)_inotify.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
-            fds[1] = new LibC.PollFd { Fd = (int)_stop.Handle.DangerousGetHandle(), Events = LibC.POLLIN };
-            int ready = LibC.Poll(fds, 2, (int)timeout.TotalMilliseconds);
-            if (ready < 0 && Marshal.GetLastPInvokeError() != Errno.EINTR)
-            {
-                throw new IOException($"poll failed: errno {Marshal.GetLastPInvokeError()}");
-            }
-
-            return fds[1].ReturnedEvents == 0;
-        }
-        finally
-        {
-            if (stopAdded)
-            {
-                _stop.Handle.DangerousRelease();
-            }
-
-            if (inotifyAdded)
-            {
-                _inotify.Handle.DangerousRelease();
-            }
-        }
-    }
+    private bool WaitForChange(TimeSpan timeout) =>
+        DescriptorReadiness.Wait(_inotify.Handle, _stop, (int)timeout.TotalMilliseconds) != Readiness.Woken;
 }
