@@ -6,7 +6,7 @@ namespace TunTelemetry.Metrics;
 /// <summary>
 /// Makes a <see cref="Measurement{T}"/> that refers to a series' own attribute array instead of a copy of it. Every
 /// public constructor of <see cref="Measurement{T}"/> copies the attributes it is given, so an observable callback
-/// that reports every series at every export allocates one array per series per export: 90,000 arrays (about 6 MB)
+/// that reports every series at every export allocates one array per series per export: 90,000 arrays (about 5 MB)
 /// per export at 10,000 devices, and the garbage collections they cause (docs/performance.md, "Export cost").
 /// </summary>
 /// <remarks>
