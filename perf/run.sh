@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TunTelemetry benchmarks, all in one run on the same devices (see docs/performance.md).
 #   bash perf/run.sh quick   # under 5 minutes: poll vs C, pipeline, agent vs node_exporter vs C at 100 and 1,000 devices
-#   bash perf/run.sh long    # adds 5,000 devices and the 10,000-device scale test at the 15 s interval
+#   bash perf/run.sh long    # adds 5,000 devices, 1,000 devices over 100 namespaces and the 10,000-device scale test
+#   bash perf/run.sh netns   # only the namespace row: 1,000 devices in the agent's namespace vs over 100 others
 # Needs root (creates TUN devices in a private network namespace, removed on exit). Prints a markdown table.
 set -euo pipefail
 mode=${1:-quick}
@@ -18,8 +19,14 @@ stop_all_in_ns() { # everything this script started inside the namespace
   for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
 }
 
+extra_ns=()   # namespaces of the netns row (the 100 spread ones and each run's one-namespace set)
+
 cleanup() {
   stop_all_in_ns
+  for name in "${extra_ns[@]}"; do
+    for p in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    ip netns del "$name" 2>/dev/null || true
+  done
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   ip netns del "$ns" 2>/dev/null || true
@@ -51,6 +58,68 @@ ip netns add "$ns"
 ip -n "$ns" link set lo up
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true   # each device costs the agent two sockets
 
+rows=()
+row() { rows+=("$1"); }
+print_rows() {
+  echo
+  echo "| benchmark | baseline | TunTelemetry | ratio / notes |"
+  echo "|---|---|---|---|"
+  printf '%s\n' "${rows[@]}"
+}
+
+# 0. Other namespaces (long and netns modes): CPU per device per round of the agent watching 1,000 TUN devices in its
+# own namespace (today's per-device pollers) against the agent with --all-namespaces watching 1,000 devices spread over
+# 100 other namespaces, 10 each (one targeted RTM_GETLINK dump per namespace per poll), interleaved A, B, A, B.
+# Runs first, while $ns has no devices: the --all-namespaces agent runs in $ns and sees every namespace on the host,
+# so the one-namespace set lives in a namespace of its own that is deleted (all its devices at once) before the agent
+# with --all-namespaces starts. Namespaces other work on the host makes are watched too; their devices are left out by
+# --include '^tb' unless they are named tb*, but their dumps are paid.
+agent_round_us() { # NAMESPACE DEVICES ARGS...: runs the agent with a local sink there, sets a_us, rss, fds, exported
+  local where=$1 n=$2 status
+  shift 2
+  port=$((port + 1)); status="$work/sink-$port"
+  ip netns exec "$where" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
+  local sink=$!; pids+=("$sink"); sleep 2
+  ip netns exec "$where" env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+    OTEL_METRIC_EXPORT_INTERVAL=1000 dotnet "$agent" run --no-console --poll-interval 1s --include '^tb' "$@" >"$work/agent-$port.log" 2>&1 &
+  local ag=$!; pids+=("$ag")
+  sleep 15   # start-up, JIT, and (with --all-namespaces) the first scan and every namespace's first dump
+  local a0; a0=$(cpu_us "$ag")
+  sleep "$seconds"
+  a_us=$(awk "BEGIN{printf \"%.1f\", ($(cpu_us "$ag") - $a0) / $n / $seconds}")
+  rss=$(rss_kib "$ag"); fds=$(ls "/proc/$ag/fd" | wc -l)
+  exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
+  kill "$ag" "$sink" 2>/dev/null || true
+  wait "$ag" "$sink" 2>/dev/null || true
+}
+port=14318
+if [ "$mode" = long ] || [ "$mode" = netns ]; then
+  spread=100 per_ns=10
+  say "making $spread namespaces with $per_ns TUN devices each"
+  for ((k = 0; k < spread; k++)); do
+    name="$ns-s$k"; extra_ns+=("$name"); ip netns add "$name"
+    for ((i = 0; i < per_ns; i++)); do echo "tuntap add dev tb$i mode tun"; echo "link set tb$i up"; done > "$work/batch"
+    ip -n "$name" -batch "$work/batch"
+  done
+  one=() many=() ratios=()
+  for repeat in 1 2; do
+    name="$ns-one$repeat"; extra_ns+=("$name"); ip netns add "$name"; ip -n "$name" link set lo up
+    for ((i = 0; i < spread * per_ns; i++)); do echo "tuntap add dev tb$i mode tun"; echo "link set tb$i up"; done > "$work/batch"
+    ip -n "$name" -batch "$work/batch"
+    agent_round_us "$name" $((spread * per_ns))
+    say "$((spread * per_ns)) devices in the agent's namespace: $a_us µs/device/round, RSS $rss KiB, $fds fds, $exported exported"
+    one+=("$a_us"); one_line="RSS $((rss / 1024)) MB, $fds fds, $exported exported"
+    ip netns del "$name"   # its devices go with it, before the agent below scans the host
+    a_one=$a_us
+    agent_round_us "$ns" $((spread * per_ns)) --all-namespaces
+    say "$((spread * per_ns)) devices over $spread namespaces, --all-namespaces: $a_us µs/device/round, RSS $rss KiB, $fds fds, $exported exported"
+    many+=("$a_us"); many_line="RSS $((rss / 1024)) MB, $fds fds, $exported exported"
+    ratios+=("$(awk "BEGIN{printf \"%.2f\", $a_us/$a_one}")")
+  done
+  row "| 1,000 devices over 100 namespaces (--all-namespaces) vs 1,000 in the agent's own namespace, 1 s polls and exports, interleaved twice | own namespace ${one[0]}, ${one[1]} µs/device/round (last: $one_line) | 100 namespaces ${many[0]}, ${many[1]} µs/device/round (last: $many_line) | ratio ${ratios[0]}, ${ratios[1]} (target ≤ 1.5) |"
+  if [ "$mode" = netns ]; then print_rows; exit 0; fi
+fi
+
 devices=0
 set_devices() { # grows or shrinks the tb* device set to $1
   local want=$1 batch="$work/batch"
@@ -60,9 +129,6 @@ set_devices() { # grows or shrinks the tb* device set to $1
   [ -s "$batch" ] && ip -n "$ns" -batch "$batch"
   devices=$want
 }
-
-rows=()
-row() { rows+=("$1"); }
 
 # 1. Per-poll cost against the C floor, on the same device.
 set_devices 1
@@ -149,7 +215,6 @@ done
 # 3. Agent (poll 1 s, export 1 s over OTLP/HTTP) vs node_exporter (netdev, scraped every second, gzip) vs C poller.
 counts=(100 1000)
 [ "$mode" = long ] && counts=(1 100 1000 5000)
-port=14318
 for n in "${counts[@]}"; do
   set_devices "$n"
   say "$n devices"
@@ -203,7 +268,4 @@ if [ "$mode" = long ]; then
   row "| 10,000 devices, 15 s polls and exports | CPU $(field cpu_pct) % of one core (target ≤ 1 %; C poller, same spread, $(field c_cpu_pct) %, agent/C $(field agent_to_c)) | RSS $(field rss_mb) MB (target ≤ 150; $(field anon_mb) MB anonymous, $(field file_mb) MB file-backed), $(field fds) fds | $(field exported)/10000 devices exported |"
 fi
 
-echo
-echo "| benchmark | baseline | TunTelemetry | ratio / notes |"
-echo "|---|---|---|---|"
-printf '%s\n' "${rows[@]}"
+print_rows

@@ -147,7 +147,8 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
         }
 
         _lastFailure = null;
-        TimeSpan perDevice = found.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(start) / found.Count;
+        // Each device's share of the dump; only readings that changed are told (the table keeps the last of each).
+        TimeSpan perDevice = _devices.Count == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(start) / _devices.Count;
         foreach ((TunDevice device, LinkStats64 stats) in found)
         {
             _aggregator.Tell(new LinkStatsSampled(device, stats, perDevice));
@@ -159,9 +160,9 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
             _aggregator.Tell(new DeviceRetired(device));
         }
 
-        if (found.Count != _watched)
+        if (_devices.Count != _watched)
         {
-            _watched = found.Count;
+            _watched = _devices.Count;
             _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, _watched));
         }
 

@@ -35,7 +35,7 @@ public sealed class TunDeviceMetrics : IDisposable
     private readonly Histogram<double> _pollDuration;
     private readonly ObservableGauge<int> _devicesWatchedGauge;
     private readonly MeterListener _lifetime = new();
-    private readonly ConcurrentDictionary<(ulong? Netns, int IfIndex), (TunDevice Device, LinkStateObservation State)> _linkStates = new();
+    private readonly ConcurrentDictionary<(ulong? Netns, int IfIndex), LinkStateEntry> _linkStates = new();
     private readonly Dictionary<SeriesKey, DeviceSeries> _series = [];
     private readonly object _gate = new();
     private SeriesStoreRenewal _renewal;
@@ -235,17 +235,42 @@ public sealed class TunDeviceMetrics : IDisposable
 
     internal void SetDevicesWatched(int count) => Volatile.Write(ref _devicesWatched, count);
 
-    internal void SetLinkState(TunDevice device, LinkStateObservation state) => _linkStates[device.Identity] = (device, state);
+    internal void SetLinkState(TunDevice device, LinkStateObservation state)
+    {
+        // The entry, with its attribute arrays, is made once per device; an observation only replaces its state.
+        if (_linkStates.TryGetValue(device.Identity, out LinkStateEntry? entry) && entry.Device == device)
+        {
+            entry.State = state;
+        }
+        else
+        {
+            _linkStates[device.Identity] = new LinkStateEntry(device, state, DeviceTags(device));
+        }
+    }
 
     internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.Identity, out _);
 
-    /// <summary>The attributes naming a device: its name, then its namespace's inode and name when it has one.</summary>
+    /// <summary>
+    /// The attributes naming a device: its name, and its namespace's inode and name when it has one; in the SDK's order
+    /// (<see cref="ByKey"/>).
+    /// </summary>
     internal KeyValuePair<string, object?>[] DeviceTags(TunDevice device)
     {
         var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
-        return (device.Namespace ?? OwnNamespace) is { } ns
+        return ByKey((device.Namespace ?? OwnNamespace) is { } ns
             ? [name, new(MetricNames.NetnsInode, (long)ns.Inode), new(MetricNames.NetnsName, ns.Name)]
-            : [name];
+            : [name]);
+    }
+
+    /// <summary>
+    /// Sorts attributes by key, ordinally, as the OpenTelemetry SDK sorts them for a series' identity. The SDK keeps a
+    /// series under the order it was given and, when that differs, under the sorted order too (AggregatorStore's
+    /// lookup, OpenTelemetry .NET): given sorted, it keeps one lookup entry and one attribute copy per series, not two.
+    /// </summary>
+    private static KeyValuePair<string, object?>[] ByKey(KeyValuePair<string, object?>[] tags)
+    {
+        Array.Sort(tags, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return tags;
     }
 
     private Meter CreateDeviceInstruments()
@@ -320,7 +345,7 @@ public sealed class TunDeviceMetrics : IDisposable
             tags.Add(new(MetricNames.ErrorType, binding.ErrorType));
         }
 
-        return tags.ToArray();
+        return ByKey(tags.ToArray());
     }
 
     /// <summary>
@@ -345,7 +370,7 @@ public sealed class TunDeviceMetrics : IDisposable
             {
                 if ((int)binding.Field < fields)
                 {
-                    yield return new Measurement<long>(series.Total(binding.Field), series.TagsPerBinding[binding.Index]);
+                    yield return SharedTagsMeasurement.Create(series.Total(binding.Field), series.TagsPerBinding[binding.Index]);
                 }
             }
         }
@@ -369,7 +394,7 @@ public sealed class TunDeviceMetrics : IDisposable
             long count = value(series);
             if (count > 0)
             {
-                yield return new Measurement<long>(count, series.DeviceTags);
+                yield return SharedTagsMeasurement.Create(count, series.DeviceTags);
             }
         }
     }
@@ -382,33 +407,50 @@ public sealed class TunDeviceMetrics : IDisposable
             {
                 if (extension.Instrument.Name == instrument)
                 {
-                    yield return new Measurement<long>(extension.Value, extension.Tags);
+                    yield return SharedTagsMeasurement.Create(extension.Value, extension.Tags);
                 }
             }
         }
     }
 
+    // Enumerates the dictionary itself: its Values property would copy every entry into a new list per callback.
     private IEnumerable<Measurement<long>> ObserveLinkState(Func<LinkStateObservation, long> value)
     {
-        foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
+        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
         {
-            // Without a namespace, one attribute by value: no array per device per export, as before namespaces.
-            yield return (device.Namespace ?? OwnNamespace) is null
-                ? new Measurement<long>(value(state), new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name))
-                : new Measurement<long>(value(state), DeviceTags(device));
+            LinkStateEntry entry = pair.Value;
+            yield return SharedTagsMeasurement.Create(value(entry.State), entry.Tags);
         }
     }
 
     private IEnumerable<Measurement<long>> ObserveQueues()
     {
-        foreach ((TunDevice device, LinkStateObservation state) in _linkStates.Values)
+        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
         {
-            if (state.Queues is { } queues)
+            LinkStateEntry entry = pair.Value;
+            if (entry.State.Queues is { } queues)
             {
-                KeyValuePair<string, object?>[] tags = DeviceTags(device);
+                KeyValuePair<string, object?>[] tags = entry.Tags;
                 yield return new Measurement<long>(queues.Enabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueEnabled)]);
                 yield return new Measurement<long>(queues.Disabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueDisabled)]);
             }
+        }
+    }
+
+    /// <summary>A device's link state for the gauges, with its attributes made once.</summary>
+    private sealed class LinkStateEntry(TunDevice device, LinkStateObservation state, KeyValuePair<string, object?>[] tags)
+    {
+        private LinkStateObservation _state = state;
+
+        public TunDevice Device { get; } = device;
+
+        public KeyValuePair<string, object?>[] Tags { get; } = tags;
+
+        /// <summary>Written by the aggregator, read by the export thread: one reference, never torn.</summary>
+        public LinkStateObservation State
+        {
+            get => Volatile.Read(ref _state);
+            set => Volatile.Write(ref _state, value);
         }
     }
 

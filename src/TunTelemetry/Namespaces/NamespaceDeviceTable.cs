@@ -12,20 +12,22 @@ namespace TunTelemetry.Namespaces;
 /// Pure: the namespace poller actor does the netlink calls and the telling. A device renamed in place keeps its
 /// ifindex: the stats dump cannot tell, so the rename is seen when the link list is read again
 /// (<see cref="Observe"/>, at the link-state interval), which retires the old name and lets the next poll find the new.
+/// A reading equal to the device's last one is not returned, as a poller's <c>ReadingSlot</c> does not announce one:
+/// it would add zero everywhere, and most devices are idle most of the time, so an idle namespace costs the aggregator
+/// nothing (measured in docs/performance.md, "1,000 devices over 100 namespaces").
 /// </remarks>
 internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection selection)
 {
     private readonly Dictionary<int, TunDevice?> _known = [];
+    private readonly Dictionary<int, LinkStats64> _last = [];
     private readonly HashSet<int> _seen = [];
 
     /// <summary>The watched devices now.</summary>
     public IEnumerable<TunDevice> Devices => _known.Values.OfType<TunDevice>();
 
-    /// <summary>
-    /// Takes one poll's readings: returns each watched device's reading, and the devices that left. Ifindexes not seen
-    /// before are named from <paramref name="listLinks"/> (called at most once); one the selection leaves out is
-    /// remembered as not watched, so it costs no more link lists.
-    /// </summary>
+    /// <summary>How many devices are watched now.</summary>
+    public int Count { get; private set; }
+
     /// <summary>
     /// Takes a fresh link list: returns each watched device with its link (for the link-state gauges), and the devices
     /// renamed since they were found, which are forgotten (the next <see cref="Update"/> finds them under their new name).
@@ -45,7 +47,7 @@ internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection s
                 else
                 {
                     renamed.Add(device);
-                    _known.Remove(link.IfIndex);
+                    Forget(link.IfIndex);
                 }
             }
         }
@@ -53,11 +55,17 @@ internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection s
         return (observed, renamed);
     }
 
+    /// <summary>
+    /// Takes one poll's readings: returns each watched device's reading that differs from its last one (a device's
+    /// first reading always), and the devices that left. Ifindexes not seen before are named from
+    /// <paramref name="listLinks"/> (called at most once); one the selection leaves out is remembered as not watched,
+    /// so it costs no more link lists.
+    /// </summary>
     public (List<(TunDevice Device, LinkStats64 Stats)> Readings, List<TunDevice> Left) Update(
         IReadOnlyList<LinkStatsReading> readings, Func<IReadOnlyList<LinkDescription>> listLinks)
     {
         Dictionary<int, LinkDescription>? links = null;
-        var found = new List<(TunDevice, LinkStats64)>(readings.Count);
+        var found = new List<(TunDevice, LinkStats64)>();
         _seen.Clear();
         foreach (LinkStatsReading reading in readings)
         {
@@ -76,8 +84,9 @@ internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection s
                 _known[reading.IfIndex] = device;
             }
 
-            if (device is not null)
+            if (device is not null && !(_last.TryGetValue(reading.IfIndex, out LinkStats64 last) && last == reading.Stats))
             {
+                _last[reading.IfIndex] = reading.Stats;
                 found.Add((device, reading.Stats));
             }
         }
@@ -90,9 +99,16 @@ internal sealed class NamespaceDeviceTable(DeviceNamespace ns, DeviceSelection s
                 left.Add(device);
             }
 
-            _known.Remove(ifIndex);
+            Forget(ifIndex);
         }
 
+        Count = _known.Values.Count(d => d is not null);
         return (found, left);
+    }
+
+    private void Forget(int ifIndex)
+    {
+        _known.Remove(ifIndex);
+        _last.Remove(ifIndex);
     }
 }

@@ -73,4 +73,34 @@ public sealed class NamespaceDeviceTableTests
         Assert.Empty(readings);
         Assert.Empty(left);
     }
+
+    [Fact]
+    public void A_reading_equal_to_the_last_is_not_returned_but_the_device_stays_watched()
+    {
+        var table = new NamespaceDeviceTable(Ns, DeviceSelection.All);
+        table.Update([Reading(2, 5), Reading(3, 7)], () => [Tun(2, "tun0"), Tun(3, "tun1")]);
+
+        var (idle, idleLeft) = table.Update([Reading(2, 5), Reading(3, 7)], () => throw new InvalidOperationException("no new ifindex: no list"));
+        Assert.Empty(idle);
+        Assert.Empty(idleLeft);
+        Assert.Equal(2, table.Count);
+
+        var (busy, _) = table.Update([Reading(2, 5), Reading(3, 9)], () => throw new InvalidOperationException("no new ifindex: no list"));
+        Assert.Equal(("tun1", 9UL), ValueTuple.Create(Assert.Single(busy).Device.Name, busy[0].Stats[LinkStats64Field.TxDropped]));
+    }
+
+    [Fact]
+    public void A_device_that_left_and_came_back_under_its_ifindex_reports_its_first_reading_again()
+    {
+        var table = new NamespaceDeviceTable(Ns, DeviceSelection.All);
+        table.Update([Reading(2, 5)], () => [Tun(2, "tun0")]);
+        var (_, left) = table.Update([], () => []);
+        Assert.Single(left);
+        Assert.Equal(0, table.Count);
+
+        var (readings, _) = table.Update([Reading(2, 5)], () => [Tun(2, "tun0")]);
+
+        Assert.Equal(5UL, Assert.Single(readings).Stats[LinkStats64Field.TxDropped]);
+        Assert.Equal(1, table.Count);
+    }
 }
