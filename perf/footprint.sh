@@ -27,21 +27,13 @@ chmod 755 "$work"   # the unit mode's agent runs as nobody from here
 ns=ttfoot$$
 pids=()
 
-stop_all_in_ns() { # everything started inside the namespace, dotnet run's build processes included
-  local p
-  for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return; sleep 0.5; done
-  for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-}
+# shellcheck source=perf/lib.sh
+source "$root/perf/lib.sh"
 cleanup() {
   stop_all_in_ns
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$work"
+  stop_started_and_remove_ns
 }
 trap cleanup EXIT
-say() { echo "# $*" >&2; }
 
 command -v prometheus-node-exporter >/dev/null || {
   say "installing prometheus-node-exporter"

@@ -11,13 +11,8 @@ work=$(mktemp -d)
 ns=ttperf$$
 seconds=${PERF_SECONDS:-12}
 pids=()
-
-stop_all_in_ns() { # everything this script started inside the namespace
-  local p
-  for p in $(ip netns pids "$ns" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  for _ in 1 2 3 4 5 6 7 8 9 10; do [ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && return; sleep 0.5; done
-  for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-}
+# shellcheck source=perf/lib.sh
+source "$root/perf/lib.sh"
 
 extra_ns=()   # namespaces of the netns row (the 100 spread ones and each run's one-namespace set)
 
@@ -27,14 +22,9 @@ cleanup() {
     for p in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
     ip netns del "$name" 2>/dev/null || true
   done
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$work"
+  stop_started_and_remove_ns
 }
 trap cleanup EXIT
-
-say() { echo "# $*" >&2; }
 # Foreground helper; background processes call ip netns exec directly so that $! is the process itself
 # (ip netns exec and env both exec, they do not fork).
 inns() { ip netns exec "$ns" "$@"; }
