@@ -141,7 +141,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             _metrics.SetDevicesWatched(_watchedHere + _watchedInOtherNamespaces.Values.Sum());
         });
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
-        Receive<ReadersObserved>(m => _metrics.Readers.Set(m, _metrics.DeviceTags));
+        Receive<ReadersObserved>(_metrics.SetReaders);
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
             _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Namespace = b.Value.Namespace })
                 .OrderBy(r => r.Namespace?.Inode).ThenBy(r => r.IfIndex).ToArray())));

@@ -10,8 +10,15 @@ namespace TunTelemetry.Metrics;
 /// leaves the export with the next observation that lacks it. The aggregator replaces the whole table at once; the
 /// export thread reads whichever table is current.
 /// </summary>
+/// <remarks>
+/// Like a device name, every (device, process) pair the gauges ever reported keeps a point in the SDK's store until the
+/// per-device instruments are renewed, and a daemon that restarts reports a new pid each time; so <see cref="Set"/> says
+/// how many pairs the store gained and how many left the export, for the same renewal rule
+/// (<see cref="SeriesStoreRenewal"/>).
+/// </remarks>
 internal sealed class ReaderGauges
 {
+    private readonly HashSet<ReaderIdentity> _inStore = [];
     private ReaderPoint[] _points = [];
 
     /// <summary>Makes the gauges on the per-device meter (again after each renewal); the table outlives them.</summary>
@@ -28,7 +35,8 @@ internal sealed class ReaderGauges
     /// The attributes naming a device, as its other series carry them (its name, and its namespace's inode and name for a
     /// device of another namespace, or for every device with <c>--all-namespaces</c>).
     /// </param>
-    public void Set(ReadersObserved observed, Func<TunDevice, KeyValuePair<string, object?>[]> deviceTags)
+    /// <returns>The pairs new to the SDK's store, and the pairs that were exported before and are not now.</returns>
+    public (int Added, int Left) Set(ReadersObserved observed, Func<TunDevice, KeyValuePair<string, object?>[]> deviceTags)
     {
         var points = new List<ReaderPoint>();
         foreach (DeviceReaders device in observed.Devices)
@@ -47,11 +55,32 @@ internal sealed class ReaderGauges
                         new(MetricNames.ProcessPid, reader.Pid),
                         new(MetricNames.ProcessExecutableName, reader.Name),
                     ],
-                    reader.IsStopped));
+                    reader.IsStopped,
+                    new ReaderIdentity(device.Device.Namespace?.Inode, device.Device.Name, reader.Pid, reader.Name)));
             }
         }
 
+        ReaderPoint[] previous = Volatile.Read(ref _points);
         Volatile.Write(ref _points, points.ToArray());
+        int added = points.Count(p => _inStore.Add(p.Identity));
+        var now = points.Select(p => p.Identity).ToHashSet();
+        int left = previous.Count(p => !now.Contains(p.Identity));
+        return (added, left);
+    }
+
+    /// <summary>The (device, process) pairs exported now.</summary>
+    public int Count => Volatile.Read(ref _points).Length;
+
+    /// <summary>The instruments were made anew: the new store holds the pairs exported now.</summary>
+    public int Renewed()
+    {
+        _inStore.Clear();
+        foreach (ReaderPoint point in Volatile.Read(ref _points))
+        {
+            _inStore.Add(point.Identity);
+        }
+
+        return _inStore.Count;
     }
 
     private IEnumerable<Measurement<long>> Observe(Func<ReaderPoint, long> value)
@@ -62,5 +91,7 @@ internal sealed class ReaderGauges
         }
     }
 
-    private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped);
+    private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped, ReaderIdentity Identity);
+
+    private readonly record struct ReaderIdentity(ulong? Netns, string Device, int Pid, string Executable);
 }

@@ -18,6 +18,9 @@ namespace TunTelemetry.Metrics;
 /// <c>max-devices</c> names, so the next new name would overflow. The store then never holds more than twice the kept
 /// names plus <see cref="MinimumLeft"/>, and never more than <c>max-devices</c> while fewer are kept.
 /// </para>
+/// <para>
+/// The reader gauges' (device, process) pairs are counted the same way by a second instance: a "name" is then a pair.
+/// </para>
 /// </remarks>
 internal struct SeriesStoreRenewal(int maxDevices)
 {
@@ -30,9 +33,9 @@ internal struct SeriesStoreRenewal(int maxDevices)
     /// <summary>Of those, the names whose series have since left.</summary>
     public int NamesLeft { get; private set; }
 
-    public void NameAdded() => NamesInStore++;
+    public void NameAdded(int count = 1) => NamesInStore += count;
 
-    public void NameLeft() => NamesLeft++;
+    public void NameLeft(int count = 1) => NamesLeft += count;
 
     /// <summary>Whether to renew now, with <paramref name="kept"/> names' series still exported.</summary>
     public readonly bool Due(int kept) =>

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 
@@ -39,6 +40,7 @@ public sealed class TunDeviceMetrics : IDisposable
     private readonly Dictionary<SeriesKey, DeviceSeries> _series = [];
     private readonly object _gate = new();
     private SeriesStoreRenewal _renewal;
+    private SeriesStoreRenewal _readerRenewal;
     private Meter _deviceMeter;
     private DeviceSeries[]? _snapshot; // _series.Values for the export thread; null after a change
     private int _devicesWatched;
@@ -67,6 +69,7 @@ public sealed class TunDeviceMetrics : IDisposable
         }
 
         _renewal = new SeriesStoreRenewal(maxDevices);
+        _readerRenewal = new SeriesStoreRenewal(maxDevices);
         _bindings = LinkStatsMetricMap.Bindings
             .Where(b => detailed || !b.Detailed)
             .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Unit, b.Direction, b.ErrorType))
@@ -112,6 +115,24 @@ public sealed class TunDeviceMetrics : IDisposable
 
     /// <summary>The <c>tundev.reader*</c> gauges' state; their instruments are made with the other per-device ones.</summary>
     internal ReaderGauges Readers { get; } = new();
+
+    /// <summary>
+    /// The readers of every watched device, replacing the last; renews the per-device instruments when reader pairs
+    /// that left (a daemon restarted under a new pid) would otherwise fill the reader gauges' store.
+    /// </summary>
+    internal void SetReaders(ReadersObserved observed)
+    {
+        lock (_gate)
+        {
+            (int added, int left) = Readers.Set(observed, DeviceTags);
+            _readerRenewal.NameAdded(added);
+            _readerRenewal.NameLeft(left);
+            if (_readerRenewal.Due(Readers.Count))
+            {
+                RenewDeviceInstruments();
+            }
+        }
+    }
 
     /// <summary>Series per device with the current settings (without rx_otherhost_dropped on old kernels).</summary>
     public int SeriesPerDevice => _bindings.Length;
@@ -328,6 +349,7 @@ public sealed class TunDeviceMetrics : IDisposable
         _deviceMeter.Dispose();
         _deviceMeter = CreateDeviceInstruments();
         _renewal.Renewed(_series.Count);
+        _readerRenewal.Renewed(Readers.Renewed());
         Interlocked.Increment(ref _renewals);
     }
 

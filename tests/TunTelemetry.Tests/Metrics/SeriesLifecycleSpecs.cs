@@ -227,6 +227,55 @@ public sealed class SeriesLifecycleSpecs : TestKit
     }
 
     [Fact]
+    public void A_reader_that_restarts_under_new_pids_past_max_devices_never_falls_into_the_overflow_series()
+    {
+        // A daemon restarted 100 times: every pid is a new (device, process) pair in the SDK's store of tundev.reader,
+        // which has room for 20. Without renewal the 21st pid would be exported as the overflow series.
+        const int MaxDevices = 20;
+        using var meter = new Meter($"TunTelemetry.ReaderRenewal.{Guid.NewGuid():N}");
+        var metrics = new TunDeviceMetrics(meter, detailed: false, MaxDevices);
+        var exported = new List<Metric>();
+        using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
+            .AddMeter(meter.Name)
+            .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, MaxDevices) })
+            .AddInMemoryExporter(exported)
+            .Build();
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(metrics, TimeSpan.FromSeconds(1)));
+        var device = new TunDevice(7, "wg0", TunDeviceKind.Tun);
+        aggregator.Tell(new LinkStatsSampled(device, Drops(1), TimeSpan.Zero));
+
+        for (int restart = 0; restart < 100; restart++)
+        {
+            int pid = 5000 + restart;
+            aggregator.Tell(new ReadersObserved(true, [new DeviceReaders(device, [new TunReader(pid, "wireguard-go", 'S')])]));
+            Handled(aggregator);
+
+            exported.Clear();
+            provider.ForceFlush();
+            var pids = new List<object?>();
+            foreach (Metric metric in exported.Where(m => m.Name == MetricNames.Reader))
+            {
+                foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
+                {
+                    foreach (KeyValuePair<string, object?> tag in point.Tags)
+                    {
+                        Assert.NotEqual("otel.metric.overflow", tag.Key);
+                        if (tag.Key == MetricNames.ProcessPid)
+                        {
+                            pids.Add(tag.Value);
+                        }
+                    }
+                }
+            }
+
+            Assert.Equal([pid], pids.Select(p => Convert.ToInt32(p, System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        // Renewed whenever the store held 20 pairs: every 19 restarts with one pair kept.
+        Assert.InRange(metrics.SeriesStoreRenewals, 100 / 19, (100 / 19) + 1);
+    }
+
+    [Fact]
     public void Disposing_the_given_meter_takes_the_per_device_instruments_with_it()
     {
         var meter = new Meter($"TunTelemetry.Disposal.{Guid.NewGuid():N}");
