@@ -83,6 +83,22 @@ public sealed class PerDeviceActorHarness : IDisposable
     }
 
     /// <summary>
+    /// Lists the devices of another network namespace as its namespace poller does with <c>--all-namespaces</c> (the
+    /// whole list each time): the supervisor starts the registered per-device actors (not the built-in poller) for
+    /// devices new to the list, each carrying <paramref name="ns"/> as <see cref="TunDevice.Namespace"/>, and stops
+    /// them for devices no longer in it; an empty list is what the poller says when its namespace goes. The devices
+    /// are returned as the actors see them.
+    /// </summary>
+    public IReadOnlyList<TunDevice> ListNamespaceDevices(DeviceNamespace ns, params TunDevice[] devices)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        ArgumentNullException.ThrowIfNull(devices);
+        TunDevice[] inNamespace = devices.Select(d => d with { Namespace = ns }).ToArray();
+        Supervisor.Tell(new NamespaceDevicesChanged(ns, inNamespace));
+        return inNamespace;
+    }
+
+    /// <summary>
     /// Waits until the supervisor has scheduled <paramref name="expected"/> restarts of the actor kind: move virtual
     /// time only after that, or the backoff delay starts later than the spec thinks.
     /// </summary>
