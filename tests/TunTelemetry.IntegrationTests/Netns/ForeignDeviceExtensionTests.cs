@@ -39,12 +39,15 @@ public sealed class ForeignDeviceExtensionTests
     }
 
     [NetAdminFact]
-    public async Task An_extension_runs_for_a_device_of_another_namespace_its_series_carry_the_namespace_and_leave_with_the_device()
+    public async Task An_extension_runs_for_a_device_of_another_namespace_its_series_carry_the_namespace_and_leave_with_the_device_or_namespace()
     {
         string device = $"te{Random.Shared.Next(0, 0xffffff):x6}";
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        using TestNetworkNamespace going = TestNetworkNamespace.CreateNamed();
         ns.AddTun(device);
+        going.AddTun(device); // the same name in a second namespace: a series of its own
         int ifIndex = ns.IfIndex(device);
+        ulong goingInode = going.Inode; // read before it is deleted
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
@@ -70,10 +73,16 @@ public sealed class ForeignDeviceExtensionTests
             DataPoint point = receiver.Latest(SeenIfIndex.Name, (MetricNames.InterfaceName, device))!;
             Assert.Equal(ns.Name, point.Attributes[MetricNames.NetnsName]);
             Assert.Equal((long)ns.Inode, point.Attributes[MetricNames.NetnsInode]);
+            await receiver.WaitForAsync(r => InLatestExport(r, device, goingInode), Patience, $"the series of {device} in {going.Name}");
 
             ns.Ip("link", "del", device);
-            await receiver.WaitForAsync(r => !InLatestExport(r, device), Patience,
-                $"the extension's series of {device}, deleted in {ns.Name}, to leave (retain-deleted 0s)");
+            await receiver.WaitForAsync(r => !InLatestExport(r, device, ns.Inode) && InLatestExport(r, device, goingInode), Patience,
+                $"the extension's series of {device}, deleted in {ns.Name}, to leave (retain-deleted 0s) and the other's to stay");
+
+            // The whole namespace goes: its poller stops, and with it its devices' extensions and their series.
+            going.Delete();
+            await receiver.WaitForAsync(r => !InLatestExport(r, device, goingInode) && r.Received.Count > 0, Patience,
+                $"the extension's series of {device} in {going.Name}, deleted, to leave");
         }
         finally
         {
@@ -81,7 +90,8 @@ public sealed class ForeignDeviceExtensionTests
         }
     }
 
-    private static bool InLatestExport(OtlpTestReceiver receiver, string device) =>
+    private static bool InLatestExport(OtlpTestReceiver receiver, string device, ulong netns) =>
         (receiver.Received.LastOrDefault() ?? []).SelectMany(r => r.Metrics).Where(m => m.Name == SeenIfIndex.Name).SelectMany(m => m.Points)
-            .Any(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), device));
+            .Any(p => Equals(p.Attributes.GetValueOrDefault(MetricNames.InterfaceName), device)
+                && Equals(p.Attributes.GetValueOrDefault(MetricNames.NetnsInode), (long)netns));
 }
