@@ -459,7 +459,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         if (!entry.Children.Any(c => c.Actor is not null || c.RestartPending))
         {
-            _aggregator.Tell(new DeviceRetired(entry.Device));
+            _aggregator.Tell(new DeviceRetired(entry.Device) { ActorsStopped = true });
         }
     }
 

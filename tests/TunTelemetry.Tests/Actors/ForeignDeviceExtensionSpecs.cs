@@ -202,4 +202,21 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         export = harness.AwaitExport(e => e.Of(Reporter.Up.Name).Count() == 1, "the foreign series gone after metrics.retain-deleted");
         Assert.False(export.Of(Reporter.Up.Name).Single().Attributes.ContainsKey(MetricNames.NetnsInode));
     }
+
+    [Fact]
+    public void A_report_between_the_namespace_pollers_retirement_and_the_extensions_stop_is_counted_as_growth()
+    {
+        DeviceInstrument resets = DeviceInstrument.Counter("test.resets", "{reset}", "Resets.");
+        using var harness = new PerDeviceActorHarness(this, t => t.AddPerDeviceActor("idle", _ => Props.Empty, resets), Options);
+        TunDevice foreign = harness.ListNamespaceDevices(Vpn, Tun0).Single();
+        harness.Aggregator.Tell(new DeviceMeasured(foreign, resets.Name, 100));
+        harness.AwaitExport(e => e.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)) == 100, "100 resets");
+
+        // The namespace poller's dump lost the device: it retires it at once, while its extension is still running.
+        harness.Aggregator.Tell(new DeviceRetired(foreign));
+        harness.Aggregator.Tell(new DeviceMeasured(foreign, resets.Name, 105)); // a report already on its way
+        harness.ListNamespaceDevices(Vpn); // the supervisor stops the extension, then retires the device
+        ExportedMetrics export = harness.AwaitExport(e => e.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)) is not null, "the series in its grace period");
+        Assert.Equal(105, export.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)));
+    }
 }
