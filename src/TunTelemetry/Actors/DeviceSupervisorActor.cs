@@ -97,6 +97,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private readonly CancellationTokenSource _stopWatching = new();
     private long _generation;
 
+    // Entries of devices of other namespaces, kept apart from the count this supervisor publishes.
+    private int _foreignActive;
+
     public DeviceSupervisorActor(
         TunTelemetryOptions options,
         IActorRef aggregator,
@@ -469,6 +472,11 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         var entry = new DeviceEntry(device);
         _active[device.Identity] = entry;
+        if (device.Namespace is not null)
+        {
+            _foreignActive++;
+        }
+
         var context = new PerDeviceActorContext(device, _aggregator, Self, _options);
         foreach (PerDeviceActorRegistration registration in registrations)
         {
@@ -501,6 +509,11 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void Retire(DeviceEntry entry, string why)
     {
         _active.Remove(entry.Device.Identity);
+        if (entry.Device.Namespace is not null)
+        {
+            _foreignActive--;
+        }
+
         entry.Retiring = true;
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
         if (entry.Device.Namespace is null)
@@ -526,7 +539,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     }
 
     // The own namespace's devices only: each namespace poller counts its own (NamespaceDevicesWatched).
-    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(OwnEntries.Count() + _pending.Count));
+    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive + _pending.Count));
 
     private sealed record StartPending(TunDevice Device);
 

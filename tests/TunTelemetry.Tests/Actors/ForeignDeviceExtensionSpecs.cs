@@ -89,7 +89,8 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
-        IActorRef supervisor = StartSupervisor(report, CreateTestProbe());
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef supervisor = StartSupervisor(report, aggregator);
         supervisor.Tell(new TunDevicesListed([Tun0]));
         Assert.Equal(Tun0, report.ExpectMsg<Started>().Device);
 
@@ -108,6 +109,8 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         report.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         WatchedDevices watched = await supervisor.Ask<WatchedDevices>(GetWatchedDevices.Instance, TimeSpan.FromSeconds(30));
         Assert.Equal([Tun0], watched.Devices); // the own namespace's; each namespace poller counts its own
+        DevicesWatchedChanged count = aggregator.ReceiveWhile<object>(TimeSpan.FromMilliseconds(500), m => m).OfType<DevicesWatchedChanged>().Last();
+        Assert.Equal(1, count.Count);
     }
 
     [Fact]
