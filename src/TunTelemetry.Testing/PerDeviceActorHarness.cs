@@ -28,6 +28,7 @@ public sealed class PerDeviceActorHarness : IDisposable
     private readonly Meter _meter;
     private readonly MeterProvider _provider;
     private readonly List<Metric> _exported = [];
+    private readonly Dictionary<ulong, TunDevice[]> _namespaceDevices = [];
 
     /// <param name="kit">The spec's TestKit, on <see cref="VirtualTime.Config"/>.</param>
     /// <param name="configure">Adds the per-device actors under test (<see cref="TunTelemetryBuilder.AddPerDeviceActor"/>).</param>
@@ -80,6 +81,31 @@ public sealed class PerDeviceActorHarness : IDisposable
         Supervisor.Tell(new TunDeviceRemoved(device));
         _kit.AwaitCondition(() => !Metrics.IsLive(device.Name), null, $"{device.Name} retired by the aggregator");
         Aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(30)).Wait(); // its handler has finished
+    }
+
+    /// <summary>
+    /// Lists the devices of another network namespace as its namespace poller does with <c>--all-namespaces</c> (the
+    /// whole list each time): the supervisor starts the registered per-device actors (not the built-in poller) for
+    /// devices new to the list, each carrying <paramref name="ns"/> as <see cref="TunDevice.Namespace"/>, and stops
+    /// them for devices no longer in it; an empty list is what the poller says when its namespace goes. Returns, with
+    /// the devices as the actors see them, once the aggregator has retired those no longer listed, so their grace period
+    /// (<c>metrics.retain-deleted</c>) runs from the current virtual time.
+    /// </summary>
+    public IReadOnlyList<TunDevice> ListNamespaceDevices(DeviceNamespace ns, params TunDevice[] devices)
+    {
+        ArgumentNullException.ThrowIfNull(ns);
+        ArgumentNullException.ThrowIfNull(devices);
+        TunDevice[] inNamespace = devices.Select(d => d with { Namespace = ns }).ToArray();
+        TunDevice[] left = _namespaceDevices.GetValueOrDefault(ns.Inode, []).Except(inNamespace).ToArray();
+        _namespaceDevices[ns.Inode] = inNamespace;
+        Supervisor.Tell(new NamespaceDevicesChanged(ns, inNamespace));
+        if (left.Length > 0)
+        {
+            _kit.AwaitCondition(() => left.All(d => !Metrics.IsLive(d)), null, $"{string.Join(", ", left.Select(d => d.ToString()))} retired by the aggregator");
+            Aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(30)).Wait(); // its handler has finished
+        }
+
+        return inNamespace;
     }
 
     /// <summary>

@@ -9,6 +9,11 @@ namespace TunTelemetry.Extensions.Tests;
 /// exports how many there are (a gauge) and each queue's timeouts (a counter, reported as the kernel's cumulative
 /// value; the aggregator counts its growth exactly, across this actor's restarts).
 /// </summary>
+/// <remarks>
+/// It reads <c>/sys/class/net</c>, which shows only the agent's own network namespace: with <c>--all-namespaces</c> the
+/// supervisor starts it for the devices of other namespaces too, and for those (<see cref="TunTelemetry.Devices.TunDevice.Namespace"/>
+/// set) it reads and reports nothing, rather than read a device of the same name in the agent's namespace.
+/// </remarks>
 public sealed class TxQueueWatchActor : UntypedActor
 {
     public const string RegistrationName = "tx-queue-watch";
@@ -39,6 +44,11 @@ public sealed class TxQueueWatchActor : UntypedActor
     // and before a restart.
     protected override void PreStart()
     {
+        if (_context.Device.Namespace is not null)
+        {
+            return; // its sysfs is not ours to read (see remarks)
+        }
+
         Self.Tell(Read.Instance);
         _ticks = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_interval, _interval, Self, Read.Instance, Self);
     }

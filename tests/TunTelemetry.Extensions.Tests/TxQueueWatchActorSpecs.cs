@@ -1,4 +1,6 @@
+using Akka.Actor;
 using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
@@ -99,6 +101,23 @@ public sealed class TxQueueWatchActorSpecs : TestKit
     }
 
     [Fact]
+    public async Task A_device_of_another_network_namespace_gets_the_actor_but_is_not_read_through_the_agents_sysfs()
+    {
+        _queues.Set("wg0", ("tx-0", 3));
+        _queues.Set("wg9", ("tx-0", 3));
+        TunDevice foreign = _harness.ListNamespaceDevices(new DeviceNamespace(4026532999, "vpn"), new TunDevice(2, "wg9", TunDeviceKind.Tun)).Single();
+        _harness.AddDevice(Wg0);
+        _harness.AwaitExport(e => e.Value(TxQueueWatchActor.Queues.Name, "wg0") == 1, "the agent's own wg0");
+
+        _harness.Advance(Interval);
+        _harness.AwaitExport(_ => _queues.ReadsOf("wg0") == 2, "the own device read at start and after one tick");
+        RestartCounts actors = await _harness.Supervisor.Ask<RestartCounts>(GetRestartCounts.Instance, TimeSpan.FromSeconds(30));
+        Assert.Contains(actors.Restarts, r => r.Device == foreign && r.Kind == TxQueueWatchActor.RegistrationName && r.Restarts == 0);
+        Assert.Equal(0, _queues.ReadsOf("wg9"));
+        Assert.False(_harness.Export().HasDevice("wg9"));
+    }
+
+    [Fact]
     public void Instruments_are_checked_when_declared()
     {
         Assert.Throws<ArgumentException>(() => DeviceInstrument.Gauge(MetricNames.TxQueueDrops, "{packet}", "a built-in name"));
@@ -122,6 +141,7 @@ public sealed class TxQueueWatchActorSpecs : TestKit
     private sealed class ScriptedQueues : ITxQueueSource
     {
         private readonly Dictionary<string, TxQueue[]> _devices = [];
+        private readonly Dictionary<string, int> _readsOf = [];
         private volatile bool _failNext;
 
         public bool FailNext { set => _failNext = value; }
@@ -129,6 +149,14 @@ public sealed class TxQueueWatchActorSpecs : TestKit
         public int Reads { get; private set; }
 
         public int Failures { get; private set; }
+
+        public int ReadsOf(string device)
+        {
+            lock (_devices)
+            {
+                return _readsOf.GetValueOrDefault(device);
+            }
+        }
 
         public void Set(string device, params (string Name, long Timeouts)[] queues)
         {
@@ -143,6 +171,7 @@ public sealed class TxQueueWatchActorSpecs : TestKit
             lock (_devices)
             {
                 Reads++;
+                _readsOf[device] = _readsOf.GetValueOrDefault(device) + 1;
                 if (_failNext)
                 {
                     _failNext = false;

@@ -34,7 +34,8 @@ public sealed class GetWatchedDevices
     }
 }
 
-/// <param name="Polled">Devices whose actors all run (none given up).</param>
+/// <summary>The agent's own namespace's devices; those of other namespaces are their namespace pollers' (tuntelemetry.devices.watched counts both).</summary>
+/// <param name="Devices">Devices whose actors all run (none given up).</param>
 public sealed record WatchedDevices(IReadOnlyList<TunDevice> Devices, IReadOnlyList<TunDevice> GivenUp);
 
 /// <summary>Asks the supervisor how often each per-device actor has been restarted; answered with <see cref="RestartCounts"/>.</summary>
@@ -54,10 +55,20 @@ public sealed class GetRestartCounts
 public sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
 
 /// <summary>
+/// A namespace poller's devices now (<see cref="NamespacePollerActor"/>, with <c>--all-namespaces</c>), told when they
+/// change and, empty, when the poller stops (its namespace went). The supervisor starts the registered per-device
+/// extensions for each (not the poller or link-state actor: the namespace poller reads those devices itself) and stops
+/// them for a device no longer listed.
+/// </summary>
+internal sealed record NamespaceDevicesChanged(DeviceNamespace Namespace, IReadOnlyList<TunDevice> Devices);
+
+/// <summary>
 /// Owns the set of watched devices: follows discovery (<see cref="TunDeviceEvent"/>s), starts every registered
 /// per-device actor (the poller first) for each device, and stops them when the device goes. Only after all of a
 /// device's actors have stopped does it tell the aggregator to forget the device, so no late reading can resurrect a
-/// baseline.
+/// baseline. Devices are keyed by (namespace, ifindex): with <c>--all-namespaces</c> the devices of other namespaces,
+/// told by their namespace pollers (<see cref="NamespaceDevicesChanged"/>), get the registered extensions, under the
+/// same backoff and retirement rules.
 /// </summary>
 /// <remarks>
 /// A per-device actor that throws is stopped and started again after a backoff (<see cref="BackoffSettings"/>); only
@@ -74,7 +85,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private readonly Func<string, TunDevice?>? _resolveByName;
     private readonly IActorRef? _readerScanner;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly Dictionary<int, DeviceEntry> _active = [];
+    private readonly Dictionary<(ulong? Netns, int IfIndex), DeviceEntry> _active = [];
     private readonly Dictionary<IActorRef, PerDeviceChild> _actors = [];
 
     // One line per device's actor per minute, and a few dozen a minute overall: 10,000 failing devices must not flood
@@ -85,6 +96,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private readonly Dictionary<int, TunDevice> _pending = [];
     private readonly CancellationTokenSource _stopWatching = new();
     private long _generation;
+
+    // Entries of devices of other namespaces, kept apart from the count this supervisor publishes.
+    private int _foreignActive;
 
     public DeviceSupervisorActor(
         TunTelemetryOptions options,
@@ -104,6 +118,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<TunDevicesListed>(OnListed);
         Receive<TunDeviceAppeared>(m => OnAppeared(m.Device));
         Receive<TunDeviceRemoved>(m => OnRemoved(m.Device));
+        Receive<NamespaceDevicesChanged>(OnNamespaceDevicesChanged);
         Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0:0.0#}s: {1}", m.RetryIn.TotalSeconds, m.Error.Message));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(OnStartPending);
@@ -114,11 +129,17 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<GetRestartCounts>(_ => Sender.Tell(new RestartCounts(_active.Values
             .SelectMany(e => e.Children).Select(c => (c.Entry.Device, c.Kind, c.Failures.Count)).ToArray())));
         Receive<GetWatchedDevices>(_ => Sender.Tell(new WatchedDevices(
-            _active.Values.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values).OrderBy(d => d.IfIndex).ToArray(),
-            _active.Values.Where(e => e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray())));
+            OwnEntries.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values).OrderBy(d => d.IfIndex).ToArray(),
+            OwnEntries.Where(e => e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray())));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>The devices of the agent's own namespace (discovery's); the others' are their namespace pollers'.</summary>
+    private IEnumerable<DeviceEntry> OwnEntries => _active.Values.Where(e => e.Device.Namespace is null);
+
+    /// <summary>The registrations started for devices of other namespaces: the extensions, not the built-in readers.</summary>
+    private IEnumerable<PerDeviceActorRegistration> ForeignRegistrations => _registrations.Where(r => !r.OwnNamespaceOnly);
 
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
     /// <param name="createWatcher">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
@@ -171,7 +192,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void OnListed(TunDevicesListed listed)
     {
         var present = listed.Devices.ToDictionary(d => d.IfIndex);
-        foreach (DeviceEntry entry in _active.Values.ToArray())
+        foreach (DeviceEntry entry in OwnEntries.ToArray())
         {
             if (!present.TryGetValue(entry.Device.IfIndex, out TunDevice? now) || now != entry.Device)
             {
@@ -189,7 +210,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
         // Started in the kernel's lookup order, so each burst of polls walks the kernel's device hash chains hot.
         TunDevice[] fresh = KernelLookupOrder.Sort(
-            listed.Devices.Where(d => !_active.ContainsKey(d.IfIndex) && !_pending.ContainsKey(d.IfIndex)));
+            listed.Devices.Where(d => !_active.ContainsKey(d.Identity) && !_pending.ContainsKey(d.IfIndex)));
         for (int i = 0; i < fresh.Length; i++)
         {
             // Device i of n starts i/n of an interval later; each polls at once when it starts, then every interval.
@@ -211,7 +232,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void OnStartPending(StartPending start)
     {
         if (_pending.TryGetValue(start.Device.IfIndex, out TunDevice? device) && device == start.Device
-            && !_active.ContainsKey(device.IfIndex))
+            && !_active.ContainsKey(device.Identity))
         {
             _pending.Remove(device.IfIndex);
             Start(device);
@@ -240,7 +261,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             CancelPending(device.IfIndex);
         }
 
-        if (_active.TryGetValue(device.IfIndex, out DeviceEntry? entry))
+        if (_active.TryGetValue(device.Identity, out DeviceEntry? entry))
         {
             if (entry.Device == device)
             {
@@ -257,7 +278,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void OnRemoved(TunDevice device)
     {
         CancelPending(device.IfIndex);
-        if (_active.TryGetValue(device.IfIndex, out DeviceEntry? entry) && entry.Device == device)
+        if (_active.TryGetValue(device.Identity, out DeviceEntry? entry) && entry.Device == device)
         {
             Retire(entry, "deleted");
         }
@@ -267,9 +288,14 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
     private void OnVanished(DeviceVanished vanished)
     {
-        if (_active.TryGetValue(vanished.Device.IfIndex, out DeviceEntry? entry) && entry.Device == vanished.Device)
+        if (_active.TryGetValue(vanished.Device.Identity, out DeviceEntry? entry) && entry.Device == vanished.Device)
         {
             Retire(entry, "gone (ENODEV)");
+        }
+
+        if (vanished.Device.Namespace is not null)
+        {
+            return; // its namespace poller lists it again if it is there, and its re-creation when that comes
         }
 
         // A device deleted and re-created under the same name has a new ifindex; look now rather than wait for discovery.
@@ -290,12 +316,52 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         if (resolved.Found is { } again
             && again.IfIndex != resolved.Vanished.IfIndex
-            && !_active.ContainsKey(again.IfIndex)
+            && !_active.ContainsKey(again.Identity)
             && _options.Devices.Matches(again))
         {
             CancelPending(again.IfIndex); // it may be waiting for its spread start: start it now, once
             Start(again);
             PublishCount();
+        }
+    }
+
+    /// <summary>
+    /// Starts the extensions of a namespace's new devices and retires those it no longer lists (deleted, moved, renamed,
+    /// or all of them when its poller stopped). Nothing to do without extensions: the namespace poller reads and
+    /// retires its devices' built-in series itself.
+    /// </summary>
+    private void OnNamespaceDevicesChanged(NamespaceDevicesChanged changed)
+    {
+        PerDeviceActorRegistration[] registrations = ForeignRegistrations.ToArray();
+        if (registrations.Length == 0)
+        {
+            return;
+        }
+
+        ulong inode = changed.Namespace.Inode;
+        TunDevice[] devices = changed.Devices.Where(d => d.Namespace?.Inode == inode).ToArray();
+        var listed = devices.ToHashSet();
+        foreach (DeviceEntry entry in _active.Values.Where(e => e.Device.Namespace?.Inode == inode).ToArray())
+        {
+            if (!listed.Contains(entry.Device))
+            {
+                Retire(entry, devices.Length == 0 ? $"network namespace {changed.Namespace.Name} lists no devices now" : $"left network namespace {changed.Namespace.Name}");
+            }
+        }
+
+        foreach (TunDevice device in devices)
+        {
+            if (_active.TryGetValue(device.Identity, out DeviceEntry? entry))
+            {
+                if (entry.Device == device)
+                {
+                    continue;
+                }
+
+                Retire(entry, $"renamed to {device.Name}");
+            }
+
+            Start(device, registrations);
         }
     }
 
@@ -396,29 +462,44 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         if (!entry.Children.Any(c => c.Actor is not null || c.RestartPending))
         {
-            _aggregator.Tell(new DeviceRetired(entry.Device));
+            _aggregator.Tell(new DeviceRetired(entry.Device) { ActorsStopped = true });
         }
     }
 
-    private void Start(TunDevice device)
+    private void Start(TunDevice device) => Start(device, _registrations);
+
+    private void Start(TunDevice device, IEnumerable<PerDeviceActorRegistration> registrations)
     {
         var entry = new DeviceEntry(device);
-        _active[device.IfIndex] = entry;
+        _active[device.Identity] = entry;
+        if (device.Namespace is not null)
+        {
+            _foreignActive++;
+        }
+
         var context = new PerDeviceActorContext(device, _aggregator, Self, _options);
-        foreach (PerDeviceActorRegistration registration in _registrations)
+        foreach (PerDeviceActorRegistration registration in registrations)
         {
             var child = new PerDeviceChild(entry, registration.Name, registration.CreateProps(context));
             entry.Children.Add(child);
             StartChild(child);
         }
 
-        _readerScanner?.Tell(new DeviceWatchStarted(device));
+        if (device.Namespace is null)
+        {
+            _readerScanner?.Tell(new DeviceWatchStarted(device)); // a namespace poller lists its own devices to the reader scan
+        }
+
         _log.Info("Watching {0}", device);
     }
 
     private void StartChild(PerDeviceChild child)
     {
-        IActorRef actor = Context.ActorOf(child.Props, $"{child.Kind}-{child.Entry.Device.IfIndex}-{++_generation}");
+        TunDevice device = child.Entry.Device;
+        string name = device.Namespace is { } ns
+            ? $"{child.Kind}-netns{ns.Inode}-{device.IfIndex}-{++_generation}"
+            : $"{child.Kind}-{device.IfIndex}-{++_generation}";
+        IActorRef actor = Context.ActorOf(child.Props, name);
         Context.Watch(actor);
         _actors[actor] = child;
         child.Actor = actor;
@@ -427,10 +508,19 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
     private void Retire(DeviceEntry entry, string why)
     {
-        _active.Remove(entry.Device.IfIndex);
+        _active.Remove(entry.Device.Identity);
+        if (entry.Device.Namespace is not null)
+        {
+            _foreignActive--;
+        }
+
         entry.Retiring = true;
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
-        _readerScanner?.Tell(new DeviceWatchStopped(entry.Device));
+        if (entry.Device.Namespace is null)
+        {
+            _readerScanner?.Tell(new DeviceWatchStopped(entry.Device));
+        }
+
         foreach (PerDeviceChild child in entry.Children)
         {
             _failureLog.Forget(child);
@@ -448,7 +538,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         RetiredWhenAllStopped(entry);
     }
 
-    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count + _pending.Count));
+    // The own namespace's devices only: each namespace poller counts its own (NamespaceDevicesWatched).
+    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive + _pending.Count));
 
     private sealed record StartPending(TunDevice Device);
 

@@ -40,7 +40,7 @@ public sealed class LinkStateActor : UntypedActor
     }
 
     /// <summary>The registration to add with the builder (the host adds it when <c>metrics.link-state = on</c>).</summary>
-    public static PerDeviceActorRegistration Registration { get; } = new(RegistrationName, context => Props(context));
+    public static PerDeviceActorRegistration Registration { get; } = new(RegistrationName, context => Props(context)) { OwnNamespaceOnly = true };
 
     protected override void PreStart()
     {

@@ -23,7 +23,15 @@ public sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind
 public sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
 
 /// <summary>A device's actors have all stopped: forget its baseline and gauges.</summary>
-public sealed record DeviceRetired(TunDevice Device);
+public sealed record DeviceRetired(TunDevice Device)
+{
+    /// <summary>
+    /// Sent by the device supervisor once every per-device actor of the device has stopped. A namespace poller retires
+    /// its devices itself, while their extension actors may still be stopping: their cumulative baselines are kept
+    /// until this retirement, so a report of theirs in between is counted as growth, not again in full.
+    /// </summary>
+    internal bool ActorsStopped { get; init; }
+}
 
 /// <summary>How many devices a namespace poller watches in its namespace now (0: none, or it stopped).</summary>
 internal sealed record NamespaceDevicesWatched(ulong Netns, int Count);
@@ -230,7 +238,11 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 
     private void OnRetired(DeviceRetired retired)
     {
-        _extensionBaselines.Remove(retired.Device.Identity);
+        if (retired.ActorsStopped || retired.Device.Namespace is null)
+        {
+            _extensionBaselines.Remove(retired.Device.Identity);
+        }
+
         if (_baselines.TryGetValue(retired.Device.Identity, out Baseline? baseline) && baseline.Name == retired.Device.Name)
         {
             _baselines.Remove(retired.Device.Identity);

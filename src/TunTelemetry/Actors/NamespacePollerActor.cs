@@ -33,6 +33,7 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     private readonly DeviceNamespace _namespace;
     private readonly IActorRef _aggregator;
     private readonly IActorRef? _readerScanner;
+    private readonly IActorRef? _supervisor;
     private readonly TunTelemetryOptions _options;
     private readonly NamespaceDeviceTable _devices;
     private readonly List<LinkStatsReading> _readings = [];
@@ -44,8 +45,14 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     private TunDevice[]? _listedToReaders;
 
     /// <param name="readerScanner">Told this namespace's devices when they change (<see cref="ReaderScanActor"/>); null: nobody.</param>
-    public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null)
+    /// <param name="supervisor">
+    /// The <see cref="DeviceSupervisorActor"/>, told the same (<see cref="NamespaceDevicesChanged"/>) to run the
+    /// per-device extensions for them; null: nobody.
+    /// </param>
+    public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null,
+        IActorRef? supervisor = null)
     {
+        _supervisor = supervisor;
         _discovered = discovered;
         _namespace = ns;
         _aggregator = aggregator;
@@ -59,8 +66,9 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null) =>
-        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options, readerScanner)).WithDispatcher(options.NetlinkDispatcher);
+    public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null,
+        IActorRef? supervisor = null) =>
+        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options, readerScanner, supervisor)).WithDispatcher(options.NetlinkDispatcher);
 
     protected override void PreStart()
     {
@@ -111,6 +119,7 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
         if (_listedToReaders is not null)
         {
             _readerScanner?.Tell(new NamespaceDevicesUnlisted(_namespace.Inode));
+            _supervisor?.Tell(new NamespaceDevicesChanged(_namespace, [])); // their extension actors stop
         }
 
         _socket?.Dispose();
@@ -170,12 +179,13 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Tells the reader scan this namespace's devices when they differ from the last told (the first time even when
-    /// there are none: it then knows this namespace's devices). Compared in place, so an unchanged poll allocates nothing.
+    /// Tells the reader scan and the device supervisor this namespace's devices when they differ from the last told (the
+    /// first time even when there are none: the reader scan then knows this namespace's devices). Compared in place, so
+    /// an unchanged poll allocates nothing.
     /// </summary>
     private void ListToReaders(List<(TunDevice Device, LinkStats64 Stats)> found)
     {
-        if (_readerScanner is null)
+        if (_readerScanner is null && _supervisor is null)
         {
             return;
         }
@@ -189,7 +199,8 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
         if (changed)
         {
             _listedToReaders = found.Select(f => f.Device).ToArray();
-            _readerScanner.Tell(new NamespaceDevicesListed(_namespace.Inode, _listedToReaders));
+            _readerScanner?.Tell(new NamespaceDevicesListed(_namespace.Inode, _listedToReaders));
+            _supervisor?.Tell(new NamespaceDevicesChanged(_namespace, _listedToReaders));
         }
     }
 

@@ -8,8 +8,9 @@ namespace TunTelemetry.Actors;
 
 /// <summary>
 /// With <c>--all-namespaces</c>: follows the host's network namespaces (<see cref="NamespaceWatcher"/>, on a thread of
-/// its own) and keeps one <see cref="NamespacePollerActor"/> per namespace other than the agent's own, whose devices
-/// the device supervisor's per-device pollers watch as always. A namespace that goes has its poller stopped, which
+/// its own) and keeps one <see cref="NamespacePollerActor"/> per namespace other than the agent's own, which reads its
+/// devices and tells the device supervisor which they are (it runs the per-device extensions for them); the agent's
+/// own devices the supervisor's per-device pollers watch as always. A namespace that goes has its poller stopped, which
 /// retires its devices: their series leave after <c>metrics.retain-deleted</c>.
 /// </summary>
 /// <remarks>
@@ -24,6 +25,7 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
 
     private readonly IActorRef _aggregator;
     private readonly IActorRef? _readerScanner;
+    private readonly IActorRef? _supervisor;
     private readonly TunTelemetryOptions _options;
     private readonly Func<NamespaceScanner> _createScanner;
     private readonly TimeSpan _rescanInterval;
@@ -34,8 +36,10 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
     private bool _denied;
     private long _started;
 
-    public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval, IActorRef? readerScanner = null)
+    public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval, IActorRef? readerScanner = null,
+        IActorRef? supervisor = null)
     {
+        _supervisor = supervisor;
         _aggregator = aggregator;
         _readerScanner = readerScanner;
         _options = options;
@@ -51,11 +55,12 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
     public static readonly TimeSpan DefaultRescanInterval = TimeSpan.FromSeconds(5);
 
     /// <param name="readerScanner">The <see cref="ReaderScanActor"/>, told each namespace's devices; null: nobody.</param>
+    /// <param name="supervisor">The <see cref="DeviceSupervisorActor"/>, told the same to run per-device extensions for them; null: nobody.</param>
     public static Props Props(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null,
-        IActorRef? readerScanner = null) =>
+        IActorRef? readerScanner = null, IActorRef? supervisor = null) =>
         Akka.Actor.Props.Create(() => new NamespaceWatcherActor(aggregator, options,
             createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
-            rescanInterval ?? DefaultRescanInterval, readerScanner));
+            rescanInterval ?? DefaultRescanInterval, readerScanner, supervisor));
 
     protected override void PreStart()
     {
@@ -94,7 +99,7 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
             {
                 var ns = new DeviceNamespace(id.Inode, change.Name);
                 // A counter in the name: a namespace inode can come back while the old poller is still stopping.
-                _pollers[id] = Context.Watch(Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner), $"netns-{id.Inode}-{++_started}"));
+                _pollers[id] = Context.Watch(Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner, _supervisor), $"netns-{id.Inode}-{++_started}"));
             }
         }
         else if (_pollers.Remove(id, out IActorRef? poller))

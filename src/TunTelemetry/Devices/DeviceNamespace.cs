@@ -7,13 +7,19 @@ namespace TunTelemetry.Devices;
 /// file, what <c>ls -Li /proc/PID/ns/net</c> prints) and <c>linux.netns.name</c> (see <see cref="NamespaceNaming"/>).
 /// Ifindexes are per namespace, so a device is (namespace, ifindex).
 /// </summary>
-internal sealed record DeviceNamespace(ulong Inode, string Name)
+/// <remarks>
+/// A per-device extension sees it as <see cref="TunDevice.Namespace"/>: a device of another namespace cannot be read
+/// through the agent's own <c>/sys/class/net</c> or by ifindex alone.
+/// </remarks>
+/// <param name="Inode">The inode of the namespace's nsfs file (<c>linux.netns.inode</c>).</param>
+/// <param name="Name">Its <c>ip netns</c> name, else the container id of a member process, else <c>pid:</c> its lowest pid (<c>linux.netns.name</c>).</param>
+public sealed record DeviceNamespace(ulong Inode, string Name)
 {
     /// <summary>
     /// The agent's own namespace (the one its netlink sockets were made in), named by the rule every namespace is
     /// named by: on a host that is <c>pid:1</c>, in a container its container id. One /proc scan, at start.
     /// </summary>
-    public static DeviceNamespace Own()
+    internal static DeviceNamespace Own()
     {
         if (!NetworkNamespaceId.TryOf("/proc/self/ns/net", out NetworkNamespaceId own, out _))
         {

@@ -15,8 +15,13 @@ public enum TunDeviceKind
 /// </summary>
 public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
 {
-    /// <summary>The namespace of a device read from another one; null for the agent's own namespace.</summary>
-    internal DeviceNamespace? Namespace { get; init; }
+    /// <summary>
+    /// The namespace of a device read from another network namespace (with <c>--all-namespaces</c>); null for a device
+    /// of the agent's own namespace, in either mode (with <c>--all-namespaces</c> its series still carry the agent's
+    /// own namespace's attributes). A device with a namespace cannot be read through the agent's <c>/sys/class/net</c>
+    /// or its own netlink sockets by ifindex.
+    /// </summary>
+    public DeviceNamespace? Namespace { get; init; }
 
     /// <summary>The device's namespace inode, null for the agent's own: with the ifindex, what tells devices apart.</summary>
     internal (ulong? Netns, int IfIndex) Identity => (Namespace?.Inode, IfIndex);

@@ -88,7 +88,7 @@ public sealed class TunTelemetryBuilder
     internal IReadOnlyList<PerDeviceActorRegistration> Registrations()
     {
         LinkStatsReaderFactory open = OpenReader;
-        var all = new List<PerDeviceActorRegistration> { new(PollerName, context => DevicePollerActor.Props(context, open)) };
+        var all = new List<PerDeviceActorRegistration> { new(PollerName, context => DevicePollerActor.Props(context, open)) { OwnNamespaceOnly = true } };
         if (Options.LinkStateMetrics)
         {
             all.Add(LinkStateActor.Registration);

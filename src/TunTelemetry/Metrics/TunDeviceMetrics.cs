@@ -241,11 +241,16 @@ public sealed class TunDeviceMetrics : IDisposable
     }
 
     /// <summary>Whether a watched device has that name (its series are not waiting out a grace period).</summary>
-    internal bool IsLive(string name)
+    internal bool IsLive(string name) => IsLive(new SeriesKey(null, name));
+
+    /// <summary>Whether a watched device has the name of <paramref name="device"/> in its namespace.</summary>
+    internal bool IsLive(TunDevice device) => IsLive(SeriesKey.Of(device));
+
+    private bool IsLive(SeriesKey key)
     {
         lock (_gate)
         {
-            return _series.TryGetValue(new SeriesKey(null, name), out DeviceSeries? series) && series.Live;
+            return _series.TryGetValue(key, out DeviceSeries? series) && series.Live;
         }
     }
 

@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using TunTelemetry.Actors;
+using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
+using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Namespaces;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace TunTelemetry.IntegrationTests.Actors;
+
+/// <summary>
+/// The real <see cref="NamespacePollerActor"/> reading a real namespace made by the test, telling the real
+/// <see cref="DeviceSupervisorActor"/> its devices: the supervisor's extension actors follow what the poller's dumps
+/// find, and stop with the poller.
+/// </summary>
+public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private sealed record Started(TunDevice Device);
+
+    private sealed record Stopped(TunDevice Device);
+
+    private sealed class Reporter(PerDeviceActorContext context, IActorRef report) : UntypedActor
+    {
+        protected override void PreStart() => report.Tell(new Started(context.Device));
+
+        protected override void PostStop() => report.Tell(new Stopped(context.Device));
+
+        protected override void OnReceive(object message) => Unhandled(message);
+    }
+
+    [NetAdminFact]
+    public void Extension_actors_start_for_the_devices_a_namespace_poller_finds_and_stop_when_they_leave_or_the_poller_stops()
+    {
+        string first = $"tx{Random.Shared.Next(0, 0xffffff):x6}";
+        string second = $"ty{Random.Shared.Next(0, 0xffffff):x6}";
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun(first);
+        Assert.True(NetworkNamespaceId.TryOf(ns.Path, out NetworkNamespaceId id, out int errno), $"errno {errno}");
+        var deviceNamespace = new DeviceNamespace(id.Inode, ns.Name!);
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            LinkStateMetrics = false,
+            PollInterval = TimeSpan.FromMinutes(10), // reads come from the spec's re-read requests only, after the first
+            NetlinkDispatcher = "akka.actor.default-dispatcher",
+        };
+        TestProbe report = CreateTestProbe();
+        var builder = new TunTelemetryBuilder(options)
+            .WithoutKernelDiscovery()
+            .AddPerDeviceActor("reporter", context => Props.Create(() => new Reporter(context, report)));
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
+        IActorRef poller = Sys.ActorOf(NamespacePollerActor.Props(
+            new DiscoveredNamespace(id, [ns.Path], LowestPid: null, ProcessCount: 0), deviceNamespace, aggregator, options, supervisor: supervisor));
+
+        TunDevice firstSeen = report.ExpectMsg<Started>(Patience).Device;
+        Assert.Equal((ns.IfIndex(first), first, deviceNamespace), (firstSeen.IfIndex, firstSeen.Name, firstSeen.Namespace));
+
+        ns.AddTun(second);
+        poller.Tell(RereadNamespace.Instance);
+        TunDevice secondSeen = report.ExpectMsg<Started>(Patience).Device;
+        Assert.Equal((second, deviceNamespace), (secondSeen.Name, secondSeen.Namespace));
+
+        // Deleted: the next dump no longer has it.
+        ns.Ip("link", "del", first);
+        poller.Tell(RereadNamespace.Instance);
+        Assert.Equal(firstSeen, report.ExpectMsg<Stopped>(Patience).Device);
+        aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == firstSeen && r.ActorsStopped, Patience);
+
+        // The poller stops (its namespace went): the device it still had goes with it.
+        Sys.Stop(poller);
+        Assert.Equal(secondSeen, report.ExpectMsg<Stopped>(Patience).Device);
+        aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == secondSeen && r.ActorsStopped, Patience);
+        report.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+}
