@@ -60,7 +60,8 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
         _options = options;
         _devices = new NamespaceDeviceTable(ns, options.Devices);
         Receive<PollNamespace>(_ => Poll());
-        Receive<ObserveLinks>(_ => Observe());
+        // A statement, not an expression: Receive<T>(Func<T, bool>) would take Observe's answer for "handled".
+        Receive<ObserveLinks>(_ => { Observe(); });
         ReceiveLinkEvents();
     }
 
@@ -175,33 +176,31 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
             _aggregator.Tell(new NamespaceDevicesWatched(_namespace.Inode, _watched));
         }
 
-        ListToReaders(found);
+        ListDevices(membershipMayHaveChanged: found.Count > 0 || left.Count > 0);
     }
 
     /// <summary>
     /// Tells the reader scan and the device supervisor this namespace's devices when they differ from the last told (the
-    /// first time even when there are none: the reader scan then knows this namespace's devices). Compared in place, so
-    /// an unchanged poll allocates nothing.
+    /// first time even when there are none: they then know this namespace's devices). The set can change only when a
+    /// poll found a new device (its first reading is always returned) or lost one, so an idle poll compares nothing and
+    /// allocates nothing. All devices are told, not the poll's readings: those hold only what changed.
     /// </summary>
-    private void ListToReaders(List<(TunDevice Device, LinkStats64 Stats)> found)
+    private void ListDevices(bool membershipMayHaveChanged)
     {
-        if (_readerScanner is null && _supervisor is null)
+        if ((_readerScanner is null && _supervisor is null) || (_listedToReaders is not null && !membershipMayHaveChanged))
         {
             return;
         }
 
-        bool changed = _listedToReaders is null || _listedToReaders.Length != found.Count;
-        for (int i = 0; !changed && i < found.Count; i++)
+        TunDevice[] now = _devices.Devices.ToArray();
+        if (_listedToReaders is not null && now.Length == _listedToReaders.Length && now.All(d => Array.IndexOf(_listedToReaders, d) >= 0))
         {
-            changed = !ReferenceEquals(_listedToReaders![i], found[i].Device);
+            return;
         }
 
-        if (changed)
-        {
-            _listedToReaders = found.Select(f => f.Device).ToArray();
-            _readerScanner?.Tell(new NamespaceDevicesListed(_namespace.Inode, _listedToReaders));
-            _supervisor?.Tell(new NamespaceDevicesChanged(_namespace, _listedToReaders));
-        }
+        _listedToReaders = now;
+        _readerScanner?.Tell(new NamespaceDevicesListed(_namespace.Inode, _listedToReaders));
+        _supervisor?.Tell(new NamespaceDevicesChanged(_namespace, _listedToReaders));
     }
 
     /// <summary>
@@ -236,6 +235,7 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
             _aggregator.Tell(new DeviceRetired(device));
         }
 
+        ListDevices(membershipMayHaveChanged: renamed.Count > 0);
         return renamed.Count > 0;
     }
 

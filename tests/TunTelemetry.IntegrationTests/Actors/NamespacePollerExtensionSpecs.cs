@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
@@ -76,5 +77,39 @@ public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : Te
         Assert.Equal(secondSeen, report.ExpectMsg<Stopped>(Patience).Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == secondSeen && r.ActorsStopped, Patience);
         report.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
+    }
+
+    [NetAdminFact]
+    public void Every_device_stays_listed_across_idle_polls_and_link_state_reads_are_handled()
+    {
+        string first = $"tx{Random.Shared.Next(0, 0xffffff):x6}";
+        string second = $"ty{Random.Shared.Next(0, 0xffffff):x6}";
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun(first);
+        Assert.True(NetworkNamespaceId.TryOf(ns.Path, out NetworkNamespaceId id, out int errno), $"errno {errno}");
+        var deviceNamespace = new DeviceNamespace(id.Inode, ns.Name!);
+        TunTelemetryOptions options = TunTelemetryOptions.Default with
+        {
+            PollInterval = TimeSpan.FromMinutes(10),
+            LinkStateInterval = TimeSpan.FromMinutes(10),
+            NetlinkDispatcher = "akka.actor.default-dispatcher",
+        };
+        TestProbe unhandled = CreateTestProbe();
+        Sys.EventStream.Subscribe(unhandled, typeof(UnhandledMessage));
+        TestProbe readers = CreateTestProbe();
+        TestProbe aggregator = CreateTestProbe();
+        IActorRef poller = Sys.ActorOf(NamespacePollerActor.Props(
+            new DiscoveredNamespace(id, [ns.Path], LowestPid: null, ProcessCount: 0), deviceNamespace, aggregator, options, readerScanner: readers));
+
+        Assert.Equal([first], readers.ExpectMsg<NamespaceDevicesListed>(Patience).Devices.Select(d => d.Name));
+        aggregator.FishForMessage(m => m is LinkStateObserved o && o.Device.Name == first, Patience); // the first link-state read ran
+
+        // The first device is idle (its reading unchanged), the second new: both are still this namespace's devices.
+        ns.AddTun(second);
+        poller.Tell(RereadNamespace.Instance);
+        Assert.Equal([first, second], readers.ExpectMsg<NamespaceDevicesListed>(Patience).Devices.Select(d => d.Name).Order());
+
+        // Handled in order before the re-read, the link-state read left nothing unhandled behind.
+        Assert.False(unhandled.HasMessages, "a message to the namespace poller was unhandled");
     }
 }

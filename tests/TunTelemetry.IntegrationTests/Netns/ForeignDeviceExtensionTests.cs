@@ -70,7 +70,7 @@ public sealed class ForeignDeviceExtensionTests
             // Positive: the extension was told the device is in another namespace; the ifindex is the one it has there.
             await receiver.WaitForAsync(r => r.Latest(SeenIfIndex.Name, (MetricNames.InterfaceName, device), (MetricNames.NetnsInode, (long)ns.Inode))?.AsInt == ifIndex,
                 Patience, $"{SeenIfIndex.Name} of {device} in {ns.Name} to be its ifindex there, {ifIndex}");
-            DataPoint point = receiver.Latest(SeenIfIndex.Name, (MetricNames.InterfaceName, device))!;
+            DataPoint point = receiver.Latest(SeenIfIndex.Name, (MetricNames.InterfaceName, device), (MetricNames.NetnsInode, (long)ns.Inode))!;
             Assert.Equal(ns.Name, point.Attributes[MetricNames.NetnsName]);
             Assert.Equal((long)ns.Inode, point.Attributes[MetricNames.NetnsInode]);
             await receiver.WaitForAsync(r => InLatestExport(r, device, goingInode), Patience, $"the series of {device} in {going.Name}");
