@@ -34,15 +34,20 @@ public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : Te
         protected override void OnReceive(object message) => Unhandled(message);
     }
 
+    /// <summary>The namespace as the watcher would hand it to its poller: found by its file, named by its name.</summary>
+    private static (DiscoveredNamespace Discovered, DeviceNamespace Namespace) Discovered(TestNetworkNamespace ns)
+    {
+        Assert.True(NetworkNamespaceId.TryOf(ns.Path, out NetworkNamespaceId id, out int errno), $"errno {errno}");
+        return (new DiscoveredNamespace(id, [ns.Path], LowestPid: null, ProcessCount: 0), new DeviceNamespace(id.Inode, ns.Name!));
+    }
+
     [NetAdminFact]
     public void Extension_actors_start_for_the_devices_a_namespace_poller_finds_and_stop_when_they_leave_or_the_poller_stops()
     {
-        string first = $"tx{Random.Shared.Next(0, 0xffffff):x6}";
-        string second = $"ty{Random.Shared.Next(0, 0xffffff):x6}";
+        (string first, string second) = ($"tx{Random.Shared.Next(0, 0xffffff):x6}", $"ty{Random.Shared.Next(0, 0xffffff):x6}");
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         ns.AddTun(first);
-        Assert.True(NetworkNamespaceId.TryOf(ns.Path, out NetworkNamespaceId id, out int errno), $"errno {errno}");
-        var deviceNamespace = new DeviceNamespace(id.Inode, ns.Name!);
+        (DiscoveredNamespace discovered, DeviceNamespace deviceNamespace) = Discovered(ns);
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
             LinkStateMetrics = false,
@@ -56,7 +61,7 @@ public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : Te
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
         IActorRef poller = Sys.ActorOf(NamespacePollerActor.Props(
-            new DiscoveredNamespace(id, [ns.Path], LowestPid: null, ProcessCount: 0), deviceNamespace, aggregator, options, supervisor: supervisor));
+            discovered, deviceNamespace, aggregator, options, supervisor: supervisor));
 
         TunDevice firstSeen = report.ExpectMsg<Started>(Patience).Device;
         Assert.Equal((ns.IfIndex(first), first, deviceNamespace), (firstSeen.IfIndex, firstSeen.Name, firstSeen.Namespace));
@@ -82,12 +87,10 @@ public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : Te
     [NetAdminFact]
     public void Every_device_stays_listed_across_idle_polls_and_link_state_reads_are_handled()
     {
-        string first = $"tx{Random.Shared.Next(0, 0xffffff):x6}";
-        string second = $"ty{Random.Shared.Next(0, 0xffffff):x6}";
+        (string first, string second) = ($"tx{Random.Shared.Next(0, 0xffffff):x6}", $"ty{Random.Shared.Next(0, 0xffffff):x6}");
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         ns.AddTun(first);
-        Assert.True(NetworkNamespaceId.TryOf(ns.Path, out NetworkNamespaceId id, out int errno), $"errno {errno}");
-        var deviceNamespace = new DeviceNamespace(id.Inode, ns.Name!);
+        (DiscoveredNamespace discovered, DeviceNamespace deviceNamespace) = Discovered(ns);
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
             PollInterval = TimeSpan.FromMinutes(10),
@@ -99,7 +102,7 @@ public sealed class NamespacePollerExtensionSpecs(ITestOutputHelper output) : Te
         TestProbe readers = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef poller = Sys.ActorOf(NamespacePollerActor.Props(
-            new DiscoveredNamespace(id, [ns.Path], LowestPid: null, ProcessCount: 0), deviceNamespace, aggregator, options, readerScanner: readers));
+            discovered, deviceNamespace, aggregator, options, readerScanner: readers));
 
         Assert.Equal([first], readers.ExpectMsg<NamespaceDevicesListed>(Patience).Devices.Select(d => d.Name));
         aggregator.FishForMessage(m => m is LinkStateObserved o && o.Device.Name == first, Patience); // the first link-state read ran

@@ -181,16 +181,8 @@ public sealed class SeriesLifecycleSpecs : TestKit
     public void Names_past_max_devices_never_fall_into_the_overflow_series_and_live_series_carry_on()
     {
         // The agent's own sizing: room for 20 devices per stream. Without renewal the 21st name would overflow.
-        const int MaxDevices = 20;
-        using var meter = new Meter($"TunTelemetry.Renewal.{Guid.NewGuid():N}");
-        var metrics = new TunDeviceMetrics(meter, detailed: false, MaxDevices);
-        var exported = new List<Metric>();
-        using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
-            .AddMeter(meter.Name)
-            .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, MaxDevices) })
-            .AddInMemoryExporter(exported)
-            .Build();
-        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(metrics, TimeSpan.FromSeconds(1)));
+        using SizedPipeline pipeline = new(Sys, maxDevices: 20);
+        (TunDeviceMetrics metrics, MeterProvider provider, List<Metric> exported, IActorRef aggregator) = pipeline;
         var steady = new TunDevice(1, "steady0", TunDeviceKind.Tun);
         long renewalsSeen = 0;
 
@@ -231,16 +223,8 @@ public sealed class SeriesLifecycleSpecs : TestKit
     {
         // A daemon restarted 100 times: every pid is a new (device, process) pair in the SDK's store of tundev.reader,
         // which has room for 20. Without renewal the 21st pid would be exported as the overflow series.
-        const int MaxDevices = 20;
-        using var meter = new Meter($"TunTelemetry.ReaderRenewal.{Guid.NewGuid():N}");
-        var metrics = new TunDeviceMetrics(meter, detailed: false, MaxDevices);
-        var exported = new List<Metric>();
-        using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
-            .AddMeter(meter.Name)
-            .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, MaxDevices) })
-            .AddInMemoryExporter(exported)
-            .Build();
-        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(metrics, TimeSpan.FromSeconds(1)));
+        using SizedPipeline pipeline = new(Sys, maxDevices: 20);
+        (TunDeviceMetrics metrics, MeterProvider provider, List<Metric> exported, IActorRef aggregator) = pipeline;
         var device = new TunDevice(7, "wg0", TunDeviceKind.Tun);
         aggregator.Tell(new LinkStatsSampled(device, Drops(1), TimeSpan.Zero));
 
@@ -301,6 +285,43 @@ public sealed class SeriesLifecycleSpecs : TestKit
 
         Assert.Equal(published.Count, completed.Count); // the per-device meter went with the given one
         metrics.Dispose(); // and a second disposal is harmless
+    }
+
+    /// <summary>
+    /// The aggregator and instruments as the agent sizes them for <c>max-devices</c> (its views' cardinality limits), with
+    /// an in-memory exporter of their own.
+    /// </summary>
+    private sealed class SizedPipeline : IDisposable
+    {
+        private readonly Meter _meter = new($"TunTelemetry.Sized.{Guid.NewGuid():N}");
+
+        public SizedPipeline(ActorSystem system, int maxDevices)
+        {
+            Metrics = new TunDeviceMetrics(_meter, detailed: false, maxDevices);
+            Provider = Sdk.CreateMeterProviderBuilder()
+                .AddMeter(_meter.Name)
+                .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, maxDevices) })
+                .AddInMemoryExporter(Exported)
+                .Build();
+            Aggregator = system.ActorOf(MetricsAggregatorActor.Props(Metrics, TimeSpan.FromSeconds(1)));
+        }
+
+        public TunDeviceMetrics Metrics { get; }
+
+        public MeterProvider Provider { get; }
+
+        public List<Metric> Exported { get; } = [];
+
+        public IActorRef Aggregator { get; }
+
+        public void Deconstruct(out TunDeviceMetrics metrics, out MeterProvider provider, out List<Metric> exported, out IActorRef aggregator) =>
+            (metrics, provider, exported, aggregator) = (Metrics, Provider, Exported, Aggregator);
+
+        public void Dispose()
+        {
+            Provider.Dispose();
+            _meter.Dispose();
+        }
     }
 
     private static bool HasDevice(Metric metric, string device)
