@@ -176,11 +176,16 @@ public sealed class SeriesLifecycleSpecs : TestKit
 
         Assert.Equal(new Dictionary<string, long>
         {
-            ["own/tun0/receive"] = 10, ["own/tun0/transmit"] = 100,
-            ["blue:4026532001/tun0/receive"] = 20, ["blue:4026532001/tun0/transmit"] = 200,
-            ["own/tun1/receive"] = 30, ["own/tun1/transmit"] = 300,
-            ["red:4026532002/tun0/receive"] = 40, ["red:4026532002/tun0/transmit"] = 400,
-            ["blue:4026532001/wg0/receive"] = 50, ["blue:4026532001/wg0/transmit"] = 500,
+            ["own/tun0/receive"] = 10,
+            ["own/tun0/transmit"] = 100,
+            ["blue:4026532001/tun0/receive"] = 20,
+            ["blue:4026532001/tun0/transmit"] = 200,
+            ["own/tun1/receive"] = 30,
+            ["own/tun1/transmit"] = 300,
+            ["red:4026532002/tun0/receive"] = 40,
+            ["red:4026532002/tun0/transmit"] = 400,
+            ["blue:4026532001/wg0/receive"] = 50,
+            ["blue:4026532001/wg0/transmit"] = 500,
         }, packets);
         Assert.Equal(5000, bytes["blue:4026532001/wg0/receive"]);
         Assert.Equal(0, bytes["own/tun0/transmit"]);
