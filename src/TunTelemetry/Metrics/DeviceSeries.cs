@@ -9,10 +9,19 @@ namespace TunTelemetry.Metrics;
 /// aligned 64-bit word written with <see cref="Volatile"/>, and a reader sees every total either before or after an
 /// update, never torn.
 /// </summary>
+/// <remarks>
+/// One of these lives per device for as long as the agent runs, so it holds only what the export needs: a total per
+/// kernel field that an instrument reads (<see cref="SeriesLayout"/>: 8 of the 25 unless <c>metrics.detailed</c>), the
+/// device's attributes once (each counter's attribute array is filled from them at export), and the watched
+/// device's ifindex as a plain field. At 10,000 devices this is about 2 MB where per-series attribute arrays, all 25
+/// totals and a set of ifindexes were 11 MB (docs/performance.md, "Memory of the device series").
+/// </remarks>
 internal sealed class DeviceSeries
 {
-    private readonly long[] _totals = new long[LinkStats64.MaxFieldCount];
-    private readonly HashSet<int> _devices = [];
+    private readonly SeriesLayout _layout;
+    private readonly long[] _totals;
+    private int _device; // ifindex of a watched device of this name; 0 (never an ifindex) when none
+    private List<int>? _moreDevices; // more watched devices of the name at once: seen only while a rename settles
     // Made on first use, under a lock on _totals: most devices never fail a poll nor have an extension, and two empty
     // dictionaries per device were 1.6 MB at 10,000 devices.
     private Dictionary<string, long>? _failures;
@@ -22,17 +31,15 @@ internal sealed class DeviceSeries
     private long _gaveUp;
     private volatile int _fieldCount;
 
-    public DeviceSeries(string name, KeyValuePair<string, object?>[][] tagsPerBinding, KeyValuePair<string, object?>[] deviceTags)
+    public DeviceSeries(string name, SeriesLayout layout, KeyValuePair<string, object?>[] deviceTags)
     {
         Name = name;
-        TagsPerBinding = tagsPerBinding;
+        _layout = layout;
+        _totals = new long[layout.Fields.Length];
         DeviceTags = deviceTags;
     }
 
     public string Name { get; }
-
-    /// <summary>The attributes of each counter binding's series, made once per device.</summary>
-    public KeyValuePair<string, object?>[][] TagsPerBinding { get; }
 
     /// <summary>The attributes that name the device: its name, and its namespace's inode and name when it has one.</summary>
     public KeyValuePair<string, object?>[] DeviceTags { get; }
@@ -40,13 +47,14 @@ internal sealed class DeviceSeries
     /// <summary>Fields the kernel sent in the first reading (24 or 25); 0 until a poll succeeded, so no series yet.</summary>
     public int FieldCount => _fieldCount;
 
-    /// <summary>The watched devices (ifindexes) of this name; none while the series waits out its grace period.</summary>
-    public bool Live => _devices.Count > 0;
+    /// <summary>Whether a device of this name is watched; false while the series waits out its grace period.</summary>
+    public bool Live => _device != 0;
 
     /// <summary>Counts retirements, so a grace period that ended for an earlier one cannot remove a revived series.</summary>
     public long Generation { get; private set; }
 
-    public long Total(LinkStats64Field field) => Volatile.Read(ref _totals[(int)field]);
+    /// <summary>The total of the field in <paramref name="slot"/> of the layout (<see cref="SeriesLayout.SlotOf"/>).</summary>
+    public long Total(int slot) => Volatile.Read(ref _totals[slot]);
 
     public long Restarts => Volatile.Read(ref _restarts);
 
@@ -55,25 +63,58 @@ internal sealed class DeviceSeries
     /// <summary>A device of this name is watched (again): the series is live, whatever grace period was running.</summary>
     public void Attach(int ifIndex)
     {
-        if (_devices.Add(ifIndex) && _devices.Count == 1)
+        if (_device == ifIndex || (_moreDevices?.Contains(ifIndex) ?? false))
         {
-            Generation++;
+            return;
         }
+
+        if (_device != 0)
+        {
+            (_moreDevices ??= []).Add(ifIndex);
+            return;
+        }
+
+        _device = ifIndex;
+        Generation++;
     }
 
     /// <summary>The device has been retired; returns whether no device of this name is watched any more.</summary>
-    public bool Detach(int ifIndex) => _devices.Remove(ifIndex) && _devices.Count == 0;
+    public bool Detach(int ifIndex)
+    {
+        if (_device == ifIndex)
+        {
+            _device = 0;
+            if (_moreDevices is { Count: > 0 } more)
+            {
+                _device = more[^1];
+                more.RemoveAt(more.Count - 1);
+            }
+        }
+        else if (_moreDevices is null || !_moreDevices.Remove(ifIndex))
+        {
+            return false;
+        }
+
+        return !Live;
+    }
 
     public void Add(in LinkStats64 growth)
     {
-        for (int i = 0; i < growth.FieldCount; i++)
+        LinkStats64Field[] fields = _layout.Fields;
+        for (int slot = 0; slot < fields.Length; slot++)
         {
-            ulong value = growth[(LinkStats64Field)i];
+            LinkStats64Field field = fields[slot];
+            if ((int)field >= growth.FieldCount)
+            {
+                continue;
+            }
+
+            ulong value = growth[field];
             if (value != 0)
             {
                 // Saturates rather than wrapping: 2^63 packets is centuries at line rate.
-                long sum = Volatile.Read(ref _totals[i]) + (long)Math.Min(value, long.MaxValue);
-                Volatile.Write(ref _totals[i], sum < 0 ? long.MaxValue : sum);
+                long sum = Volatile.Read(ref _totals[slot]) + (long)Math.Min(value, long.MaxValue);
+                Volatile.Write(ref _totals[slot], sum < 0 ? long.MaxValue : sum);
             }
         }
 

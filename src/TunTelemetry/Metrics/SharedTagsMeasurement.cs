@@ -10,9 +10,9 @@ namespace TunTelemetry.Metrics;
 /// per export at 10,000 devices, and the garbage collections they cause (docs/performance.md, "Export cost").
 /// </summary>
 /// <remarks>
-/// Sharing is safe because the arrays given here are made once per series and never written again, and a listener
-/// reads a measurement's attributes only while the callback's enumeration runs (the OpenTelemetry SDK copies them into
-/// its own storage the first time it sees a series). The attribute field is reached with
+/// Sharing is safe because a listener reads a measurement's attributes only while it is told of that measurement,
+/// before the callback makes the next (the OpenTelemetry SDK copies them into its own storage the first time it sees a
+/// series), so an array may even be refilled for the next series (<see cref="SeriesAttributes"/>). The attribute field is reached with
 /// <see cref="UnsafeAccessorAttribute"/>; if a later runtime has no such field, the first call falls back to the
 /// copying constructor for good, so the cost comes back but nothing breaks (<see cref="SharesAttributes"/> says
 /// which, and a test checks it on the runtime we ship with).

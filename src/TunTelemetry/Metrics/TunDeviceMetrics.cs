@@ -32,6 +32,7 @@ public sealed class TunDeviceMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly Binding[] _bindings;
+    private readonly SeriesLayout _layout;
     private readonly Dictionary<string, DeviceInstrument> _extensionInstruments;
     private readonly Histogram<double> _pollDuration;
     private readonly ObservableGauge<int> _devicesWatchedGauge;
@@ -70,9 +71,10 @@ public sealed class TunDeviceMetrics : IDisposable
 
         _renewal = new SeriesStoreRenewal(maxDevices);
         _readerRenewal = new SeriesStoreRenewal(maxDevices);
-        _bindings = LinkStatsMetricMap.Bindings
-            .Where(b => detailed || !b.Detailed)
-            .Select((b, index) => new Binding(index, b.Field, b.Metric, b.Unit, b.Direction, b.ErrorType))
+        LinkStatsMetricBinding[] exported = LinkStatsMetricMap.Bindings.Where(b => detailed || !b.Detailed).ToArray();
+        _layout = new SeriesLayout(exported.Select(b => b.Field));
+        _bindings = exported
+            .Select(b => new Binding(b.Field, _layout.SlotOf(b.Field), b.Metric, b.Unit, BindingTags(b)))
             .ToArray();
 
         _pollDuration = meter.CreateHistogram<double>(MetricNames.PollDuration, "s",
@@ -168,7 +170,7 @@ public sealed class TunDeviceMetrics : IDisposable
 
                 _renewal.NameAdded();
                 KeyValuePair<string, object?>[] deviceTags = DeviceTags(device);
-                series = new DeviceSeries(device.Name, _bindings.Select(b => Tags(deviceTags, b)).ToArray(), deviceTags);
+                series = new DeviceSeries(device.Name, _layout, deviceTags);
                 _series[key] = series;
                 _snapshot = null;
             }
@@ -278,25 +280,14 @@ public sealed class TunDeviceMetrics : IDisposable
 
     /// <summary>
     /// The attributes naming a device: its name, and its namespace's inode and name when it has one; in the SDK's order
-    /// (<see cref="ByKey"/>).
+    /// (<see cref="SeriesAttributes.InSdkOrder"/>).
     /// </summary>
     internal KeyValuePair<string, object?>[] DeviceTags(TunDevice device)
     {
         var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
-        return ByKey((device.Namespace ?? OwnNamespace) is { } ns
+        return SeriesAttributes.InSdkOrder((device.Namespace ?? OwnNamespace) is { } ns
             ? [name, new(MetricNames.NetnsInode, (long)ns.Inode), new(MetricNames.NetnsName, ns.Name)]
             : [name]);
-    }
-
-    /// <summary>
-    /// Sorts attributes by key, ordinally, as the OpenTelemetry SDK sorts them for a series' identity. The SDK keeps a
-    /// series under the order it was given and, when that differs, under the sorted order too (AggregatorStore's
-    /// lookup, OpenTelemetry .NET): given sorted, it keeps one lookup entry and one attribute copy per series, not two.
-    /// </summary>
-    private static KeyValuePair<string, object?>[] ByKey(KeyValuePair<string, object?>[] tags)
-    {
-        Array.Sort(tags, static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return tags;
     }
 
     private Meter CreateDeviceInstruments()
@@ -358,10 +349,10 @@ public sealed class TunDeviceMetrics : IDisposable
         Interlocked.Increment(ref _renewals);
     }
 
-    private static KeyValuePair<string, object?>[] Tags(KeyValuePair<string, object?>[] deviceTags, Binding binding)
+    /// <summary>A binding's own attributes: its direction and error type, where it has them.</summary>
+    private static KeyValuePair<string, object?>[] BindingTags(LinkStatsMetricBinding binding)
     {
-        var tags = new List<KeyValuePair<string, object?>>(deviceTags.Length + 2);
-        tags.AddRange(deviceTags);
+        var tags = new List<KeyValuePair<string, object?>>(2);
         if (binding.Direction is not null)
         {
             tags.Add(new(MetricNames.Direction, binding.Direction));
@@ -372,7 +363,7 @@ public sealed class TunDeviceMetrics : IDisposable
             tags.Add(new(MetricNames.ErrorType, binding.ErrorType));
         }
 
-        return ByKey(tags.ToArray());
+        return [.. tags];
     }
 
     /// <summary>
@@ -390,14 +381,21 @@ public sealed class TunDeviceMetrics : IDisposable
 
     private IEnumerable<Measurement<long>> ObserveTotals(Binding[] bindings)
     {
+        var attributes = new SeriesAttributes[bindings.Length];
+        for (int i = 0; i < bindings.Length; i++)
+        {
+            attributes[i] = new SeriesAttributes(bindings[i].Tags);
+        }
+
         foreach (DeviceSeries series in Snapshot())
         {
             int fields = series.FieldCount; // 0 before the first good poll: no series, rather than a false 0
-            foreach (Binding binding in bindings)
+            for (int i = 0; i < bindings.Length; i++)
             {
+                Binding binding = bindings[i];
                 if ((int)binding.Field < fields)
                 {
-                    yield return SharedTagsMeasurement.Create(series.Total(binding.Field), series.TagsPerBinding[binding.Index]);
+                    yield return SharedTagsMeasurement.Create(series.Total(binding.Slot), attributes[i].Fill(series.DeviceTags));
                 }
             }
         }
@@ -489,5 +487,7 @@ public sealed class TunDeviceMetrics : IDisposable
         public override string ToString() => Netns is null ? Name : $"{Name} in netns:[{Netns}]";
     }
 
-    private sealed record Binding(int Index, LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType);
+    /// <param name="Slot">Where a <see cref="DeviceSeries"/> keeps the field's total.</param>
+    /// <param name="Tags">The binding's own attributes (direction, error type).</param>
+    private sealed record Binding(LinkStats64Field Field, int Slot, string Metric, string Unit, KeyValuePair<string, object?>[] Tags);
 }

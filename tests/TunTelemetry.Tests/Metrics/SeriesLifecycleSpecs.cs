@@ -129,6 +129,93 @@ public sealed class SeriesLifecycleSpecs : TestKit
     }
 
     [Fact]
+    public void Devices_of_the_agents_namespace_and_of_others_in_one_export_each_carry_only_their_own_attributes_and_totals()
+    {
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, Retain));
+        var blue = new DeviceNamespace(4026532001, "blue");
+        var red = new DeviceNamespace(4026532002, "red");
+
+        // Alternating shapes (one device attribute, then three) as the export walks them: each counter's attribute
+        // array is refilled per device, so a stale namespace or name would show here.
+        TunDevice[] devices =
+        [
+            new(7, "tun0", TunDeviceKind.Tun),
+            new TunDevice(7, "tun0", TunDeviceKind.Tun) { Namespace = blue },
+            new(8, "tun1", TunDeviceKind.Tun),
+            new TunDevice(3, "tun0", TunDeviceKind.Tun) { Namespace = red },
+            new TunDevice(4, "wg0", TunDeviceKind.Tun) { Namespace = blue },
+        ];
+        for (int i = 0; i < devices.Length; i++)
+        {
+            ulong n = (ulong)(i + 1);
+            aggregator.Tell(new LinkStatsSampled(devices[i], Readings.Stats(txDropped: n, rxPackets: 10 * n, txPackets: 100 * n, rxBytes: 1000 * n), TimeSpan.Zero));
+        }
+
+        Handled(aggregator);
+        _exported.Clear();
+        _provider.ForceFlush();
+
+        var packets = new Dictionary<string, long>();
+        var bytes = new Dictionary<string, long>();
+        foreach (Metric metric in _exported.Where(m => m.Name is MetricNames.NetworkPacketCount or MetricNames.NetworkIo))
+        {
+            foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
+            {
+                var tags = new Dictionary<string, object?>();
+                foreach (KeyValuePair<string, object?> tag in point.Tags)
+                {
+                    tags.Add(tag.Key, tag.Value);
+                }
+
+                string netns = tags.TryGetValue(MetricNames.NetnsName, out object? name) ? $"{name}:{tags[MetricNames.NetnsInode]}" : "own";
+                Assert.Equal(netns == "own" ? 1 : 3, tags.Keys.Count(k => k is MetricNames.InterfaceName or MetricNames.NetnsName or MetricNames.NetnsInode));
+                string key = $"{netns}/{tags[MetricNames.InterfaceName]}/{tags.GetValueOrDefault(MetricNames.Direction)}";
+                (metric.Name == MetricNames.NetworkIo ? bytes : packets).Add(key, point.GetSumLong());
+            }
+        }
+
+        Assert.Equal(new Dictionary<string, long>
+        {
+            ["own/tun0/receive"] = 10,
+            ["own/tun0/transmit"] = 100,
+            ["blue:4026532001/tun0/receive"] = 20,
+            ["blue:4026532001/tun0/transmit"] = 200,
+            ["own/tun1/receive"] = 30,
+            ["own/tun1/transmit"] = 300,
+            ["red:4026532002/tun0/receive"] = 40,
+            ["red:4026532002/tun0/transmit"] = 400,
+            ["blue:4026532001/wg0/receive"] = 50,
+            ["blue:4026532001/wg0/transmit"] = 500,
+        }, packets);
+        Assert.Equal(5000, bytes["blue:4026532001/wg0/receive"]);
+        Assert.Equal(0, bytes["own/tun0/transmit"]);
+        Assert.Equal(10, bytes.Count);
+    }
+
+    [Fact]
+    public void A_name_held_by_two_devices_at_once_stays_live_until_both_are_retired()
+    {
+        IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, TimeSpan.Zero));
+        var old = new TunDevice(7, "wg0", TunDeviceKind.Tun);
+        var renamed = old with { IfIndex = 9 }; // another device renamed to wg0 before wg0's retirement arrived
+        aggregator.Tell(new LinkStatsSampled(old, Drops(5), TimeSpan.Zero));
+        aggregator.Tell(new LinkStatsSampled(renamed, Drops(3), TimeSpan.Zero));
+        aggregator.Tell(new DeviceRetired(old));
+        Handled(aggregator);
+        Assert.Equal(8, Export()["wg0"]);
+
+        aggregator.Tell(new LinkStatsSampled(renamed, Drops(4), TimeSpan.Zero));
+        aggregator.Tell(new DeviceRetired(old)); // told twice: no effect
+        Handled(aggregator);
+        Assert.Equal(9, Export()["wg0"]);
+
+        aggregator.Tell(new DeviceRetired(renamed));
+        Handled(aggregator);
+        Assert.DoesNotContain("wg0", Export().Keys);
+        Assert.Equal(0, _metrics.DeviceSeriesKept);
+    }
+
+    [Fact]
     public void A_zero_grace_period_drops_the_series_before_the_next_export()
     {
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, TimeSpan.Zero));
