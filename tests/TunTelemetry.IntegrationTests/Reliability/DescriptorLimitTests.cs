@@ -64,6 +64,9 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
             Assert.Equal(Devices, watched + notWatched);
             Assert.Contains($"(RLIMIT_NOFILE {Limit}, of which 64 are kept for the agent itself", began.Value, StringComparison.Ordinal);
 
+            // Devices not watched are not counted as watched.
+            await receiver.WaitForAsync(r => DevicesWatched(r) is > 0 and < Devices, Patience, $"tuntelemetry.devices.watched below {Devices}");
+
             // The devices it watches are exported, exactly.
             await receiver.WaitForAsync(r => Exported(r).Count >= watched, Patience, $"{watched} devices exported");
             string[] exported = [.. Exported(receiver).Order(StringComparer.Ordinal)];
@@ -81,6 +84,8 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
             await agent.WaitForOutputAsync("File descriptors suffice again:", Patience);
             Assert.Contains($"File descriptors suffice again: all {Devices - deleted.Length} devices watched (RLIMIT_NOFILE {Limit})", agent.Output, StringComparison.Ordinal);
             await receiver.WaitForAsync(r => kept.All(Exported(r).Contains), Patience, $"{string.Join(", ", kept)} exported");
+            await receiver.WaitForAsync(r => DevicesWatched(r) == Devices - deleted.Length, Patience,
+                $"tuntelemetry.devices.watched at {Devices - deleted.Length}");
             await AssertExportedExactlyAsync(ns, receiver, kept[0]);
 
             // Still up; the shortage was said once, never per device or retry.
@@ -103,6 +108,8 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
             Command.TryRun("ip", "link", "del", hostSide);
         }
     }
+
+    private static long? DevicesWatched(OtlpTestReceiver receiver) => receiver.Latest(MetricNames.DevicesWatched)?.AsInt;
 
     private static HashSet<string> Exported(OtlpTestReceiver receiver) =>
         receiver.DevicesOf(MetricNames.TxQueueDrops).Where(d => d.StartsWith("tf", StringComparison.Ordinal)).ToHashSet();
