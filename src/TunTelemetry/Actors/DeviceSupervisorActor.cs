@@ -546,33 +546,16 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
     private void LogShortage(DescriptorShortageReport report)
     {
-        ulong? limit = DescriptorReserve.SoftLimit();
-        string limitText = limit is { } l ? $"{l}" : "unlimited or unknown";
-        int watched = _active.Count - report.Waiting;
-        if (report.Ended)
+        (bool warning, string line) = DescriptorShortageLine.For(report, _active.Count, DescriptorReserve.SoftLimit(),
+            _options.DescriptorReserve, _registrations.Select(r => r.Name).ToArray(),
+            linkState: _registrations.Any(r => r.Name == LinkStateActor.RegistrationName));
+        if (warning)
         {
-            _log.Info("File descriptors suffice again: all {0} devices watched (RLIMIT_NOFILE {1})", watched, limitText);
-            return;
-        }
-
-        bool linkState = _registrations.Any(r => r.Name == LinkStateActor.RegistrationName);
-        string raise = (limit is { } now ? $"raise LimitNOFILE= (systemd) or ulimit -n to at least {now + (ulong)report.WaitingActors}" : "raise LimitNOFILE= (systemd) or ulimit -n")
-            + (linkState ? ", or set tuntelemetry.metrics.link-state = off to halve the need" : string.Empty);
-        if (report.Began)
-        {
-            string kinds = string.Join(", ", _registrations.Select(r => r.Name));
-            _log.Warning("Out of file descriptors: {0} devices watched, {1} not watched (RLIMIT_NOFILE {2}, of which {3} are kept for the agent itself; each device takes one per actor: {4}). To watch them all, {5}. The devices not watched are retried as descriptors free up; tuntelemetry.poll.failures counts each try (error.type=socket)",
-                watched, report.Waiting, limitText, _options.DescriptorReserve, kinds, raise);
-        }
-        else if (report.Waiting > report.WasWaiting)
-        {
-            _log.Warning("Still out of file descriptors: {0} devices not watched now (was {1}), {2} watched (RLIMIT_NOFILE {3}). To watch them all, {4}",
-                report.Waiting, report.WasWaiting, watched, limitText, raise);
+            _log.Warning("{0}", line);
         }
         else
         {
-            _log.Info("Still out of file descriptors: {0} devices not watched now (was {1}), {2} watched (RLIMIT_NOFILE {3})",
-                report.Waiting, report.WasWaiting, watched, limitText);
+            _log.Info("{0}", line);
         }
     }
 
