@@ -14,6 +14,7 @@ public sealed class FakeKernel
     private readonly Queue<Exception> _openFaults = new();
     private Func<int, Exception?>? _readFaultPlan;
     private int _open;
+    private int? _maxOpenReaders;
 
     public int OpenReaders
     {
@@ -57,6 +58,15 @@ public sealed class FakeKernel
         lock (_gate) { _openFaults.Enqueue(fault); }
     }
 
+    /// <summary>
+    /// Lets at most <paramref name="max"/> readers be open at once (null: any number); an open beyond fails with
+    /// <c>EMFILE</c>, as a real socket does once the process's descriptors (less the agent's reserve) are taken.
+    /// </summary>
+    public void LimitOpenReaders(int? max)
+    {
+        lock (_gate) { _maxOpenReaders = max; }
+    }
+
     public ILinkStatsReader Open()
     {
         lock (_gate)
@@ -65,6 +75,11 @@ public sealed class FakeKernel
             if (_openFaults.TryDequeue(out Exception? fault))
             {
                 throw fault;
+            }
+
+            if (_open >= _maxOpenReaders)
+            {
+                throw new NetlinkSocketException("socket", Errno.EMFILE);
             }
 
             _open++;

@@ -5,7 +5,8 @@ namespace TunTelemetry.Agent.Os;
 /// <summary>
 /// Every watched device costs two descriptors (poller and link-state sockets). The usual soft limit of 1,024 would stop
 /// a host with 500 devices, so the agent raises its soft limit to the hard limit at start, as it is allowed to do
-/// without privilege.
+/// without privilege. Device sockets still leave the last descriptors under it to the process
+/// (<c>TunTelemetryOptions.DescriptorReserve</c>); devices beyond wait, and the supervisor says so in one line.
 /// </summary>
 internal static partial class FileDescriptorLimit
 {

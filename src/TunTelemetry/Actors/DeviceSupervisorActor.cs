@@ -3,6 +3,7 @@ using Akka.Actor.Internal;
 using Akka.Event;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
+using TunTelemetry.Netlink;
 using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Actors;
@@ -92,6 +93,16 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     // a journal. Every failure is still counted in tuntelemetry.poll.failures and tuntelemetry.poller.restarts.
     private readonly FailureLogLimiter<PerDeviceChild> _failureLog = FailureLogLimiter<PerDeviceChild>.PerMinute(linesPerMinute: 30);
 
+    // Devices some of whose actors could not open a socket for want of descriptors: said in one line when it begins, on
+    // each change (at most once a minute) and when it ends, never per device and retry.
+    private readonly DescriptorShortage<TunDevice> _shortage = DescriptorShortage<TunDevice>.PerMinute();
+
+    // Actors waiting for a descriptor, oldest first: one is started early whenever a retired device's actor has stopped
+    // (and closed its socket). Stale entries (started since, or retired) are skipped when taken.
+    private readonly Queue<PerDeviceChild> _waitingForDescriptors = [];
+    private bool _shortageReportScheduled;
+    private int _ownDevicesWaiting;
+
     // Devices listed together whose start is spread over the poll interval (tuntelemetry.poll-spread).
     private readonly Dictionary<int, TunDevice> _pending = [];
     private readonly CancellationTokenSource _stopWatching = new();
@@ -125,6 +136,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<NameResolved>(OnNameResolved);
         Receive<Terminated>(OnTerminated);
         Receive<RestartChild>(m => OnRestartChild(m.Child));
+        Receive<ReportShortage>(_ => OnReportShortage());
         Receive<PerDeviceActorSucceeded>(_ => OnSucceeded(Sender));
         Receive<GetRestartCounts>(_ => Sender.Tell(new RestartCounts(_active.Values
             .SelectMany(e => e.Children).Select(c => (c.Entry.Device, c.Kind, c.Failures.Count)).ToArray())));
@@ -370,6 +382,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         if (_actors.TryGetValue(actor, out PerDeviceChild? child))
         {
             child.Failures.Succeeded();
+            GotDescriptors(child);
         }
     }
 
@@ -397,6 +410,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         if (entry.Retiring)
         {
             RetiredWhenAllStopped(entry);
+            StartOneWaitingForDescriptors(); // the stopped actor has closed its socket: one descriptor is free now
             return;
         }
 
@@ -407,7 +421,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         }
 
         child.Failure = null;
-        BackoffSettings backoff = _options.Backoff;
+        bool outOfDescriptors = FailureCause.IsOutOfDescriptors(failure);
+        // A device that waits for descriptors is not broken: that never counts towards giving up on it.
+        BackoffSettings backoff = outOfDescriptors ? _options.Backoff with { MaxRetries = -1 } : _options.Backoff;
         // The scheduler's clock (virtual under TestScheduler) is wall time: a clock step can make an actor that never
         // reports success look recovered early or late, which only changes how soon one restart comes.
         TimeSpan ran = Context.System.Scheduler.Now - child.StartedAt;
@@ -415,14 +431,132 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         {
             entry.GivenUp = true;
             _log.Error("{0} for {1} failed {2} times in a row; giving up on it until the device is re-created: {3}",
-                child.Kind, entry.Device, child.Failures.Count, Describe(failure));
+                child.Kind, entry.Device, child.Failures.Count, FailureCause.Describe(failure));
             _aggregator.Tell(new PerDeviceActorGaveUp(entry.Device, child.Kind));
             return;
         }
 
-        LogFailure(child, failure, delay);
+        if (outOfDescriptors)
+        {
+            WaitsForDescriptors(child, failure, delay);
+        }
+        else
+        {
+            GotDescriptors(child); // it failed after opening what it needed, or for another reason
+            LogFailure(child, failure, delay);
+        }
+
         child.RestartPending = true;
         Timers.StartSingleTimer(child, new RestartChild(child), delay);
+    }
+
+    /// <summary>
+    /// The actor could not open a socket for want of descriptors: no line of its own (the shortage is said once for
+    /// all devices), and a place in the queue for the next descriptor a retired device frees.
+    /// </summary>
+    private void WaitsForDescriptors(PerDeviceChild child, Exception failure, TimeSpan delay)
+    {
+        _log.Debug("{0} for {1} waits for a file descriptor; retrying in {2:0.0#}s: {3}",
+            child.Kind, child.Entry.Device, delay.TotalSeconds, FailureCause.Describe(failure));
+        if (!child.QueuedForDescriptors)
+        {
+            child.QueuedForDescriptors = true;
+            _waitingForDescriptors.Enqueue(child);
+        }
+
+        if (child.WaitsForDescriptors)
+        {
+            return;
+        }
+
+        child.WaitsForDescriptors = true;
+        if (_shortage.ActorWaits(child.Entry.Device, Context.System.Scheduler.Now) && child.Entry.Device.Namespace is null)
+        {
+            _ownDevicesWaiting++;
+            PublishCount();
+        }
+
+        ScheduleShortageReport();
+    }
+
+    /// <summary>The actor no longer waits for a descriptor: it got one (it succeeded), or its device was retired.</summary>
+    private void GotDescriptors(PerDeviceChild child)
+    {
+        if (!child.WaitsForDescriptors)
+        {
+            return;
+        }
+
+        child.WaitsForDescriptors = false;
+        if (_shortage.ActorDone(child.Entry.Device) && child.Entry.Device.Namespace is null)
+        {
+            _ownDevicesWaiting--;
+            if (!child.Entry.Retiring)
+            {
+                PublishCount();
+            }
+        }
+
+        ScheduleShortageReport();
+    }
+
+    /// <summary>Starts, before its backoff ends, the actor that has waited longest for a descriptor.</summary>
+    private void StartOneWaitingForDescriptors()
+    {
+        while (_waitingForDescriptors.TryDequeue(out PerDeviceChild? child))
+        {
+            child.QueuedForDescriptors = false;
+            if (child.WaitsForDescriptors && child.RestartPending && !child.Entry.Retiring)
+            {
+                Timers.Cancel(child);
+                child.RestartPending = false;
+                StartChild(child);
+                return;
+            }
+        }
+    }
+
+    private void ScheduleShortageReport()
+    {
+        if (_shortageReportScheduled)
+        {
+            return;
+        }
+
+        DateTimeOffset now = Context.System.Scheduler.Now;
+        if (_shortage.ReportDue(now, starting: _pending.Count > 0) is { } due)
+        {
+            _shortageReportScheduled = true;
+            TimeSpan delay = due - now;
+            Timers.StartSingleTimer(ReportShortage.Instance, ReportShortage.Instance,
+                delay > MinimumReportDelay ? delay : MinimumReportDelay);
+        }
+    }
+
+    private void OnReportShortage()
+    {
+        _shortageReportScheduled = false;
+        if (_shortage.Report(Context.System.Scheduler.Now, starting: _pending.Count > 0) is { } report)
+        {
+            LogShortage(report);
+        }
+
+        ScheduleShortageReport(); // the numbers may have moved again, or the line had to wait
+    }
+
+    private void LogShortage(DescriptorShortageReport report)
+    {
+        (bool warning, string line) = DescriptorShortageLine.For(report, _active.Count, DescriptorReserve.SoftLimit(),
+            _options.DescriptorReserve, _registrations.Select(r => r.Name).ToArray(),
+            linkState: _registrations.Any(r => r.Name == LinkStateActor.RegistrationName));
+        if (warning)
+        {
+            _log.Warning("{0}", line);
+        }
+        else
+        {
+            _log.Info("{0}", line);
+        }
     }
 
     private void LogFailure(PerDeviceChild child, Exception failure, TimeSpan delay)
@@ -443,10 +577,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             ? $" ({decision.NotWrittenBefore} more since its last line)"
             : string.Empty;
         _log.Warning("{0} for {1} failed{2}; retrying in {3:0.0#}s: {4}",
-            child.Kind, child.Entry.Device, earlier, delay.TotalSeconds, Describe(failure));
+            child.Kind, child.Entry.Device, earlier, delay.TotalSeconds, FailureCause.Describe(failure));
     }
-
-    private static string Describe(Exception failure) => failure is PollFailedException poll ? poll.Detail : failure.Message;
 
     private void OnRestartChild(PerDeviceChild child)
     {
@@ -524,6 +656,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         foreach (PerDeviceChild child in entry.Children)
         {
             _failureLog.Forget(child);
+            GotDescriptors(child); // no longer waits: its device is gone
             if (child.Actor is not null)
             {
                 Context.Stop(child.Actor); // its Terminated completes the retirement
@@ -539,13 +672,26 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     }
 
     // The own namespace's devices only: each namespace poller counts its own (NamespaceDevicesWatched).
-    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive + _pending.Count));
+    // A device whose actors wait for descriptors is not counted: it is not watched.
+    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive - _ownDevicesWaiting + _pending.Count));
+
+    // The shortage line's timer never fires sooner than this, so a burst of changes in one instant makes one check.
+    private static readonly TimeSpan MinimumReportDelay = TimeSpan.FromMilliseconds(100);
 
     private sealed record StartPending(TunDevice Device);
 
     private sealed record NameResolved(TunDevice Vanished, TunDevice? Found);
 
     private sealed record RestartChild(PerDeviceChild Child);
+
+    private sealed class ReportShortage
+    {
+        public static readonly ReportShortage Instance = new();
+
+        private ReportShortage()
+        {
+        }
+    }
 
     private sealed class DeviceEntry(TunDevice device)
     {
@@ -576,6 +722,12 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         public Exception? Failure { get; set; }
 
         public bool RestartPending { get; set; }
+
+        /// <summary>Its last failure was a lack of descriptors, and it has not succeeded since.</summary>
+        public bool WaitsForDescriptors { get; set; }
+
+        /// <summary>In the supervisor's queue of actors to start when a descriptor frees up.</summary>
+        public bool QueuedForDescriptors { get; set; }
 
         public FailureStreak Failures { get; } = new();
     }

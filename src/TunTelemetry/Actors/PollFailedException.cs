@@ -19,6 +19,9 @@ public sealed class PollFailedException(TunDevice device, NetlinkException cause
     /// <summary>The netlink failure's metric label (<see cref="NetlinkException.Reason"/>).</summary>
     public string Reason { get; } = cause.Reason;
 
+    /// <summary>No descriptor was left for the poller's socket (<see cref="NetlinkSocketException.IsOutOfDescriptors"/>).</summary>
+    public bool OutOfDescriptors { get; } = cause is NetlinkSocketException { IsOutOfDescriptors: true };
+
     public override string? StackTrace => null;
 
     public override string ToString() => $"{GetType().Name}: {Message}";

@@ -70,8 +70,19 @@ public sealed record TunTelemetryOptions
     /// </summary>
     public ListenAddress? PrometheusListen { get; init; }
 
-    /// <summary>How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>.</summary>
-    public NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout };
+    /// <summary>
+    /// Descriptors under <c>RLIMIT_NOFILE</c> that per-device and per-namespace sockets leave to the process itself
+    /// (<see cref="Netlink.DescriptorReserve.AgentDefault"/>, which says how it was measured). A device whose socket would eat
+    /// into them is not watched for now and retried (the supervisor says so in one line); 0 lets sockets take the last
+    /// descriptor, after which the runtime cannot start a thread or load an assembly and the process dies.
+    /// </summary>
+    public int DescriptorReserve { get; init; } = Netlink.DescriptorReserve.AgentDefault;
+
+    /// <summary>
+    /// How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>, leaving
+    /// <see cref="DescriptorReserve"/> descriptors free.
+    /// </summary>
+    public NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout, KeepFreeDescriptors = DescriptorReserve };
 
     /// <summary>
     /// The Akka scheduler tick TunTelemetry asks for when the host sets none: a thirtieth of the poll interval, within

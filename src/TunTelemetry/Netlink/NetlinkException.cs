@@ -45,17 +45,23 @@ public sealed class NetlinkErrnoException(string operation, int errno, string? k
 }
 
 /// <summary>A socket call (<c>socket</c>, <c>bind</c>, <c>send</c>, <c>recv</c>, ...) failed or timed out.</summary>
-public sealed class NetlinkSocketException(string operation, int errno)
-    : NetlinkException(IsTimeoutErrno(errno)
-        ? $"netlink {operation} timed out"
-        : $"netlink {operation} failed: {Netlink.Errno.Name(errno)} ({errno}: {Netlink.Errno.Describe(errno)})"
-            + (errno is Netlink.Errno.EMFILE or Netlink.Errno.ENFILE
-                ? "; out of file descriptors: each watched device uses one socket (two with link-state), so raise LimitNOFILE / ulimit -n"
-                : string.Empty))
+public sealed class NetlinkSocketException : NetlinkException
 {
-    public string Operation { get; } = operation;
+    public NetlinkSocketException(string operation, int errno)
+        : this(operation, errno, Describe(operation, errno))
+    {
+    }
 
-    public int Errno { get; } = errno;
+    private NetlinkSocketException(string operation, int errno, string message)
+        : base(message)
+    {
+        Operation = operation;
+        Errno = errno;
+    }
+
+    public string Operation { get; }
+
+    public int Errno { get; }
 
     /// <summary>The receive timeout expired: the kernel did not answer in time.</summary>
     public bool IsTimeout => IsTimeoutErrno(Errno);
@@ -63,7 +69,30 @@ public sealed class NetlinkSocketException(string operation, int errno)
     /// <summary>The kernel dropped notifications for this socket (its receive buffer overflowed).</summary>
     public bool IsOverrun => Errno == Netlink.Errno.ENOBUFS;
 
+    /// <summary>
+    /// No descriptor for this socket: the process's limit is reached (<c>EMFILE</c>, also when the socket would have
+    /// eaten into the <see cref="DescriptorReserve"/>) or the system's (<c>ENFILE</c>).
+    /// </summary>
+    public bool IsOutOfDescriptors => Errno is Netlink.Errno.EMFILE or Netlink.Errno.ENFILE;
+
     public override string Reason => IsTimeout ? "timeout" : "socket";
+
+    /// <summary>
+    /// A socket got descriptor <paramref name="fd"/>, one of the last <paramref name="reserve"/> under the limit, and was
+    /// closed again: it counts as <c>EMFILE</c>, which it would soon have caused elsewhere.
+    /// </summary>
+    internal static NetlinkSocketException ReserveReached(int fd, ulong limit, int reserve) =>
+        new("socket", Netlink.Errno.EMFILE,
+            $"netlink socket not kept: it got descriptor {fd}, and the last {reserve} under RLIMIT_NOFILE {limit} are kept for the agent itself (EMFILE)"
+            + OutOfDescriptorsAdvice);
+
+    private const string OutOfDescriptorsAdvice =
+        "; out of file descriptors: each watched device uses one socket (two with link-state), so raise LimitNOFILE / ulimit -n";
+
+    private static string Describe(string operation, int errno) => IsTimeoutErrno(errno)
+        ? $"netlink {operation} timed out"
+        : $"netlink {operation} failed: {Netlink.Errno.Name(errno)} ({errno}: {Netlink.Errno.Describe(errno)})"
+            + (errno is Netlink.Errno.EMFILE or Netlink.Errno.ENFILE ? OutOfDescriptorsAdvice : string.Empty);
 
     private static bool IsTimeoutErrno(int errno) => errno is Netlink.Errno.EAGAIN or Netlink.Errno.ETIMEDOUT;
 }

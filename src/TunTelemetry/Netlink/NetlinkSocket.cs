@@ -59,6 +59,12 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         var handle = new SafeNetlinkHandle(fd);
         try
         {
+            if (options.KeepFreeDescriptors > 0 && DescriptorReserve.SoftLimit() is { } limit
+                && DescriptorReserve.IsWithin(fd, limit, options.KeepFreeDescriptors))
+            {
+                throw NetlinkSocketException.ReserveReached(fd, limit, options.KeepFreeDescriptors);
+            }
+
             // Extended acks add the kernel's own explanation to error replies; an old kernel without them still works.
             int one = 1;
             _ = LibC.SetSockOpt(handle, LibC.SOL_NETLINK, LibC.NETLINK_EXT_ACK, &one, sizeof(int));

@@ -17,6 +17,13 @@ public sealed record NetlinkSocketOptions
     /// <summary>SO_RCVBUF in bytes, 0 for the system default. A notification socket wants room for bursts.</summary>
     public int ReceiveBufferBytes { get; init; }
 
+    /// <summary>
+    /// Descriptors under <c>RLIMIT_NOFILE</c> this socket must leave free (<see cref="DescriptorReserve"/>); 0, the
+    /// default, takes whatever is left. Opening fails as <c>EMFILE</c> when it would eat into them, so per-device sockets
+    /// give way to the process's own needs instead of starving them.
+    /// </summary>
+    public int KeepFreeDescriptors { get; init; }
+
     internal void Validate()
     {
         if (ReceiveTimeout <= TimeSpan.Zero || ReceiveTimeout > TimeSpan.FromMinutes(10))
@@ -25,5 +32,6 @@ public sealed record NetlinkSocketOptions
         }
 
         ArgumentOutOfRangeException.ThrowIfNegative(ReceiveBufferBytes);
+        ArgumentOutOfRangeException.ThrowIfNegative(KeepFreeDescriptors);
     }
 }

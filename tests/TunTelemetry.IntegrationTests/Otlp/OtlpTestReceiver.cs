@@ -21,19 +21,21 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     private readonly List<IReadOnlyList<ResourceMetrics>> _received = [];
     private readonly HashSet<string> _headers = [];
     private readonly X509Certificate2? _certificate;
+    private readonly IPAddress _address;
     private WebApplication? _app;
     private int _grpcPort;
     private int _httpPort;
 
-    private OtlpTestReceiver(X509Certificate2? certificate)
+    private OtlpTestReceiver(X509Certificate2? certificate, IPAddress address)
     {
         _certificate = certificate;
+        _address = address;
     }
 
-    /// <summary>With TLS the endpoints are https://localhost:PORT (the certificate's name); without, http://127.0.0.1:PORT.</summary>
-    public Uri GrpcEndpoint => new(_certificate is null ? $"http://127.0.0.1:{_grpcPort}" : $"https://localhost:{_grpcPort}");
+    /// <summary>With TLS the endpoints are https://localhost:PORT (the certificate's name); without, http://ADDRESS:PORT.</summary>
+    public Uri GrpcEndpoint => new(_certificate is null ? $"http://{_address}:{_grpcPort}" : $"https://localhost:{_grpcPort}");
 
-    public Uri HttpEndpoint => new(_certificate is null ? $"http://127.0.0.1:{_httpPort}" : $"https://localhost:{_httpPort}");
+    public Uri HttpEndpoint => new(_certificate is null ? $"http://{_address}:{_httpPort}" : $"https://localhost:{_httpPort}");
 
     public int Exports
     {
@@ -41,9 +43,12 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     }
 
     /// <param name="certificate">Serve TLS with this certificate (HTTP/2 through ALPN on the gRPC port).</param>
-    public static async Task<OtlpTestReceiver> StartAsync(X509Certificate2? certificate = null)
+    /// <param name="address">
+    /// Where to listen: loopback unless given (an agent in a test namespace reaches the receiver over a veth pair).
+    /// </param>
+    public static async Task<OtlpTestReceiver> StartAsync(X509Certificate2? certificate = null, IPAddress? address = null)
     {
-        var receiver = new OtlpTestReceiver(certificate);
+        var receiver = new OtlpTestReceiver(certificate, address ?? IPAddress.Loopback);
         await receiver.StartAgainAsync().ConfigureAwait(false);
         return receiver;
     }
@@ -55,7 +60,7 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, _grpcPort, o =>
+            kestrel.Listen(_address, _grpcPort, o =>
             {
                 o.Protocols = HttpProtocols.Http2;
                 if (_certificate is not null)
@@ -63,7 +68,7 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
                     o.UseHttps(_certificate);
                 }
             });
-            kestrel.Listen(IPAddress.Loopback, _httpPort, o =>
+            kestrel.Listen(_address, _httpPort, o =>
             {
                 o.Protocols = HttpProtocols.Http1AndHttp2;
                 if (_certificate is not null)
