@@ -65,13 +65,22 @@ public sealed class NetlinkRouteSocketTests
             socket.GetLinkStats(LoopbackIfIndex); // warm up: JIT, tiering
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
+        // Three rounds of 1,000 polls: an allocation in every poll shows in every round, while the runtime may charge
+        // a one-off to this thread in any round (seen once: 5,184 bytes when tiered compilation promoted the poll's
+        // methods mid-round on a loaded machine). Steady state is what the agent pays, so one clean round must exist.
+        var rounds = new List<long>();
+        for (int round = 0; round < 3 && (rounds.Count == 0 || rounds[^1] != 0); round++)
         {
-            socket.GetLinkStats(LoopbackIfIndex);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 1000; i++)
+            {
+                socket.GetLinkStats(LoopbackIfIndex);
+            }
+
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.True(rounds[^1] == 0, $"bytes allocated by each round of 1,000 polls: {string.Join(", ", rounds)}");
     }
 
     [Fact]
