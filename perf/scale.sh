@@ -6,8 +6,8 @@
 #                                                      # by the script and win over these)
 # Then the C floor on the same devices: perf/cpoller.c polling them every 15 s as the agent spreads its polls (30
 # groups, one every 500 ms scheduler tick, in the agent's order), for PERF_C_SECONDS (default 60).
-# Prints one line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported, and the
-# C poller's CPU % with the agent's ratio to it.
+# Prints a line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported, and the
+# C poller's CPU % with the agent's ratio to it; then the agent's CPU by thread name.
 # PERF_NETNS=NAME uses a namespace that already holds tb0..tb9999 (perf/run.sh does); otherwise one is made and removed.
 # PERF_DEVICES (default 10000) and PERF_MEASURE_SECONDS (default 120: eight exports) change the run.
 set -euo pipefail
@@ -59,8 +59,17 @@ sleep 45   # start-up, the first polls spread over one interval, and the first e
 cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }
 alive() { kill -0 "$ag" 2>/dev/null || { echo "scale: the agent exited; its last output:" >&2; tail -20 "$work/agent.log" >&2; exit 1; }; }
 alive
+# CPU per thread, summed by thread name (the netlink dispatcher's threads, the scheduler, the exporter, ...), so a
+# change can be placed: clock ticks from /proc/PID/task/*/stat, the same source as the process figure.
+threads() { for t in /proc/"$ag"/task/*; do
+  printf '%s %s\n' "$(tr ' ' '_' <"$t/comm" 2>/dev/null)" "$(awk '{ print $14 + $15 }' "$t/stat" 2>/dev/null)"; done; }
+threads > "$work/threads0"
 a0=$(cpu_us "$ag"); sleep "$measure"
 alive
+threads > "$work/threads1"
+by_thread=$(awk -v s="$measure" 'NR == FNR { before[$1] += $2; next } { after[$1] += $2 }
+  END { for (n in after) { d = after[n] - before[n]; if (d > 0) printf "%s=%.3f%% ", n, d / s } }' \
+  "$work/threads0" "$work/threads1")
 pct=$(awk "BEGIN{printf \"%.2f\", ($(cpu_us "$ag") - $a0) / $measure / 1e6 * 100}")
 kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$ag/status"; }
 exported=$(sed -E 's/.*txq_series_last=([0-9]+).*/\1/' "$status" 2>/dev/null || echo 0)
@@ -72,3 +81,6 @@ pids=()
 c=$(ip netns exec "$ns" "$work/cpoller" spread tb "${PERF_C_SECONDS:-60}" 15000 30)
 c_pct=$(sed -E 's/.*c_spread_cpu_pct=([0-9.]+).*/\1/' <<<"$c")
 echo "scale devices=$devices cpu_pct=$pct rss_mb=$rss anon_mb=$anon file_mb=$file shmem_mb=$shmem fds=$fds exported=$exported c_cpu_pct=$c_pct agent_to_c=$(awk "BEGIN{printf \"%.2f\", $pct/$c_pct}") env=${*:-none}"
+threads_sum=$(grep -oE '[0-9.]+%' <<<"$by_thread" | tr -d % | awk '{ t += $1 } END { printf "%.3f", t }')
+# Threads that ended within the window (idle thread-pool workers retire after about 20 s) are in the process's figure only.
+echo "scale threads (CPU % of one core over the window, by thread name): $by_thread ended-in-window=$(awk "BEGIN{printf \"%.3f\", $pct - $threads_sum}")%"
