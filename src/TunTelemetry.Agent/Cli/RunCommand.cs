@@ -4,8 +4,8 @@ using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Agent.Configuration;
 using TunTelemetry.Agent.Logging;
-using TunTelemetry.Agent.Os;
 using TunTelemetry.Hosting;
+using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Agent.Cli;
 
@@ -26,7 +26,7 @@ internal static class RunCommand
             return ExitCodes.BadUsage;
         }
 
-        FileDescriptorLimit.RaiseToHardLimit();
+        DescriptorReserve.RaiseSoftLimitToHard();
         bool console = settings.Console
             ?? (string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT")) || !Console.IsOutputRedirected);
 

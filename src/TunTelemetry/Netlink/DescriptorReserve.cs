@@ -36,6 +36,30 @@ internal static partial class DescriptorReserve
     }
 
     /// <summary>
+    /// Raises the soft <c>RLIMIT_NOFILE</c> to the hard one, as any process may without privilege: each watched device
+    /// costs a descriptor per actor, and the usual soft limit of 1,024 would stop a host at about 400 devices. Returns
+    /// the limit now in force (0 if unknown). Device sockets still leave the reserve under it.
+    /// </summary>
+    public static ulong RaiseSoftLimitToHard()
+    {
+        if (GetRLimit(RLIMIT_NOFILE, out RLimit limit) != 0)
+        {
+            return 0;
+        }
+
+        if (limit.Current < limit.Maximum)
+        {
+            var raised = new RLimit { Current = limit.Maximum, Maximum = limit.Maximum };
+            if (SetRLimit(RLIMIT_NOFILE, in raised) == 0)
+            {
+                return raised.Current;
+            }
+        }
+
+        return limit.Current;
+    }
+
+    /// <summary>
     /// Whether descriptor <paramref name="fd"/>, just opened, sits among the last <paramref name="keepFree"/> numbers
     /// under <paramref name="limit"/> (and so leaves fewer than that free).
     /// </summary>
@@ -43,6 +67,9 @@ internal static partial class DescriptorReserve
 
     [LibraryImport("libc", EntryPoint = "getrlimit", SetLastError = true)]
     private static partial int GetRLimit(int resource, out RLimit limit);
+
+    [LibraryImport("libc", EntryPoint = "setrlimit", SetLastError = true)]
+    private static partial int SetRLimit(int resource, in RLimit limit);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct RLimit
