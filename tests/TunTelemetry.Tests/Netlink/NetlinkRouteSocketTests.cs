@@ -66,8 +66,9 @@ public sealed class NetlinkRouteSocketTests
         }
 
         // Three rounds of 1,000 polls: an allocation in every poll shows in every round, while the runtime may charge
-        // a one-off to this thread in any round (seen once: 5,184 bytes when tiered compilation promoted the poll's
-        // methods mid-round on a loaded machine). Steady state is what the agent pays, so one clean round must exist.
+        // a one-off to this thread in any round (seen once on a loaded machine: 5,184 bytes in a single round, cause not
+        // found; tiered compilation promoting the poll's methods mid-round is the likely one). Steady state is what the
+        // agent pays, so one clean round must exist.
         var rounds = new List<long>();
         for (int round = 0; round < 3 && (rounds.Count == 0 || rounds[^1] != 0); round++)
         {
