@@ -138,6 +138,14 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
             Assert.Contains(rates, s => s.GetProperty("metric").GetProperty("network_interface_name").GetString() == later.Name
                 && double.Parse(s.GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture) > 0);
 
+            // Alerts change only at a rule evaluation (every second): wait for the ones the devices call for to be
+            // active at one, rather than read them at whatever instant the panels were done.
+            await WaitForSeriesAsync(prometheus, agent, $"ALERTS{{alertname=\"TunTxQueueDropping\",network_interface_name=\"{dropping.Name}\",alertstate=\"pending\"}}");
+            foreach (string gaveUp in new[] { dropping.Name, droppedOnce.Name })
+            {
+                await WaitForSeriesAsync(prometheus, agent, $"ALERTS{{alertname=\"TunDevicePollerGaveUp\",network_interface_name=\"{gaveUp}\",alertstate=\"firing\"}}");
+            }
+
             await AssertRulesAndAlertsAsync(prometheus, dropping.Name, droppedOnce.Name);
             await AssertCollectorSpellsNamesAsServedAsync(prometheus, dashboard);
         }
