@@ -58,10 +58,10 @@ public sealed class NamespaceLinkListenerTests
             listener.Start();
 
             ns.AddTun("tl0");
-            Assert.Equal($"links {nsid}", Next(reports));
-            Drain(reports);
+            Assert.Equal($"links {nsid}", Next(reports, nsid));
+            Drain(reports, nsid);
             ns.Ip("link", "del", "tl0");
-            Assert.Equal($"links {nsid}", Next(reports));
+            Assert.Equal($"links {nsid}", Next(reports, nsid));
 
             // Our sockets live in our own namespace and hold nothing of the other: deleting it kills it, and the kernel
             // says its id is dropped.
@@ -69,7 +69,7 @@ public sealed class NamespaceLinkListenerTests
             string report;
             do
             {
-                report = Next(reports);
+                report = Next(reports, nsid);
             }
             while (report == $"links {nsid}"); // the dying namespace's links go away first
             Assert.Equal($"dropped {nsid}", report);
@@ -110,7 +110,7 @@ public sealed class NamespaceLinkListenerTests
         listener.Start();
 
         ns.AddTun("to0");
-        Assert.Equal($"links {nsid}", Next(reports));
+        Assert.Equal($"links {nsid}", Next(reports, nsid, laterId));
         string batch = Path.GetTempFileName();
         try
         {
@@ -126,7 +126,7 @@ public sealed class NamespaceLinkListenerTests
         string report;
         do
         {
-            report = Next(reports);
+            report = Next(reports, nsid, laterId);
         }
         while (report == $"links {nsid}");
         Assert.Equal("missed the kernel overran the socket's buffer (ENOBUFS)", report);
@@ -135,24 +135,41 @@ public sealed class NamespaceLinkListenerTests
         later.AddTun("to1");
         do
         {
-            report = Next(reports);
+            report = Next(reports, nsid, laterId);
         }
         while (report == $"links {nsid}");
         Assert.Equal($"links {laterId}", report);
     }
 
-    private static string Next(BlockingCollection<string> reports)
+    // Other test classes make and delete namespaces while these run, and the listener hears of every namespace with an
+    // id in ours: only reports about this test's ids (and "missed", which names none) are this test's.
+    private static string Next(BlockingCollection<string> reports, params int[] ids)
     {
-        Assert.True(reports.TryTake(out string? report, Deadline), "no report within 30 s");
-        return report!;
+        DateTime deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            TimeSpan left = deadline - DateTime.UtcNow;
+            string? report = null;
+            Assert.True(left > TimeSpan.Zero && reports.TryTake(out report, left), "no report about this test's namespaces within 30 s");
+            if (IsAbout(report!, ids))
+            {
+                return report!;
+            }
+        }
     }
 
+    private static bool IsAbout(string report, int[] ids) =>
+        report.StartsWith("missed ", StringComparison.Ordinal) || ids.Any(id => report.EndsWith($" {id}", StringComparison.Ordinal));
+
     // `ip tuntap add` and `ip link set up` each send RTM_NEWLINK: one wake each, at most.
-    private static void Drain(BlockingCollection<string> reports)
+    private static void Drain(BlockingCollection<string> reports, int nsid)
     {
         while (reports.TryTake(out string? report, TimeSpan.FromSeconds(1)))
         {
-            Assert.StartsWith("links ", report, StringComparison.Ordinal);
+            if (IsAbout(report, [nsid]))
+            {
+                Assert.Equal($"links {nsid}", report);
+            }
         }
     }
 }
