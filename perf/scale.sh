@@ -9,7 +9,8 @@
 # Prints a line: CPU % of one core, RSS (anonymous and file-backed parts), descriptors, devices exported, and the
 # C poller's CPU % with the agent's ratio to it; then the agent's CPU by thread name.
 # PERF_NETNS=NAME uses a namespace that already holds tb0..tb9999 (perf/run.sh does); otherwise one is made and removed.
-# PERF_DEVICES (default 10000) and PERF_MEASURE_SECONDS (default 120: eight exports) change the run.
+# PERF_DEVICES (default 10000), PERF_MEASURE_SECONDS (default 120: eight exports) and PERF_EXPORT_MS (the export
+# interval, default 15000; the agent ships with 60000) change the run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 devices=${PERF_DEVICES:-10000}
@@ -53,7 +54,7 @@ port=$((17000 + RANDOM % 1000)); status="$work/sink"
 ip netns exec "$ns" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
 pids+=($!); sleep 2
 ip netns exec "$ns" env "$@" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-  OTEL_METRIC_EXPORT_INTERVAL=15000 dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${config[@]}" >"$work/agent.log" 2>&1 &
+  OTEL_METRIC_EXPORT_INTERVAL="${PERF_EXPORT_MS:-15000}" dotnet "$agent" run --no-console --poll-interval 15s --include '^tb' "${config[@]}" >"$work/agent.log" 2>&1 &
 ag=$!; pids+=("$ag")
 sleep 45   # start-up, the first polls spread over one interval, and the first exports (which compile the exporter)
 cpu_us() { awk '{ print ($14 + $15) * 10000 }' "/proc/$1/stat"; }

@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
     "pipeline" when args.Length == 5 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy"),
     "pipeline" when args.Length == 6 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy", int.Parse(args[5])),
     "reader-scan" when args.Length == 2 => ReaderScanBenchmark.Run(int.Parse(args[1])),
+    "reader-scan" when args.Length == 3 => ReaderScanBenchmark.Run(int.Parse(args[1]), int.Parse(args[2])),
     "actor-footprint" when args.Length == 2 => ActorFootprintBenchmark.Run(int.Parse(args[1])),
     "netns-scan" when args.Length == 2 => NamespaceScanBenchmark.Run(int.Parse(args[1])),
     "sink" when args.Length == 3 => await OtlpSink.RunAsync(int.Parse(args[1]), args[2]),
@@ -25,7 +26,8 @@ static int Usage()
                                                                  poller -> aggregator -> instruments over devices PREFIX*,
                                                                  polled every MS (with TICK_MS: that scheduler tick)
                TunTelemetry.Perf actor-footprint N               live heap per actor, N actors of each per-device shape
-               TunTelemetry.Perf reader-scan N                   N /proc reader scans: wall, CPU, bytes per scan
+               TunTelemetry.Perf reader-scan N [SOCKETS]         N /proc reader scans: wall, CPU, bytes per scan (with
+                                                                 SOCKETS: while this process holds that many sockets)
                TunTelemetry.Perf netns-scan SCANS                 CPU per network namespace discovery scan (/proc and netns dirs)
                TunTelemetry.Perf sink PORT STATUSFILE [GRPCPORT]  OTLP/HTTP sink (and OTLP/gRPC on GRPCPORT); writes what
                                                                  it received to STATUSFILE

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Perf;
 
@@ -7,11 +8,30 @@ namespace TunTelemetry.Perf;
 /// The cost of one <c>/proc</c> reader scan (<see cref="TunReaderScan.Scan"/>) on this host as it is: wall time, CPU
 /// time and managed bytes allocated per scan, over <c>rounds</c> scans after one warm-up scan; then what giving the last
 /// scan's readers to their devices costs (<see cref="ReaderAttribution"/>, once per scan in the agent), with every device
-/// found held watched in its namespace, as <c>--all-namespaces</c> watches them.
+/// found held watched in its namespace, as <c>--all-namespaces</c> watches them. With <c>ownSockets</c> the benchmark
+/// first opens that many netlink sockets itself, as the agent holds one per watched device and per-device actor.
 /// </summary>
 public static class ReaderScanBenchmark
 {
-    public static int Run(int rounds)
+    public static int Run(int rounds, int ownSockets = 0)
+    {
+        var sockets = new List<NetlinkRouteSocket>(ownSockets);
+        for (int i = 0; i < ownSockets; i++)
+        {
+            sockets.Add(NetlinkRouteSocket.Open());
+        }
+
+        try
+        {
+            return Measure(rounds, ownSockets);
+        }
+        finally
+        {
+            sockets.ForEach(s => s.Dispose());
+        }
+    }
+
+    private static int Measure(int rounds, int ownSockets)
     {
         TunReaderTable warm = TunReaderScan.Scan();
         long allocated = GC.GetAllocatedBytesForCurrentThread();
@@ -27,7 +47,7 @@ public static class ReaderScanBenchmark
         double cpuPerScan = (ProcessCpu.SelfMicroseconds() - cpu) / rounds;
         long bytesPerScan = (GC.GetAllocatedBytesForCurrentThread() - allocated) / rounds;
         int readers = table.All.Values.Sum(r => r.Count);
-        Console.WriteLine($"processes={table.Processes} hidden={table.HiddenProcesses} devices-with-readers={table.All.Count} readers={readers}");
+        Console.WriteLine($"own-sockets={ownSockets} processes={table.Processes} hidden={table.HiddenProcesses} devices-with-readers={table.All.Count} readers={readers}");
         Console.WriteLine($"per scan: wall {wall.Elapsed.TotalMilliseconds / rounds:0.00} ms, cpu {cpuPerScan / 1000:0.00} ms, allocated {bytesPerScan / 1024.0:0.0} KiB ({rounds} scans)");
 
         var watched = table.All.Keys.Select((k, i) => (k.NetNamespace, new TunDevice(i + 1, k.Device, TunDeviceKind.Tun))).ToList();

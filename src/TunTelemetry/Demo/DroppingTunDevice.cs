@@ -19,6 +19,7 @@ public sealed unsafe class DroppingTunDevice : IDisposable
     private DroppingTunDevice(int fd, string name, TunDeviceKind kind, int ifIndex)
     {
         _fd = fd;
+        OwnTunDescriptors.Opened();
         Name = name;
         Kind = kind;
         IfIndex = ifIndex;
@@ -148,6 +149,7 @@ public sealed unsafe class DroppingTunDevice : IDisposable
         }
 
         TunTapNative.Close(fd);
+        OwnTunDescriptors.Closed();
         for (int i = 0; i < 200 && Directory.Exists($"/sys/class/net/{Name}"); i++)
         {
             Thread.Sleep(10);

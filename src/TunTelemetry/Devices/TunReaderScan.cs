@@ -17,11 +17,14 @@ namespace TunTelemetry.Devices;
 /// same-named device of another namespace, so it is not guessed. A descriptor is recognised by its link target
 /// <c>/dev/net/tun</c>; a process that opened the clone device under another path is not seen.
 /// Cost: one <c>getdents64</c> per process and one <c>readlinkat</c> per open file; measured in
-/// <c>perf/reader-scan.sh</c>.
+/// <c>perf/reader-scan.sh</c>. The agent's own descriptors (a netlink socket per device and per-device actor, so tens
+/// of thousands on a large host) are looked through only while it holds devices itself (<see cref="OwnTunDescriptors"/>).
 /// </remarks>
 public static unsafe class TunReaderScan
 {
     private const int ProcRoot = -100; // AT_FDCWD: paths below are absolute
+
+    private static readonly int OwnPid = Environment.ProcessId;
 
     private static ReadOnlySpan<byte> TunPath => "/dev/net/tun"u8;
 
@@ -55,6 +58,11 @@ public static unsafe class TunReaderScan
             processes++;
             fds.Clear();
             devices.Clear();
+            if (pid == OwnPid && !OwnTunDescriptors.Any)
+            {
+                continue;
+            }
+
             int fdDirectory = OpenDirectory(Format(path, pid, "/fd\0"u8), out bool denied);
             if (fdDirectory < 0)
             {

@@ -1,4 +1,6 @@
+using TunTelemetry.Demo;
 using TunTelemetry.Devices;
+using TunTelemetry.Netlink;
 using TunTelemetry.IntegrationTests.Support;
 using Xunit;
 
@@ -62,6 +64,20 @@ public sealed class TunReaderScanTests
         Assert.Equal(here.Pid, Assert.Single(table.Readers(OwnNetns, name)).Pid);
         NetnsDevice other = Assert.Single(table.All.Keys, k => k.Device == name && k.NetNamespace != OwnNetns);
         Assert.Equal(there.Pid, Assert.Single(table.All[other]).Pid);
+    }
+
+    [NetAdminFact]
+    public void A_device_the_scanning_process_holds_itself_has_that_process_as_its_one_reader()
+    {
+        // The scan skips its own process's descriptors unless the process holds devices itself: this one holds the
+        // device's queue, a netlink socket and its other files, and only the queue makes it a reader.
+        using DroppingTunDevice tun = DroppingTunDevice.Create();
+        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+
+        TunReader reader = Assert.Single(TunReaderScan.Scan().Readers(OwnNetns, tun.Name));
+
+        Assert.Equal(Environment.ProcessId, reader.Pid);
+        Assert.Equal(File.ReadAllText("/proc/self/comm").TrimEnd('\n'), reader.Name);
     }
 
     [NetAdminFact]
