@@ -1,7 +1,7 @@
 using TunTelemetry.Demo;
 using TunTelemetry.Devices;
-using TunTelemetry.Netlink;
 using TunTelemetry.IntegrationTests.Support;
+using TunTelemetry.Netlink;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Devices;
