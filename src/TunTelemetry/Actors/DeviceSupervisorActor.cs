@@ -470,10 +470,14 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         }
 
         child.WaitsForDescriptors = true;
-        if (_shortage.ActorWaits(child.Entry.Device, Context.System.Scheduler.Now) && child.Entry.Device.Namespace is null)
+        if (_shortage.ActorWaits(child.Entry.Device, Context.System.Scheduler.Now))
         {
-            _ownDevicesWaiting++;
-            PublishCount();
+            PublishWaiting();
+            if (child.Entry.Device.Namespace is null)
+            {
+                _ownDevicesWaiting++;
+                PublishCount();
+            }
         }
 
         ScheduleShortageReport();
@@ -488,12 +492,16 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         }
 
         child.WaitsForDescriptors = false;
-        if (_shortage.ActorDone(child.Entry.Device) && child.Entry.Device.Namespace is null)
+        if (_shortage.ActorDone(child.Entry.Device))
         {
-            _ownDevicesWaiting--;
-            if (!child.Entry.Retiring)
+            PublishWaiting();
+            if (child.Entry.Device.Namespace is null)
             {
-                PublishCount();
+                _ownDevicesWaiting--;
+                if (!child.Entry.Retiring)
+                {
+                    PublishCount();
+                }
             }
         }
 
@@ -674,6 +682,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     // The own namespace's devices only: each namespace poller counts its own (NamespaceDevicesWatched).
     // A device whose actors wait for descriptors is not counted: it is not watched.
     private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive - _ownDevicesWaiting + _pending.Count));
+
+    // Every namespace's devices: their actors are all this supervisor's children, and a namespace poller does not know
+    // which of its devices wait.
+    private void PublishWaiting() => _aggregator.Tell(new DevicesWaitingForDescriptors(_shortage.WaitingDevices));
 
     // The shortage line's timer never fires sooner than this, so a burst of changes in one instant makes one check.
     private static readonly TimeSpan MinimumReportDelay = TimeSpan.FromMilliseconds(100);

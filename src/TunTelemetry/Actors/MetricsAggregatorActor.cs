@@ -36,6 +36,12 @@ public sealed record DeviceRetired(TunDevice Device)
 /// <summary>How many devices a namespace poller watches in its namespace now (0: none, or it stopped).</summary>
 internal sealed record NamespaceDevicesWatched(ulong Netns, int Count);
 
+/// <summary>
+/// How many devices the supervisor has found but does not watch now because their actors wait for file descriptors
+/// (RLIMIT_NOFILE), in every namespace it runs actors for.
+/// </summary>
+internal sealed record DevicesWaitingForDescriptors(int Count);
+
 /// <summary>How many devices the supervisor watches now.</summary>
 public sealed record DevicesWatchedChanged(int Count);
 
@@ -129,6 +135,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
                 NoteRenewal();
             }
         });
+        Receive<DevicesWaitingForDescriptors>(m => _metrics.SetDevicesWaiting(m.Count));
         Receive<DevicesWatchedChanged>(m =>
         {
             _watchedHere = m.Count;

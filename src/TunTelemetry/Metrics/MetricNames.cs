@@ -32,6 +32,7 @@ public static class MetricNames
     public const string PollerRestarts = "tuntelemetry.poller.restarts";
     public const string PollerGaveUp = "tuntelemetry.poller.gave_up";
     public const string DevicesWatched = "tuntelemetry.devices.watched";
+    public const string DevicesWaiting = "tuntelemetry.devices.waiting";
 
     public const string InterfaceName = "network.interface.name";
     public const string Direction = "network.io.direction";

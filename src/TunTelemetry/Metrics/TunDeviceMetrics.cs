@@ -45,6 +45,7 @@ public sealed class TunDeviceMetrics : IDisposable
     private Meter _deviceMeter;
     private DeviceSeries[]? _snapshot; // _series.Values for the export thread; null after a change
     private int _devicesWatched;
+    private int _devicesWaiting;
     private long _renewals;
     private bool _disposed;
 
@@ -82,6 +83,8 @@ public sealed class TunDeviceMetrics : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.01, 0.1, 1] });
         _devicesWatchedGauge = meter.CreateObservableGauge(MetricNames.DevicesWatched, () => Volatile.Read(ref _devicesWatched), "{device}",
             "TUN/TAP devices currently watched.");
+        _ = meter.CreateObservableGauge(MetricNames.DevicesWaiting, () => Volatile.Read(ref _devicesWaiting), "{device}",
+            "TUN/TAP devices found but not watched now: their actors wait for file descriptors (RLIMIT_NOFILE).");
         _deviceMeter = CreateDeviceInstruments();
 
         // Hears the given meter's disposal (its instruments' measurements complete), to dispose the per-device meter
@@ -262,6 +265,8 @@ public sealed class TunDeviceMetrics : IDisposable
     internal void RecordPollDuration(TimeSpan duration) => _pollDuration.Record(duration.TotalSeconds);
 
     internal void SetDevicesWatched(int count) => Volatile.Write(ref _devicesWatched, count);
+
+    internal void SetDevicesWaiting(int count) => Volatile.Write(ref _devicesWaiting, count);
 
     internal void SetLinkState(TunDevice device, LinkStateObservation state)
     {

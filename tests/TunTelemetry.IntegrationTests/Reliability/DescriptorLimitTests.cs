@@ -64,8 +64,9 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
             Assert.Equal(Devices, watched + notWatched);
             Assert.Contains($"(RLIMIT_NOFILE {Limit}, of which 64 are kept for the agent itself", began.Value, StringComparison.Ordinal);
 
-            // Devices not watched are not counted as watched.
+            // Devices not watched are not counted as watched, and are counted as waiting, as many as the line says.
             await receiver.WaitForAsync(r => DevicesWatched(r) is > 0 and < Devices, Patience, $"tuntelemetry.devices.watched below {Devices}");
+            await receiver.WaitForAsync(r => DevicesWaiting(r) == notWatched, Patience, $"tuntelemetry.devices.waiting at {notWatched}");
 
             // The devices it watches are exported, exactly.
             await receiver.WaitForAsync(r => Exported(r).Count >= watched, Patience, $"{watched} devices exported");
@@ -86,6 +87,7 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
             await receiver.WaitForAsync(r => kept.All(Exported(r).Contains), Patience, $"{string.Join(", ", kept)} exported");
             await receiver.WaitForAsync(r => DevicesWatched(r) == Devices - deleted.Length, Patience,
                 $"tuntelemetry.devices.watched at {Devices - deleted.Length}");
+            await receiver.WaitForAsync(r => DevicesWaiting(r) == 0, Patience, "tuntelemetry.devices.waiting at 0");
             await AssertExportedExactlyAsync(ns, receiver, kept[0]);
 
             // Still up; the shortage was said once, never per device or retry.
@@ -110,6 +112,8 @@ public sealed partial class DescriptorLimitTests(ITestOutputHelper output)
     }
 
     private static long? DevicesWatched(OtlpTestReceiver receiver) => receiver.Latest(MetricNames.DevicesWatched)?.AsInt;
+
+    private static long? DevicesWaiting(OtlpTestReceiver receiver) => receiver.Latest(MetricNames.DevicesWaiting)?.AsInt;
 
     private static HashSet<string> Exported(OtlpTestReceiver receiver) =>
         receiver.DevicesOf(MetricNames.TxQueueDrops).Where(d => d.StartsWith("tf", StringComparison.Ordinal)).ToHashSet();

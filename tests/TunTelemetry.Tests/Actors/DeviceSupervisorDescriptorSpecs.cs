@@ -57,6 +57,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
         Expect<PollFailed>(m => m.Reason == "socket");
         this.AwaitRestartCount(supervisor, 2);
         Expect<DevicesWatchedChanged>(m => m.Count == 3);
+        Expect<DevicesWaitingForDescriptors>(m => m.Count == 2);
         TunDevice[] waiting = devices.Except(watched).ToArray();
 
         Scheduler.Advance(TimeSpan.FromSeconds(1));
@@ -94,6 +95,8 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
         Scheduler.Advance(TimeSpan.FromSeconds(60));
         string ended = ExpectLog<Info>("File descriptors suffice again:");
         Assert.Contains("all 3 devices watched", ended, StringComparison.Ordinal);
+        Expect<DevicesWaitingForDescriptors>(m => m.Count == 1);
+        Expect<DevicesWaitingForDescriptors>(m => m.Count == 0);
         Assert.Equal(3, _kernel.OpenReaders);
     }
 
