@@ -42,6 +42,7 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     private int _nsid;
     private string? _lastFailure;
     private int _watched;
+    private readonly int _attempt;
     private TunDevice[]? _listedToReaders;
 
     /// <param name="readerScanner">Told this namespace's devices when they change (<see cref="ReaderScanActor"/>); null: nobody.</param>
@@ -49,9 +50,11 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     /// The <see cref="DeviceSupervisorActor"/>, told the same (<see cref="NamespaceDevicesChanged"/>) to run the
     /// per-device extensions for them; null: nobody.
     /// </param>
+    /// <param name="attempt">How many pollers of this namespace failed to start before this one (0: none).</param>
     public NamespacePollerActor(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null,
-        IActorRef? supervisor = null)
+        IActorRef? supervisor = null, int attempt = 0)
     {
+        _attempt = attempt;
         _supervisor = supervisor;
         _discovered = discovered;
         _namespace = ns;
@@ -68,8 +71,8 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     public static Props Props(DiscoveredNamespace discovered, DeviceNamespace ns, IActorRef aggregator, TunTelemetryOptions options, IActorRef? readerScanner = null,
-        IActorRef? supervisor = null) =>
-        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options, readerScanner, supervisor)).WithDispatcher(options.NetlinkDispatcher);
+        IActorRef? supervisor = null, int attempt = 0) =>
+        Akka.Actor.Props.Create(() => new NamespacePollerActor(discovered, ns, aggregator, options, readerScanner, supervisor, attempt)).WithDispatcher(options.NetlinkDispatcher);
 
     protected override void PreStart()
     {
@@ -87,8 +90,18 @@ internal sealed partial class NamespacePollerActor : ReceiveActor, IWithTimers
         }
         catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException)
         {
-            // Most often the namespace went between the scan and now; the watcher's next scan says so.
-            _log.Warning("Cannot watch network namespace {0} (netns:[{1}]): {2}", _namespace.Name, _namespace.Inode, e.Message);
+            // Most often the namespace went between the scan and now, and the watcher's next scan says so; else (no
+            // descriptor left, say) the watcher starts another poller with the backoff while the namespace is there.
+            // Said once, not at every retry.
+            if (_attempt == 0)
+            {
+                _log.Warning("Cannot watch network namespace {0} (netns:[{1}]), retrying with the backoff while it exists: {2}", _namespace.Name, _namespace.Inode, e.Message);
+            }
+            else
+            {
+                _log.Debug("Cannot watch network namespace {0} (netns:[{1}]), attempt {2}: {3}", _namespace.Name, _namespace.Inode, _attempt + 1, e.Message);
+            }
+
             Context.Stop(Self);
             return;
         }

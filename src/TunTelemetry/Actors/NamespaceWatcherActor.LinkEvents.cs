@@ -41,7 +41,7 @@ internal sealed partial class NamespaceWatcherActor
         Receive<NamespaceLinksChanged>(m => OnLinksChanged(m.Nsid));
         Receive<NamespaceIdDropped>(m => OnIdDropped(m.Nsid));
         Receive<NamespaceEventsMissed>(m => OnEventsMissed(m.Reason));
-        Receive<Terminated>(t => _routes.Release(t.ActorRef));
+        Receive<Terminated>(t => OnPollerTerminated(t.ActorRef));
     }
 
     /// <summary>
@@ -97,6 +97,7 @@ internal sealed partial class NamespaceWatcherActor
 
     private void OnIdClaimed(NamespaceIdClaimed claimed)
     {
+        PollerStarted(Sender);
         // A poller that still holds the id was given it before its namespace died: it must confirm, and it will stop.
         _routes.Claim(claimed.Nsid, Sender)?.Tell(ConfirmNamespaceId.Instance);
     }

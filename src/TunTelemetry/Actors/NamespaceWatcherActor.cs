@@ -15,9 +15,12 @@ namespace TunTelemetry.Actors;
 /// </summary>
 /// <remarks>
 /// Without <c>CAP_NET_ADMIN</c> no other namespace can be read (the kernel refuses <c>RTM_NEWNSID</c>): the actor says
-/// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace.
+/// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace. A poller
+/// that stops on its own (it could not open its socket or the namespace's file: no descriptor left, or the namespace
+/// going) is started again with <c>tuntelemetry.backoff</c> for as long as scans still find its namespace, never left
+/// stopped for good.
 /// </remarks>
-internal sealed partial class NamespaceWatcherActor : ReceiveActor
+internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
 {
     private const string MissingCapability =
         "Cannot watch other network namespaces: giving a namespace an id in the agent's own (RTM_NEWNSID) and reading " +
@@ -30,6 +33,10 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
     private readonly Func<NamespaceScanner> _createScanner;
     private readonly TimeSpan _rescanInterval;
     private readonly Dictionary<NetworkNamespaceId, IActorRef> _pollers = [];
+    private readonly Dictionary<IActorRef, NetworkNamespaceId> _namespaceOf = [];
+    private readonly Dictionary<NetworkNamespaceId, NamespaceChange> _present = []; // as the last scan that found it said
+    private readonly Dictionary<NetworkNamespaceId, int> _failedStarts = [];
+    private readonly Func<DiscoveredNamespace, DeviceNamespace, int, Props> _pollerProps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private NetworkNamespaceId _own;
     private NamespaceWatcher? _watcher;
@@ -37,8 +44,10 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
     private long _started;
 
     public NamespaceWatcherActor(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval, IActorRef? readerScanner = null,
-        IActorRef? supervisor = null)
+        IActorRef? supervisor = null, Func<DiscoveredNamespace, DeviceNamespace, int, Props>? pollerProps = null)
     {
+        _pollerProps = pollerProps
+            ?? ((discovered, ns, attempt) => NamespacePollerActor.Props(discovered, ns, aggregator, options, readerScanner, supervisor, attempt));
         _supervisor = supervisor;
         _aggregator = aggregator;
         _readerScanner = readerScanner;
@@ -48,19 +57,23 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
         Receive<NamespaceChange>(OnChange);
         Receive<NamespaceAccessDenied>(OnDenied);
         Receive<NamespaceWatchWarning>(m => _log.Warning("{0}", m.Text));
+        Receive<RestartPoller>(m => StartPoller(m.Id));
         ReceiveLinkEvents();
     }
+
+    public ITimerScheduler Timers { get; set; } = null!;
 
     /// <summary>How often namespaces are looked for again when no netns directory changed (a process entering a new namespace makes no file event).</summary>
     public static readonly TimeSpan DefaultRescanInterval = TimeSpan.FromSeconds(5);
 
     /// <param name="readerScanner">The <see cref="ReaderScanActor"/>, told each namespace's devices; null: nobody.</param>
     /// <param name="supervisor">The <see cref="DeviceSupervisorActor"/>, told the same to run per-device extensions for them; null: nobody.</param>
+    /// <param name="pollerProps">Each namespace's poller, given the failed starts before it; null: <see cref="NamespacePollerActor"/>.</param>
     public static Props Props(IActorRef aggregator, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null,
-        IActorRef? readerScanner = null, IActorRef? supervisor = null) =>
+        IActorRef? readerScanner = null, IActorRef? supervisor = null, Func<DiscoveredNamespace, DeviceNamespace, int, Props>? pollerProps = null) =>
         Akka.Actor.Props.Create(() => new NamespaceWatcherActor(aggregator, options,
             createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
-            rescanInterval ?? DefaultRescanInterval, readerScanner, supervisor));
+            rescanInterval ?? DefaultRescanInterval, readerScanner, supervisor, pollerProps));
 
     protected override void PreStart()
     {
@@ -95,17 +108,64 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
 
         if (change.Kind == NamespaceChangeKind.Appeared)
         {
-            if (!_pollers.ContainsKey(id))
+            _present[id] = change;
+            if (!_pollers.ContainsKey(id) && !Timers.IsTimerActive(id))
             {
-                var ns = new DeviceNamespace(id.Inode, change.Name);
-                // A counter in the name: a namespace inode can come back while the old poller is still stopping.
-                _pollers[id] = Context.Watch(Context.ActorOf(NamespacePollerActor.Props(change.Namespace, ns, _aggregator, _options, _readerScanner, _supervisor), $"netns-{id.Inode}-{++_started}"));
+                StartPoller(id);
             }
+
+            return;
         }
-        else if (_pollers.Remove(id, out IActorRef? poller))
+
+        _present.Remove(id);
+        _failedStarts.Remove(id);
+        Timers.Cancel(id);
+        if (_pollers.Remove(id, out IActorRef? poller))
         {
             _log.Info("Network namespace {0} (netns:[{1}]) is gone", change.Name, id.Inode);
             Context.Stop(poller);
+        }
+    }
+
+    private void StartPoller(NetworkNamespaceId id)
+    {
+        if (_denied || _pollers.ContainsKey(id) || !_present.TryGetValue(id, out NamespaceChange? change))
+        {
+            return; // gone while the restart waited
+        }
+
+        var ns = new DeviceNamespace(id.Inode, change.Name);
+        // A counter in the name: a namespace inode can come back while the old poller is still stopping.
+        IActorRef poller = Context.Watch(Context.ActorOf(_pollerProps(change.Namespace, ns, _failedStarts.GetValueOrDefault(id)), $"netns-{id.Inode}-{++_started}"));
+        _pollers[id] = poller;
+        _namespaceOf[poller] = id;
+    }
+
+    private void OnPollerTerminated(IActorRef poller)
+    {
+        _routes.Release(poller);
+        if (!_namespaceOf.Remove(poller, out NetworkNamespaceId id) || !_pollers.TryGetValue(id, out IActorRef? current) || !current.Equals(poller))
+        {
+            return; // stopped by this actor: its namespace went, or access was denied
+        }
+
+        // It stopped on its own, before claiming its namespace's id (it claims once it is watching).
+        _pollers.Remove(id);
+        int failed = _failedStarts[id] = _failedStarts.GetValueOrDefault(id) + 1;
+        if (!_denied && _present.ContainsKey(id))
+        {
+            TimeSpan delay = _options.Backoff.DelayBefore(failed - 1, Random.Shared.NextDouble());
+            _log.Debug("Starting a poller of network namespace netns:[{0}] again in {1:0.0#}s", id.Inode, delay.TotalSeconds);
+            Timers.StartSingleTimer(id, new RestartPoller(id), delay);
+        }
+    }
+
+    // A poller watching its namespace claims its id: its earlier failed starts no longer count towards the backoff.
+    private void PollerStarted(IActorRef poller)
+    {
+        if (_namespaceOf.TryGetValue(poller, out NetworkNamespaceId id))
+        {
+            _failedStarts.Remove(id);
         }
     }
 
@@ -130,4 +190,6 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor
     }
 
     private sealed record NamespaceWatchWarning(string Text);
+
+    private sealed record RestartPoller(NetworkNamespaceId Id);
 }
