@@ -18,6 +18,13 @@ namespace TunTelemetry.IntegrationTests.Actors;
 /// </summary>
 public sealed class NamespaceWatcherRoutingSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
 {
+    // The watcher's listener hears the real kernel too, where other tests' namespaces get the lowest free ids and come
+    // and go: ids far above any the kernel hands out here keep their events out of this spec's.
+    private const int Id3 = 1_000_003;
+    private const int Id4 = 1_000_004;
+    private const int Id5 = 1_000_005;
+    private const int Id6 = 1_000_006;
+
     [NetAdminFact]
     public void Events_go_to_the_poller_that_owns_their_id_now_and_an_unknown_reused_or_dropped_id_reaches_nobody()
     {
@@ -29,42 +36,42 @@ public sealed class NamespaceWatcherRoutingSpecs(ITestOutputHelper output) : Tes
             TestProbe a = CreateTestProbe("poller-a");
             TestProbe b = CreateTestProbe("poller-b");
 
-            watcher.Tell(new NamespaceIdClaimed(3), a);
-            watcher.Tell(new NamespaceLinksChanged(3));
+            watcher.Tell(new NamespaceIdClaimed(Id3), a);
+            watcher.Tell(new NamespaceLinksChanged(Id3));
             a.ExpectMsg<RereadNamespace>();
 
             // An id nobody claimed reaches nobody. (Absence is shown by order, not by waiting: what the watcher sends a
             // probe arrives in order, so a's next message being the Confirm of a drop proves no re-read came first.)
-            watcher.Tell(new NamespaceLinksChanged(4));
-            watcher.Tell(new NamespaceIdDropped(3));
+            watcher.Tell(new NamespaceLinksChanged(Id4));
+            watcher.Tell(new NamespaceIdDropped(Id3));
             a.ExpectMsg<ConfirmNamespaceId>();
-            watcher.Tell(new NamespaceIdClaimed(3), a);
+            watcher.Tell(new NamespaceIdClaimed(Id3), a);
 
-            // Id 3 given to B after A's namespace died, B's claim first: A must confirm, and 3's events go to B only.
-            watcher.Tell(new NamespaceIdClaimed(3), b);
+            // Id3 given to B after A's namespace died, B's claim first: A must confirm, and Id3's events go to B only.
+            watcher.Tell(new NamespaceIdClaimed(Id3), b);
             a.ExpectMsg<ConfirmNamespaceId>();
-            watcher.Tell(new NamespaceLinksChanged(3));
+            watcher.Tell(new NamespaceLinksChanged(Id3));
             b.ExpectMsg<RereadNamespace>();
-            watcher.Tell(new NamespaceIdClaimed(5), a);
-            watcher.Tell(new NamespaceIdDropped(5));
+            watcher.Tell(new NamespaceIdClaimed(Id5), a);
+            watcher.Tell(new NamespaceIdDropped(Id5));
             a.ExpectMsg<ConfirmNamespaceId>();
 
-            // The late RTM_DELNSID of A's death: B is asked to confirm, and until it claims again 3 routes nowhere.
-            watcher.Tell(new NamespaceIdDropped(3));
+            // The late RTM_DELNSID of A's death: B is asked to confirm, and until it claims again Id3 routes nowhere.
+            watcher.Tell(new NamespaceIdDropped(Id3));
             b.ExpectMsg<ConfirmNamespaceId>();
-            watcher.Tell(new NamespaceLinksChanged(3));
-            watcher.Tell(new NamespaceIdClaimed(6), b);
-            watcher.Tell(new NamespaceIdDropped(6));
+            watcher.Tell(new NamespaceLinksChanged(Id3));
+            watcher.Tell(new NamespaceIdClaimed(Id6), b);
+            watcher.Tell(new NamespaceIdDropped(Id6));
             b.ExpectMsg<ConfirmNamespaceId>();
-            watcher.Tell(new NamespaceIdClaimed(3), b);
-            watcher.Tell(new NamespaceLinksChanged(3));
+            watcher.Tell(new NamespaceIdClaimed(Id3), b);
+            watcher.Tell(new NamespaceLinksChanged(Id3));
             b.ExpectMsg<RereadNamespace>();
 
             // An overrun: every poller with an id reads again, once.
-            watcher.Tell(new NamespaceIdClaimed(5), a);
+            watcher.Tell(new NamespaceIdClaimed(Id5), a);
             watcher.Tell(new NamespaceEventsMissed("test"));
-            watcher.Tell(new NamespaceIdDropped(5));
-            watcher.Tell(new NamespaceIdDropped(3));
+            watcher.Tell(new NamespaceIdDropped(Id5));
+            watcher.Tell(new NamespaceIdDropped(Id3));
             a.ExpectMsg<RereadNamespace>();
             a.ExpectMsg<ConfirmNamespaceId>();
             b.ExpectMsg<RereadNamespace>();

@@ -33,15 +33,15 @@ public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(
         var builder = new TunTelemetryBuilder(options);
         Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.WatcherFactory(), builder.NameResolver()));
 
-        AwaitAssert(() => Assert.True(totals.Has(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.True(totals.Has(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
         Assert.Equal(0, totals.Total(MetricNames.TxQueueDrops, tun.Name));
 
         tun.SendPackets(2000);
-        AwaitAssert(() => Assert.Equal(1500, totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(1500, totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
         Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name));
 
         tun.SendPackets(700);
-        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
         Assert.Equal(2200, totals.Total(MetricNames.TxQueueDrops, tun.Name));
         Assert.Equal(2200, totals.Total(MetricNames.NetworkPacketDropped, tun.Name, MetricNames.Transmit));
     }

@@ -172,18 +172,40 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
         Assert.Equal(AlertRulesFile.Alerts(AlertRulesFile.Load(AlertRulesFile.RulesPath)).Count(), all.Length); // every rule loaded
         Assert.All(all, r => Assert.True(r.GetProperty("health").GetString() == "ok", $"{r.GetProperty("name")}: {r}"));
 
-        using JsonDocument answer = (await prometheus.GetJsonAsync("api/v1/alerts"))!;
-        (string Name, string? Device, string State)[] alerts = answer.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray()
-            .Select(a => (a.GetProperty("labels").GetProperty("alertname").GetString()!,
-                a.GetProperty("labels").TryGetProperty("network_interface_name", out JsonElement d) ? d.GetString() : null,
-                a.GetProperty("state").GetString()!))
-            .ToArray();
+        // Read until they are as the devices call for (a rule evaluation every second; a slow scrape on busy cores can
+        // leave a series stale for one), then assert on that reading, or on the last one if none was within Patience.
+        DateTime deadline = DateTime.UtcNow + Patience;
+        (string Name, string? Device, string State)[] alerts = await ReadAlertsAsync(prometheus);
+        while (!AsExpected(alerts) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(500);
+            alerts = await ReadAlertsAsync(prometheus);
+        }
+
         string seen = string.Join(", ", alerts.Select(a => $"{a.Name}/{a.Device}/{a.State}"));
         Assert.Contains(("TunTxQueueDropping", (string?)dropping, "pending"), alerts);
         Assert.DoesNotContain(alerts, a => a.Name == "TunTxQueueDropping" && a.Device == droppedOnce);
         Assert.True(alerts.Contains(("TunDevicePollerGaveUp", dropping, "firing")), seen);
         Assert.True(alerts.Contains(("TunDevicePollerGaveUp", droppedOnce, "firing")), seen);
-        Assert.DoesNotContain(alerts, a => a.Name is "TunTelemetryAgentDown" or "TunTelemetryAgentAbsent" or "TunReaderStopped" or "TunReaderGone");
+        // Down or absent would have to fire; pending for one missed scrape is not an outage.
+        Assert.DoesNotContain(alerts, a => a.Name is "TunTelemetryAgentDown" or "TunTelemetryAgentAbsent" && a.State == "firing");
+        Assert.DoesNotContain(alerts, a => a.Name is "TunReaderStopped" or "TunReaderGone" or "TunTelemetryDevicesNotWatched");
+
+        bool AsExpected((string Name, string? Device, string State)[] read) =>
+            read.Contains(("TunTxQueueDropping", dropping, "pending"))
+            && read.Contains(("TunDevicePollerGaveUp", dropping, "firing"))
+            && read.Contains(("TunDevicePollerGaveUp", droppedOnce, "firing"))
+            && !read.Any(a => a.Name is "TunTelemetryAgentDown" or "TunTelemetryAgentAbsent" && a.State == "firing");
+    }
+
+    private static async Task<(string Name, string? Device, string State)[]> ReadAlertsAsync(PrometheusServer prometheus)
+    {
+        using JsonDocument answer = (await prometheus.GetJsonAsync("api/v1/alerts"))!;
+        return answer.RootElement.GetProperty("data").GetProperty("alerts").EnumerateArray()
+            .Select(a => (a.GetProperty("labels").GetProperty("alertname").GetString()!,
+                a.GetProperty("labels").TryGetProperty("network_interface_name", out JsonElement d) ? d.GetString() : null,
+                a.GetProperty("state").GetString()!))
+            .ToArray();
     }
 
     /// <summary>

@@ -103,7 +103,7 @@ public sealed class CommandLineTests
         using AgentProcess agent = AgentProcess.Start(environment, asNobody: true, "run", "--no-console", "--poll-interval", "300ms", "--include", $"^{prefix}");
         await receiver.WaitForAsync(
             r => r.Latest(MetricNames.TxQueueDrops, (MetricNames.InterfaceName, tun.Name))?.AsInt == 600,
-            TimeSpan.FromSeconds(20), $"600 drops of {tun.Name} from the unprivileged agent\n{agent.Output}");
+            TimeSpan.FromSeconds(60), $"600 drops of {tun.Name} from the unprivileged agent\n{agent.Output}");
         Assert.Equal(0, agent.Terminate(TimeSpan.FromSeconds(30)));
     }
 

@@ -54,7 +54,7 @@ public sealed class InProcessHostTests
             await receiver.WaitForAsync(
                 r => r.Latest(MetricNames.TxQueueDrops, (MetricNames.InterfaceName, healthy.Name))?.AsInt == 300
                     && r.Latest(MetricNames.PollFailures, (MetricNames.InterfaceName, broken.Name), (MetricNames.ErrorType, "timeout"))?.AsInt > 3,
-                TimeSpan.FromSeconds(20), "the healthy device's drops and the broken one's failures");
+                TimeSpan.FromSeconds(60), "the healthy device's drops and the broken one's failures");
 
             foreach (LinkStatsMetricBinding binding in LinkStatsMetricMap.Bindings.Where(b => !b.Detailed))
             {

@@ -16,8 +16,10 @@ namespace TunTelemetry.IntegrationTests.Hosting;
 
 /// <summary>
 /// The library inside someone else's Akka.Hosting application: it must leave the host's actor system settings alone,
-/// and its own bookkeeping must not wait behind its pollers' blocking netlink calls.
+/// and its own bookkeeping must not wait behind its pollers' blocking netlink calls. Its hosts make a meter named
+/// "TunTelemetry" too, so they take turns with the other in-process hosts.
 /// </summary>
+[Collection(InProcessAgentHostCollection.Name)]
 public sealed class EmbeddedLibraryTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);

@@ -98,7 +98,16 @@ public sealed class ChunkedOtlpMetricExporterTests
         }
 
         Assert.False(provider.ForceFlush(10_000), "the export should fail");
-        await Task.Delay(200); // a second request would have connected by now
+
+        // Requests are sent one after another, so every connection the export made is in the listener's queue or
+        // accepted by now: wait for the accept loop to take them all.
+        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Accepted() == 0 || silent.Pending())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the export's connection was not accepted within 30 s");
+            await Task.Delay(10);
+        }
+
         lock (connections)
         {
             Assert.Single(connections); // three requests' worth of metrics, one attempt
@@ -107,6 +116,14 @@ public sealed class ChunkedOtlpMetricExporterTests
 
         silent.Stop();
         await Assert.ThrowsAnyAsync<Exception>(() => accepting);
+
+        int Accepted()
+        {
+            lock (connections)
+            {
+                return connections.Count;
+            }
+        }
     }
 
     [Fact]

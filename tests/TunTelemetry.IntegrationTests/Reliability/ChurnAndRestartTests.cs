@@ -72,7 +72,7 @@ public sealed class ChurnAndRestartTests : TestKit
                 }
 
                 AwaitAssert(() => Assert.True(totals.Total(MetricNames.TxQueueDrops, name) >= (name == reused ? reusedExpected : 100)),
-                    TimeSpan.FromSeconds(10));
+                    TimeSpan.FromSeconds(30));
             }
         }
 
@@ -93,7 +93,7 @@ public sealed class ChurnAndRestartTests : TestKit
         Watch(supervisor);
         Sys.Stop(supervisor);
         ExpectTerminated(supervisor);
-        AwaitAssert(() => Assert.Equal(baselineSockets, NetlinkSockets.OpenRouteSockets()), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(baselineSockets, NetlinkSockets.OpenRouteSockets()), TimeSpan.FromSeconds(30));
     }
 
     [NetAdminFact]
@@ -136,7 +136,7 @@ public sealed class ChurnAndRestartTests : TestKit
         }
 
         AwaitAssert(() => Assert.True(Volatile.Read(ref reads) >= 400), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
-        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
         Assert.Equal(550, totals.Total(MetricNames.TxQueueDrops, tun.Name));
         Assert.InRange(OpenOfOurs(), 0, 1);
         _output.WriteLine($"{reads} reads, half of them failed and restarted the poller with a new socket; {opened.Count} sockets opened");
@@ -145,9 +145,9 @@ public sealed class ChurnAndRestartTests : TestKit
         Watch(supervisor);
         Sys.Stop(supervisor);
         ExpectTerminated(supervisor);
-        AwaitAssert(() => Assert.Equal(0, OpenOfOurs()), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.Equal(0, OpenOfOurs()), TimeSpan.FromSeconds(30));
         // The process as a whole (other tests' runtime listeners included) holds no more route sockets than before.
-        AwaitAssert(() => Assert.True(NetlinkSockets.OpenRouteSockets() <= baselineSockets), TimeSpan.FromSeconds(10));
+        AwaitAssert(() => Assert.True(NetlinkSockets.OpenRouteSockets() <= baselineSockets), TimeSpan.FromSeconds(30));
     }
 
     /// <summary>A real socket whose every second read fails with a timeout after the kernel was asked.</summary>

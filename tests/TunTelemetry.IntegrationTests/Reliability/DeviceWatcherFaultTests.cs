@@ -19,7 +19,7 @@ public sealed class DeviceWatcherFaultTests
 
             return NetlinkRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
         });
-        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var events = new List<TunDeviceEvent>();
         await foreach (TunDeviceEvent e in watcher.WatchAsync(cancel.Token))
         {

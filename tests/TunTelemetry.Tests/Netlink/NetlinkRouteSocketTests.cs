@@ -97,14 +97,15 @@ public sealed class NetlinkRouteSocketTests
         Assert.Equal(lo, socket.GetLink(LoopbackIfIndex));
         Assert.Contains(socket.DumpLinks(), l => l.Name == "lo");
 
-        // The dump lists what sysfs lists. Other test processes create and delete devices meanwhile, so compare two
-        // listings taken close together, a few times, rather than once.
-        string[] dumped = [], sysfs = [];
+        // The dump lists what sysfs lists. Other test processes create and delete devices meanwhile: a device in sysfs
+        // both before and after the dump must be in it, and the dump may hold only devices sysfs had at one of the two.
+        HashSet<string> before = [], dumped = [], after = [];
         for (int attempt = 0; attempt < 20; attempt++)
         {
-            sysfs = Directory.GetDirectories("/sys/class/net").Select(d => Path.GetFileName(d)!).Order(StringComparer.Ordinal).ToArray();
-            dumped = socket.DumpLinks().Select(l => l.Name).Order(StringComparer.Ordinal).ToArray();
-            if (sysfs.SequenceEqual(dumped))
+            before = SysfsDevices();
+            dumped = socket.DumpLinks().Select(l => l.Name).ToHashSet();
+            after = SysfsDevices();
+            if (before.Intersect(after).All(dumped.Contains) && dumped.All(d => before.Contains(d) || after.Contains(d)))
             {
                 break;
             }
@@ -112,7 +113,11 @@ public sealed class NetlinkRouteSocketTests
             Thread.Sleep(50);
         }
 
-        Assert.Equal(sysfs, dumped);
+        Assert.Empty(before.Intersect(after).Except(dumped));
+        Assert.Empty(dumped.Except(before).Except(after));
+        Assert.Contains("lo", dumped);
+
+        static HashSet<string> SysfsDevices() => Directory.GetDirectories("/sys/class/net").Select(d => Path.GetFileName(d)!).ToHashSet();
     }
 
     [Fact]
