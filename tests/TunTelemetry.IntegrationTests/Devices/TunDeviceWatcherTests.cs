@@ -7,7 +7,7 @@ namespace TunTelemetry.IntegrationTests.Devices;
 
 public sealed class TunDeviceWatcherTests
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     [NetAdminFact]
     public async Task Sees_a_tun_device_appear_and_disappear()
