@@ -86,7 +86,7 @@ public sealed class ChurnAndRestartTests : TestKit
             aggregator.Tell(GetDeviceReadings.Instance);
             Assert.Equal([steady.Name], ExpectMsg<DeviceReadings>().Devices.Select(d => d.Name));
             Assert.Equal(baselineSockets + 3, NetlinkSockets.OpenRouteSockets());
-        }, TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(200));
+        }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
         Assert.Equal(reusedExpected, totals.Total(MetricNames.TxQueueDrops, reused));
         _output.WriteLine($"{Cycles} create/delete cycles; netlink sockets: {baselineSockets} before, {NetlinkSockets.OpenRouteSockets()} with one device watched");
 

@@ -86,11 +86,27 @@ public sealed class PrometheusServer : IDisposable
         }
     }
 
+    /// <summary>
+    /// A loopback port free now, below the kernel's ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by
+    /// default): the port is released before the server binds it, and a port from that range could meanwhile become the
+    /// local end of any outgoing connection on the host.
+    /// </summary>
     public static int FreeLoopbackPort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            int port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // taken: try another
+            }
+        }
     }
 
     public void Dispose()
