@@ -108,9 +108,12 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
 
         if (change.Kind == NamespaceChangeKind.Appeared)
         {
+            // Also a namespace seen again under a bind mount: a poller waiting to be started again takes the new path
+            // at once; one that runs keeps its name (its series keep theirs).
             _present[id] = change;
-            if (!_pollers.ContainsKey(id) && !Timers.IsTimerActive(id))
+            if (!_pollers.ContainsKey(id))
             {
+                Timers.Cancel(id);
                 StartPoller(id);
             }
 

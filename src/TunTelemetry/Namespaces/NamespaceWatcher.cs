@@ -6,6 +6,9 @@ namespace TunTelemetry.Namespaces;
 /// Follows the host's network namespaces: a scan at start, then a scan whenever a netns directory changes (inotify)
 /// and at least every <c>rescanInterval</c> (processes entering new namespaces make no file event). Reports each
 /// namespace appearing and going, with its name, from a thread of its own: discovery never runs on the poll path.
+/// A namespace first found through a process and then bind-mounted (<c>ip netns add</c> is such a process for a
+/// moment) is reported as appearing again, with the bind mount's name and path: the process may be gone by the time
+/// its path is opened.
 /// </summary>
 /// <remarks>
 /// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
@@ -119,7 +122,8 @@ internal sealed class NamespaceWatcher : IDisposable
 
         foreach ((NetworkNamespaceId id, DiscoveredNamespace ns) in scan.Namespaces)
         {
-            if (!_known.ContainsKey(id))
+            if (!_known.TryGetValue(id, out NamespaceChange? known)
+                || (known.Namespace.BindMounts.Count == 0 && ns.BindMounts.Count > 0))
             {
                 var change = new NamespaceChange(NamespaceChangeKind.Appeared, ns, NamespaceNaming.NameOf(ns, _scanner.ReadCgroup));
                 _known[id] = change;

@@ -65,7 +65,65 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
         }
     }
 
+    [NetAdminFact]
+    public void A_namespace_first_seen_through_a_process_that_is_gone_is_watched_once_its_bind_mount_appears()
+    {
+        // As `ip netns add` shows it for a moment: a process in the namespace before its bind mount is ready. Here a
+        // process entry in a stand-in /proc that no real process has, so the path a poller opens is gone.
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        string root = Directory.CreateTempSubdirectory("tuntelemetry-seen-").FullName;
+        string netnsDirectory = Directory.CreateDirectory(Path.Combine(root, "netns")).FullName;
+        const int GonePid = 4_194_000; // above any pid this host hands out (pid_max 4194304, and far from reached)
+        Directory.CreateDirectory(Path.Combine(root, "proc", $"{GonePid}", "ns"));
+        File.CreateSymbolicLink(Path.Combine(root, "proc", $"{GonePid}", "ns", "net"), ns.Path);
+        try
+        {
+            TestProbe starts = CreateTestProbe("starts");
+            Props PollerProps(DiscoveredNamespace discovered, DeviceNamespace device, int attempt) =>
+                Props.Create(() => new OpeningPoller(starts.Ref, discovered.OpenPath));
+            Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
+                () => new NamespaceScanner([netnsDirectory], procRoot: Path.Combine(root, "proc")), TimeSpan.FromSeconds(1),
+                pollerProps: PollerProps));
+
+            Opened first = starts.ExpectMsg<Opened>(Patience);
+            Assert.Equal(($"/proc/{GonePid}/ns/net", false), (first.Path, first.Succeeded));
+
+            // The bind mount appears (a link to it, as a netns directory entry): the namespace is watched through it.
+            string bindMount = Path.Combine(netnsDirectory, ns.Name!);
+            File.CreateSymbolicLink(bindMount, ns.Path);
+            Opened watched = starts.FishForMessage<Opened>(o => o.Succeeded, Patience);
+            Assert.Equal(bindMount, watched.Path);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private sealed record Started(int FailedBefore, IActorRef Poller);
+
+    private sealed record Opened(string Path, bool Succeeded);
+
+    /// <summary>Opens the namespace's file as <see cref="NamespacePollerActor"/> does, and stops if it cannot.</summary>
+    private sealed class OpeningPoller(IActorRef starts, string path) : ReceiveActor
+    {
+        protected override void PreStart()
+        {
+            try
+            {
+                File.OpenHandle(path).Dispose();
+            }
+            catch (IOException)
+            {
+                starts.Tell(new Opened(path, false));
+                Context.Stop(Self);
+                return;
+            }
+
+            starts.Tell(new Opened(path, true));
+            Context.Parent.Tell(new NamespaceIdClaimed(int.MaxValue), Self);
+        }
+    }
 
     private sealed class StandInPoller(IActorRef starts, int failedBefore, bool fail) : ReceiveActor
     {
