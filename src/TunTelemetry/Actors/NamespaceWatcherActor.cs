@@ -26,9 +26,6 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
         "Cannot watch other network namespaces: giving a namespace an id in the agent's own (RTM_NEWNSID) and reading " +
         "its devices need CAP_NET_ADMIN; watching only the agent's own network namespace";
 
-    private readonly IActorRef _aggregator;
-    private readonly IActorRef? _readerScanner;
-    private readonly IActorRef? _supervisor;
     private readonly TunTelemetryOptions _options;
     private readonly Func<NamespaceScanner> _createScanner;
     private readonly TimeSpan _rescanInterval;
@@ -48,9 +45,6 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
     {
         _pollerProps = pollerProps
             ?? ((discovered, ns, attempt) => NamespacePollerActor.Props(discovered, ns, aggregator, options, readerScanner, supervisor, attempt));
-        _supervisor = supervisor;
-        _aggregator = aggregator;
-        _readerScanner = readerScanner;
         _options = options;
         _createScanner = createScanner;
         _rescanInterval = rescanInterval;
