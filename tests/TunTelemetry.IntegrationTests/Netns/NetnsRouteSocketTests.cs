@@ -198,13 +198,14 @@ public sealed class NetnsRouteSocketTests
 
             // The id named a namespace again: the kernel gives the lowest free id, and another test's namespace got it
             // in between. Then the kernel has said so too.
+            int dropped = idChanges.IndexOf(new NetnsIdChange(false, nsid));
             deadline = DateTime.UtcNow + Deadline;
-            while (!idChanges.Skip(idChanges.IndexOf(new NetnsIdChange(false, nsid))).Contains(new NetnsIdChange(true, nsid)) && DateTime.UtcNow < deadline)
+            while (!idChanges.Skip(dropped).Contains(new NetnsIdChange(true, nsid)) && DateTime.UtcNow < deadline)
             {
                 listener.ReceiveNotifications([], idChanges);
             }
 
-            Assert.Contains(new NetnsIdChange(true, nsid), idChanges.Skip(idChanges.IndexOf(new NetnsIdChange(false, nsid))));
+            Assert.Contains(new NetnsIdChange(true, nsid), idChanges.Skip(dropped));
         }
         finally
         {
