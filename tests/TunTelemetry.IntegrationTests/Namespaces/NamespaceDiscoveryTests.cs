@@ -50,9 +50,9 @@ public sealed class NamespaceDiscoveryTests
     public void A_namespace_whose_process_runs_in_a_container_cgroup_is_named_by_the_container_id()
     {
         string containerId = Convert.ToHexStringLower(Guid.NewGuid().ToByteArray()) + Convert.ToHexStringLower(Guid.NewGuid().ToByteArray());
-        const string Parent = "/sys/fs/cgroup/pids/docker";
-        string cgroup = $"{Parent}/{containerId}";
-        bool madeParent = !Directory.Exists(Parent);
+        // The test's own parent (docker's would be /docker): two suites on one host never share or remove each other's.
+        string parent = $"/sys/fs/cgroup/pids/tt{Random.Shared.Next():x8}-docker";
+        string cgroup = $"{parent}/{containerId}";
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
         Directory.CreateDirectory(cgroup);
         try
@@ -65,10 +65,7 @@ public sealed class NamespaceDiscoveryTests
         {
             ns.Delete();
             RemoveCgroup(cgroup);
-            if (madeParent)
-            {
-                RemoveCgroup(Parent);
-            }
+            RemoveCgroup(parent);
         }
     }
 

@@ -8,14 +8,15 @@ namespace TunTelemetry.IntegrationTests.Netlink;
 /// The TUN settings as the running kernel reports them in RTM_NEWLINK, for devices set up the two ways a VPN does:
 /// a persistent device with an owner (<c>ip tuntap add</c>) and a multi-queue device held by a process with one queue
 /// detached. With <c>TUNTELEMETRY_CAPTURE_DIR</c> set, the replies are written out: they are the decoder's fixtures in
-/// <c>tests/TunTelemetry.Tests/Fixtures</c>.
+/// <c>tests/TunTelemetry.Tests/Fixtures</c>, and the devices take the names those fixtures carry. Otherwise each run's
+/// names are its own, so two suites on one host do not meet.
 /// </summary>
 public sealed class TunLinkInfoTests
 {
     [NetAdminFact]
     public void A_persistent_device_reports_its_owner_group_and_persist()
     {
-        const string name = "ttcapowner";
+        string name = DeviceName("ttcapowner");
         TestNetns.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "user", "65534", "group", "65534");
         try
         {
@@ -38,7 +39,7 @@ public sealed class TunLinkInfoTests
     [NetAdminFact]
     public async Task A_multi_queue_device_reports_enabled_and_disabled_queues()
     {
-        using TunHolder holder = await TunHolder.StartAsync("ttcapmq", null, "--queues", "3", "--detach", "1", "--pi", "--vnet-hdr");
+        using TunHolder holder = await TunHolder.StartAsync(DeviceName("ttcapmq"), null, "--queues", "3", "--detach", "1", "--pi", "--vnet-hdr");
         using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
         int ifIndex = socket.GetLink(holder.Name)!.IfIndex;
         byte[] reply = socket.CaptureLinkReply(ifIndex);
@@ -51,10 +52,15 @@ public sealed class TunLinkInfoTests
         Assert.True(link.IsUpWithCarrier);
     }
 
+    private static string? CaptureDirectory =>
+        Environment.GetEnvironmentVariable("TUNTELEMETRY_CAPTURE_DIR") is { Length: > 0 } directory ? directory : null;
+
+    private static string DeviceName(string fixtureName) =>
+        CaptureDirectory is null ? $"ttcap{Random.Shared.Next(0, 0xffffff):x6}" : fixtureName;
+
     private static void Save(string name, byte[] bytes)
     {
-        string? directory = Environment.GetEnvironmentVariable("TUNTELEMETRY_CAPTURE_DIR");
-        if (!string.IsNullOrEmpty(directory))
+        if (CaptureDirectory is { } directory)
         {
             Directory.CreateDirectory(directory);
             File.WriteAllBytes(Path.Combine(directory, name), bytes);

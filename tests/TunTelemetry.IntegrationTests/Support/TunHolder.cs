@@ -36,8 +36,10 @@ public sealed partial class TunHolder : IDisposable
         StartAsync(name, netns, asNobody: false, arguments);
 
     /// <summary>
-    /// As uid/gid 65534 without capabilities (setpriv), attaching to an existing persistent device owned by 65534
-    /// (<c>ip tuntap add ... user 65534</c>); it cannot bring the device up, so pass <c>--no-up</c>.
+    /// A holder that runs as uid/gid 65534 without capabilities, the way VPN daemons get there: it opens its queues as
+    /// root, then drops to 65534 (<c>--as-user</c>), so it works where <c>/dev/net/tun</c> is root-only (mode 0600).
+    /// Attaching to an existing persistent device owned by 65534 (<c>ip tuntap add ... user 65534</c>) shows that
+    /// owner in the device's TUN settings.
     /// </summary>
     public static Task<TunHolder> StartAsNobodyAsync(string name, params string[] arguments) =>
         StartAsync(name, netns: null, asNobody: true, arguments);
@@ -52,15 +54,7 @@ public sealed partial class TunHolder : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        if (asNobody)
-        {
-            start.FileName = "setpriv";
-            foreach (string a in new[] { "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "/usr/bin/python3" })
-            {
-                start.ArgumentList.Add(a);
-            }
-        }
-        else if (netns is not null)
+        if (netns is not null)
         {
             start.FileName = "ip";
             foreach (string a in new[] { "netns", "exec", netns, "/usr/bin/python3" })
@@ -75,7 +69,7 @@ public sealed partial class TunHolder : IDisposable
 
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(name);
-        foreach (string a in arguments)
+        foreach (string a in asNobody ? [.. arguments, "--as-user", "65534"] : arguments)
         {
             start.ArgumentList.Add(a);
         }

@@ -1,13 +1,18 @@
 """A real process that holds a TUN/TAP device open and never reads it, for the reader tests.
 
-Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up]
+Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up] [--as-user UID]
 
 Opens N queues of NAME (IFF_MULTI_QUEUE when N > 1), detaches the last K of them (TUNSETQUEUE with
 IFF_DETACH_QUEUE), brings the device up (unless --no-up: an unprivileged process attaching to a
 persistent device it owns may not), optionally forks a child that keeps the same descriptors, prints
 "ready PID [CHILD_PID]" and waits for its standard input to close; then it (and the child) exit, which
-deletes the device. Constants from uapi/linux/if_tun.h and uapi/linux/sockios.h.
+deletes the device. Constants from uapi/linux/if_tun.h, uapi/linux/sockios.h and uapi/linux/prctl.h.
+
+With --as-user UID it does what an unprivileged VPN daemon does (wireguard-go, openvpn --user): it opens its queues
+as root, then drops to UID (its own group, no supplementary groups, no capabilities) before it says it is ready, so
+it works where /dev/net/tun is root-only (mode 0600, as on hardened hosts and many container images).
 """
+import ctypes
 import fcntl
 import os
 import socket
@@ -25,6 +30,18 @@ IFF_DETACH_QUEUE = 0x0400
 IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 IFF_UP = 0x1
+PR_SET_DUMPABLE = 4
+
+
+def drop_to(uid):
+    """Become UID for good: groups first (setgid needs root), then the uid, which clears every capability."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+    # A process whose uid changed is not dumpable, which makes its /proc/PID/fd root's: an agent running as UID
+    # could not see the queues its own user holds. A daemon that dropped privileges is read like any of UID's.
+    if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_DUMPABLE)")
 
 
 def main(argv):
@@ -56,6 +73,9 @@ def main(argv):
             current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", name.encode(), 0))
             up = struct.unpack("16sH22x", current)[1] | IFF_UP
             fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), up))
+
+    if "--as-user" in argv:
+        drop_to(int(argv[argv.index("--as-user") + 1]))
 
     pids = [os.getpid()]
     if "--fork" in argv:
