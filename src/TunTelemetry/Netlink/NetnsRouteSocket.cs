@@ -49,17 +49,26 @@ internal sealed class NetnsRouteSocket : IDisposable
             return existing;
         }
 
+        RequestNewId(namespaceFile);
+        return GetId(namespaceFile); // which keeps namespaceFile alive past the use of its descriptor in the request
+    }
+
+    /// <summary>
+    /// Sends <c>RTM_NEWNSID</c> for the namespace behind <paramref name="namespaceFile"/> whether or not it has an id:
+    /// succeeds when the kernel gives one or it has one (<c>EEXIST</c>: another process gave it one meanwhile).
+    /// The kernel checks <c>CAP_NET_ADMIN</c> before anything else, so without it this is <c>EPERM</c> either way.
+    /// </summary>
+    internal void RequestNewId(SafeFileHandle namespaceFile)
+    {
         uint sequence = _socket.NextSequence();
         Span<byte> request = stackalloc byte[RtmNsidRequest.MaxSize];
         _socket.Send(request[..RtmNsidRequest.WriteNew(request, sequence, (int)namespaceFile.DangerousGetHandle())]);
         int errno = ReceiveAcknowledgement(sequence);
-        // EEXIST: another process gave it an id between our two requests; either way it has one now.
+        GC.KeepAlive(namespaceFile);
         if (errno != 0 && errno != Errno.EEXIST)
         {
             throw new NetlinkErrnoException("RTM_NEWNSID", errno, null);
         }
-
-        return GetId(namespaceFile); // which keeps namespaceFile alive past the use of its descriptor above
     }
 
     /// <summary>The id in ours of the namespace behind <paramref name="namespaceFile"/>; <see cref="NetnsId.NotAssigned"/> when none.</summary>

@@ -17,12 +17,21 @@ public sealed class UnprivilegedNamespaceTests
     public void Without_CAP_NET_ADMIN_giving_a_namespace_an_id_is_refused_with_EPERM()
     {
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        // Given an id first, as root: the same state whether or not an agent elsewhere on the host already did.
+        using (NetnsRouteSocket root = NetnsRouteSocket.Open())
+        using (SafeFileHandle file = File.OpenHandle(ns.Path))
+        {
+            _ = root.AssignId(file);
+        }
+
         NetlinkErrnoException? refused = null;
         UnprivilegedThread.Run(() =>
         {
             using NetnsRouteSocket socket = NetnsRouteSocket.Open();
             using SafeFileHandle file = File.OpenHandle(ns.Path); // /run/netns files open for anyone
-            refused = Assert.Throws<NetlinkErrnoException>(() => socket.AssignId(file));
+            // The request itself, not AssignId, which only reads an id the namespace has: the kernel checks
+            // CAP_NET_ADMIN before it looks at the namespace.
+            refused = Assert.Throws<NetlinkErrnoException>(() => socket.RequestNewId(file));
         });
 
         Assert.NotNull(refused);
