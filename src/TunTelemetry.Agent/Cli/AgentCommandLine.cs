@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using TunTelemetry.Agent.Configuration;
 using TunTelemetry.Agent.Demo;
 using TunTelemetry.Agent.Snapshot;
+using TunTelemetry.Devices;
 
 namespace TunTelemetry.Agent.Cli;
 
@@ -16,7 +17,7 @@ internal static class AgentCommandLine
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine($"tuntelemetry: {parsed.Errors[0].Message} (see --help)");
+            Console.Error.WriteLine($"tuntelemetry: {HumanText.Escape(parsed.Errors[0].Message)} (see --help)");
             return ExitCodes.BadUsage;
         }
 

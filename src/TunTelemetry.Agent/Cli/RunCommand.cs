@@ -4,6 +4,7 @@ using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using TunTelemetry.Agent.Configuration;
 using TunTelemetry.Agent.Logging;
+using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
@@ -22,7 +23,7 @@ internal static class RunCommand
         }
         catch (TunTelemetryConfigException e)
         {
-            Console.Error.WriteLine($"tuntelemetry: {e.Message}");
+            Console.Error.WriteLine($"tuntelemetry: {HumanText.Escape(e.Message)}");
             return ExitCodes.BadUsage;
         }
 

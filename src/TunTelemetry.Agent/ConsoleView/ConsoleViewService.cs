@@ -50,7 +50,7 @@ internal sealed class ConsoleViewService(
                 DeviceReadings readings = await actor.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
                 IActorRef scanner = await readerScanner.GetAsync(stoppingToken).ConfigureAwait(false);
                 ReadersObserved readers = await scanner.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
-                output.Write(Render(readings, readers));
+                output.Write(Render(DateTime.Now, readings, readers, exportMonitor.Failures, exportMonitor.LastError, _previous));
             }
             catch (OperationCanceledException)
             {
@@ -103,20 +103,26 @@ internal sealed class ConsoleViewService(
         _ => string.Empty,
     };
 
-    private string Render(DeviceReadings readings, ReadersObserved readers)
+    /// <summary>
+    /// One block of the view: the time, the devices with their growth since <paramref name="previous"/> (which it
+    /// updates, forgetting devices that are gone) and their readers. Every name in it passes through
+    /// <see cref="HumanText.Escape"/>: device, namespace and process names are anyone's to choose.
+    /// </summary>
+    internal static string Render(DateTime time, DeviceReadings readings, ReadersObserved readers, long exportFailures, string? lastExportError,
+        Dictionary<(int, string), LinkStats64> previous)
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"{DateTime.Now:HH:mm:ss}  {readings.Devices.Count} device(s)");
-        if (exportMonitor.Failures > 0)
+        text.Append(CultureInfo.InvariantCulture, $"{time:HH:mm:ss}  {readings.Devices.Count} device(s)");
+        if (exportFailures > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportMonitor.Failures}x: {exportMonitor.LastError}; totals are kept and sent when it is back]");
+            text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportFailures}x: {HumanText.Escape(lastExportError ?? "")}; totals are kept and sent when it is back]");
         }
 
         // Forget devices that are gone, so months of device churn do not grow this view's memory.
         var current = readings.Devices.Select(d => (d.IfIndex, d.DisplayName)).ToHashSet();
-        foreach ((int, string) gone in _previous.Keys.Where(k => !current.Contains(k)).ToArray())
+        foreach ((int, string) gone in previous.Keys.Where(k => !current.Contains(k)).ToArray())
         {
-            _previous.Remove(gone);
+            previous.Remove(gone);
         }
 
         text.AppendLine();
@@ -125,7 +131,8 @@ internal sealed class ConsoleViewService(
             return text.ToString();
         }
 
-        int nameWidth = Math.Max(6, readings.Devices.Max(d => d.DisplayName.Length));
+        // Names as a person may see them (HumanText): device and namespace names are anyone's to choose.
+        int nameWidth = Math.Max(6, readings.Devices.Max(d => HumanText.Escape(d.DisplayName).Length));
         text.Append("  ").Append("device".PadRight(nameWidth));
         foreach ((string header, _) in Columns)
         {
@@ -143,9 +150,9 @@ internal sealed class ConsoleViewService(
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
         {
-            _previous.TryGetValue((device.IfIndex, device.DisplayName), out LinkStats64 before);
-            bool hasBefore = _previous.ContainsKey((device.IfIndex, device.DisplayName));
-            text.Append("  ").Append(device.DisplayName.PadRight(nameWidth));
+            previous.TryGetValue((device.IfIndex, device.DisplayName), out LinkStats64 before);
+            bool hasBefore = previous.ContainsKey((device.IfIndex, device.DisplayName));
+            text.Append("  ").Append(HumanText.Escape(device.DisplayName).PadRight(nameWidth));
             foreach ((_, LinkStats64Field field) in Columns)
             {
                 ulong now = field == LinkStats64Field.RxErrors ? device.Last.RxErrors + device.Last.TxErrors : device.Last[field];
@@ -162,7 +169,7 @@ internal sealed class ConsoleViewService(
             }
 
             text.AppendLine();
-            _previous[(device.IfIndex, device.DisplayName)] = device.Last;
+            previous[(device.IfIndex, device.DisplayName)] = device.Last;
         }
 
         return text.ToString();

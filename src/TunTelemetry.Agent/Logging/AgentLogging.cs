@@ -44,6 +44,13 @@ internal static class AgentLogging
             : WritesToJournal() ? ConsoleFormatterNames.Systemd
             : ConsoleFormatterNames.Simple;
         logging.AddConsole(o => o.FormatterName = formatter);
+
+        // Every line through HumanText.Escape: the console provider AddConsole registered, wrapped.
+        ServiceDescriptor console = logging.Services.Single(d =>
+            d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider));
+        logging.Services.Remove(console);
+        logging.Services.AddSingleton<ILoggerProvider>(services =>
+            new EscapingLoggerProvider(ActivatorUtilities.CreateInstance<ConsoleLoggerProvider>(services)));
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ internal static class SnapshotCommand
         catch (NetlinkException e)
         {
             // A one-shot command has nothing to retry into: say what failed in one line, print nothing half-read.
-            error.WriteLine($"tuntelemetry: reading the kernel's devices failed ({e.Reason}): {e.Message}");
+            error.WriteLine($"tuntelemetry: reading the kernel's devices failed ({e.Reason}): {HumanText.Escape(e.Message)}");
             return ExitCodes.Failure;
         }
     }
@@ -69,7 +69,7 @@ internal static class SnapshotCommand
             }
             catch (NetlinkDeviceGoneException)
             {
-                error.WriteLine($"tuntelemetry: no such device: {link.Name} (deleted while reading it)");
+                error.WriteLine($"tuntelemetry: no such device: {HumanText.Escape(link.Name)} (deleted while reading it)");
                 return ExitCodes.NotFound;
             }
         }
@@ -109,14 +109,14 @@ internal static class SnapshotCommand
             LinkDescription? link = socket.GetLink(name);
             if (link is null)
             {
-                error.WriteLine($"tuntelemetry: no such device: {name}");
+                error.WriteLine($"tuntelemetry: no such device: {HumanText.Escape(name)}");
             }
 
             return link;
         }
         catch (ArgumentException e)
         {
-            error.WriteLine($"tuntelemetry: no such device: {e.Message}");
+            error.WriteLine($"tuntelemetry: no such device: {HumanText.Escape(e.Message)}");
             return null;
         }
     }

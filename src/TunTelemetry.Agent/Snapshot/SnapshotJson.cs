@@ -9,7 +9,9 @@ namespace TunTelemetry.Agent.Snapshot;
 /// <c>snapshot --json</c>: an array of <c>{"name", "ifindex", "kind", "link_up", "stats": {kernel field name: integer}}</c>,
 /// with <c>--all-namespaces</c> <c>"netns": {"inode", "name"}</c>, and for TUN/TAP devices <c>"tun"</c> (the kernel's TUN settings) and <c>"readers": [{"pid", "name", "state"}]</c>.
 /// <c>rx_otherhost_dropped</c> appears only when the kernel sends it, so a missing value is never shown as 0; a TUN
-/// setting the kernel omits (owner, group unset; queue counts of a single-queue device) is null.
+/// setting the kernel omits (owner, group unset; queue counts of a single-queue device) is null. Names are exact (a
+/// machine output: control characters only as JSON's <c>\u001b</c>); a device or process name that is not valid UTF-8
+/// is printable ASCII with its other bytes and its backslashes as <c>\xNN</c> (<see cref="InterfaceName.Decode"/>).
 /// </summary>
 internal static class SnapshotJson
 {

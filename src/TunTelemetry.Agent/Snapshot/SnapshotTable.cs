@@ -9,9 +9,12 @@ namespace TunTelemetry.Agent.Snapshot;
 /// </summary>
 internal static class SnapshotTable
 {
-    /// <summary><c>name[pid]</c> per reader, with a stopped or not running one flagged in capitals; <c>none</c>.</summary>
+    /// <summary>
+    /// <c>name[pid]</c> per reader, with a stopped or not running one flagged in capitals; <c>none</c>. Escaped for a
+    /// person (<see cref="HumanText"/>): a process names itself.
+    /// </summary>
     internal static string Readers(IReadOnlyList<TunReader> readers) =>
-        readers.Count == 0 ? "none" : string.Join(",", readers.Select(r => r.IsNotRunning ? $"{r}:{r.StateName.ToUpperInvariant()}" : r.ToString()));
+        readers.Count == 0 ? "none" : HumanText.Escape(string.Join(",", readers.Select(r => r.IsNotRunning ? $"{r}:{r.StateName.ToUpperInvariant()}" : r.ToString())));
 
     private static string TunSettings(TunLinkInfo tun)
     {
@@ -102,7 +105,8 @@ internal static class SnapshotTable
             output.WriteLine(line.ToString());
         }
 
+        // Every cell escaped: names (device, namespace, readers' comm) are anyone's to choose.
         string[] Row(string label, Func<DeviceSnapshot, string> cell) =>
-            [label, .. snapshots.Select(cell)];
+            [label, .. snapshots.Select(s => HumanText.Escape(cell(s)))];
     }
 }

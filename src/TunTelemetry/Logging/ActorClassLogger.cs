@@ -4,6 +4,7 @@ using Akka.Dispatch;
 using Akka.Event;
 using Akka.Hosting.Logging;
 using Microsoft.Extensions.Logging;
+using TunTelemetry.Devices;
 using AkkaLogLevel = Akka.Event.LogLevel;
 using LogLevel = Microsoft.Extensions.Logging.LogLevel;
 
@@ -66,7 +67,9 @@ public sealed class ActorClassLogger : ActorBase, IRequiresMessageQueue<ILoggerM
         }
 
         using IDisposable? scope = logger.BeginScope(new LogSourceScope(logEvent.LogSource));
-        logger.Log(level, default, Text(logEvent.Message), logEvent.Cause, static (text, _) => text);
+        // Escaped here too, for hosts that embed the library with a logger of their own: messages carry device,
+        // process and namespace names, which are anyone's to choose (HumanText).
+        logger.Log(level, default, HumanText.Escape(Text(logEvent.Message)), logEvent.Cause, static (text, _) => text);
     }
 
     private ILogger LoggerFor(LogEvent logEvent)

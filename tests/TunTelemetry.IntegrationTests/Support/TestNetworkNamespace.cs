@@ -28,9 +28,10 @@ public sealed class TestNetworkNamespace : IDisposable
     /// <summary>The process holding an unnamed namespace.</summary>
     public int? HolderPid => _holder?.Id;
 
-    public static TestNetworkNamespace CreateNamed()
+    /// <param name="name">The <c>ip netns</c> name (any bytes a file name may have); by default one of this run's own.</param>
+    public static TestNetworkNamespace CreateNamed(string? name = null)
     {
-        string name = $"ttn{Random.Shared.Next():x8}";
+        name ??= $"ttn{Random.Shared.Next():x8}";
         Command.Run("ip", "netns", "add", name);
         var ns = new TestNetworkNamespace(name, null, $"/run/netns/{name}");
         ns.Ip("link", "set", "lo", "up");

@@ -1,6 +1,7 @@
 """A real process that holds a TUN/TAP device open and never reads it, for the reader tests.
 
 Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up] [--as-user UID]
+                    [--comm NAME]
 
 Opens N queues of NAME (IFF_MULTI_QUEUE when N > 1), detaches the last K of them (TUNSETQUEUE with
 IFF_DETACH_QUEUE), brings the device up (unless --no-up: an unprivileged process attaching to a
@@ -11,6 +12,9 @@ deletes the device. Constants from uapi/linux/if_tun.h, uapi/linux/sockios.h and
 With --as-user UID it does what an unprivileged VPN daemon does (wireguard-go, openvpn --user): it opens its queues
 as root, then drops to UID (its own group, no supplementary groups, no capabilities) before it says it is ready, so
 it works where /dev/net/tun is root-only (mode 0600, as on hardened hosts and many container images).
+
+With --comm NAME it names itself NAME (prctl PR_SET_NAME: what /proc/PID/stat and /proc/PID/comm show, at most 15
+bytes), as any process may, hostile bytes included.
 """
 import ctypes
 import fcntl
@@ -30,6 +34,7 @@ IFF_DETACH_QUEUE = 0x0400
 IFF_NO_PI = 0x1000
 IFF_VNET_HDR = 0x4000
 IFF_UP = 0x1
+PR_SET_NAME = 15
 PR_SET_DUMPABLE = 4
 
 
@@ -59,7 +64,7 @@ def main(argv):
     fds = []
     for _ in range(queues):
         fd = os.open("/dev/net/tun", os.O_RDWR)
-        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", name.encode(), flags))
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", name.encode("utf-8", "surrogateescape"), flags))
         fds.append(fd)
     for fd in fds[queues - detach:]:
         fcntl.ioctl(fd, TUNSETQUEUE, struct.pack("16sH22x", b"", IFF_DETACH_QUEUE))
@@ -70,12 +75,18 @@ def main(argv):
             f.write("1")  # no router solicitations: drop counts stay exact
     if "--no-up" not in argv:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", name.encode(), 0))
+            raw = name.encode("utf-8", "surrogateescape")
+            current = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sH22x", raw, 0))
             up = struct.unpack("16sH22x", current)[1] | IFF_UP
-            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name.encode(), up))
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", raw, up))
 
     if "--as-user" in argv:
         drop_to(int(argv[argv.index("--as-user") + 1]))
+
+    if "--comm" in argv:
+        comm = argv[argv.index("--comm") + 1].encode("utf-8", "surrogateescape")
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_NAME, ctypes.c_char_p(comm), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_NAME)")
 
     pids = [os.getpid()]
     if "--fork" in argv:
