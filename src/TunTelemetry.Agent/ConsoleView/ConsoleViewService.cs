@@ -21,9 +21,9 @@ internal sealed class ConsoleViewService(
     IRequiredActor<MetricsAggregatorActor> aggregator,
     IRequiredActor<ReaderScanActor> readerScanner,
     TunTelemetryOptions options,
-    OtlpExportMonitor exportMonitor,
     MetricsExporters exporters,
-    TextWriter output) : BackgroundService
+    TextWriter output,
+    ExportHealthReporter? exportHealth = null) : BackgroundService
 {
     private static readonly (string Header, LinkStats64Field Field)[] Columns =
     [
@@ -50,7 +50,7 @@ internal sealed class ConsoleViewService(
                 DeviceReadings readings = await actor.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
                 IActorRef scanner = await readerScanner.GetAsync(stoppingToken).ConfigureAwait(false);
                 ReadersObserved readers = await scanner.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(5), stoppingToken).ConfigureAwait(false);
-                output.Write(Render(DateTime.Now, readings, readers, exportMonitor.Failures, exportMonitor.LastError, _previous));
+                output.Write(Render(DateTime.Now, readings, readers, exportHealth?.FailedInRow ?? 0, exportHealth?.LastCause, _previous));
             }
             catch (OperationCanceledException)
             {
@@ -115,7 +115,7 @@ internal sealed class ConsoleViewService(
         text.Append(CultureInfo.InvariantCulture, $"{time:HH:mm:ss}  {readings.Devices.Count} device(s)");
         if (exportFailures > 0)
         {
-            text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportFailures}x: {HumanText.Escape(lastExportError ?? "")}; totals are kept and sent when it is back]");
+            text.Append(CultureInfo.InvariantCulture, $"  [OTLP export failed {exportFailures}x in a row: {HumanText.Escape(lastExportError ?? "")}; totals are kept and sent when it is back]");
         }
 
         // Forget devices that are gone, so months of device churn do not grow this view's memory.

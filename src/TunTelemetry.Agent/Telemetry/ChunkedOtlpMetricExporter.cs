@@ -15,7 +15,9 @@ namespace TunTelemetry.Agent.Telemetry;
 /// size of the largest metric. They also keep a large host under <see cref="OtlpExporterOptions.MaxRequestSizeBytes"/>
 /// (64 MiB by default), past which the SDK drops the whole request: every metric of every device, every export.
 /// </remarks>
-internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int pointsPerRequest) : OtlpMetricExporter(options)
+/// <param name="health">Told when each export starts and how it ended; null for none.</param>
+internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int pointsPerRequest, ExportHealthReporter? health = null)
+    : OtlpMetricExporter(options)
 {
     /// <summary>About 100 serialised bytes a point: a request fits the exporter's initial buffer (750,000 bytes).</summary>
     internal const int DefaultPointsPerRequest = 7_000;
@@ -34,6 +36,14 @@ internal sealed class ChunkedOtlpMetricExporter(OtlpExporterOptions options, int
     /// loses its points either way).
     /// </remarks>
     public override ExportResult Export(in Batch<Metric> metrics)
+    {
+        health?.ExportStarting();
+        ExportResult result = ExportInChunks(metrics);
+        health?.ExportEnded(result == ExportResult.Success);
+        return result;
+    }
+
+    private ExportResult ExportInChunks(in Batch<Metric> metrics)
     {
         int count = 0;
         long points = 0;

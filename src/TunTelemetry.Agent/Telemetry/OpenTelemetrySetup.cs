@@ -39,6 +39,12 @@ internal static class OpenTelemetrySetup
         IServiceCollection services, TunTelemetryOptions options, MetricsExporters exporters, Action<OtlpExporterOptions>? configureExporter = null)
     {
         services.AddHostedService(sp => new ChoiceLogger(exporters, sp.GetRequiredService<ILoggerFactory>()));
+        if (exporters.Otlp)
+        {
+            services.AddSingleton(sp => OtlpExport.Create(sp, configureExporter));
+            services.AddSingleton(sp => sp.GetRequiredService<OtlpExport>().Health);
+        }
+
         services.AddOpenTelemetry()
             .ConfigureResource(resource =>
             {
@@ -54,9 +60,10 @@ internal static class OpenTelemetrySetup
                     .AddView(instrument => instrument.Meter.Name == TunDeviceMetrics.MeterName
                         ? new MetricStreamConfiguration { CardinalityLimit = TunDeviceMetrics.CardinalityLimit(instrument.Name, options.MaxDevices) }
                         : null);
+                metrics.AddMeter(ExportHealthReporter.MeterName);
                 if (exporters.Otlp)
                 {
-                    metrics.AddReader(sp => CreateReader(sp, configureExporter));
+                    metrics.AddReader(CreateReader);
                 }
 
                 if (exporters.Prometheus is { } listen)
@@ -87,13 +94,12 @@ internal static class OpenTelemetrySetup
     /// variables (read by the SDK's own constructor), the interval and timeout from <c>OTEL_METRIC_EXPORT_*</c>, the
     /// temporality from <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c>.
     /// </summary>
-    private static MetricReader CreateReader(IServiceProvider services, Action<OtlpExporterOptions>? configureExporter)
+    private static MetricReader CreateReader(IServiceProvider services)
     {
-        var exporterOptions = new OtlpExporterOptions();
-        configureExporter?.Invoke(exporterOptions);
+        OtlpExport otlp = services.GetRequiredService<OtlpExport>();
         PeriodicExportingMetricReaderOptions periodic = services.GetRequiredService<IOptionsMonitor<MetricReaderOptions>>()
             .Get(Options.DefaultName).PeriodicExportingMetricReaderOptions;
-        var exporter = new ChunkedOtlpMetricExporter(exporterOptions, ChunkedOtlpMetricExporter.DefaultPointsPerRequest);
+        var exporter = new ChunkedOtlpMetricExporter(otlp.Options, ChunkedOtlpMetricExporter.DefaultPointsPerRequest, otlp.Health);
         return new PeriodicExportingMetricReader(
             exporter,
             periodic.ExportIntervalMilliseconds ?? DefaultExportIntervalMilliseconds,
@@ -124,6 +130,45 @@ internal static class OpenTelemetrySetup
         services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(OpenTelemetrySetup))
             .LogWarning("{Variable}={Value} is not cumulative, delta or lowmemory; exporting cumulative", TemporalityVariable, value);
         return MetricReaderTemporalityPreference.Cumulative;
+    }
+
+    /// <summary>
+    /// The OTLP exporter's options (the SDK reads <c>OTEL_EXPORTER_OTLP_*</c> in their constructor) and what tells
+    /// whether its exports go out (<see cref="ExportHealthReporter"/>), whose handler the exporter's HTTP client sends
+    /// through. Where <c>OTEL_EXPORTER_OTLP_CERTIFICATE</c>, <c>_CLIENT_CERTIFICATE</c> or <c>_CLIENT_KEY</c> is set, the
+    /// SDK's own client keeps the TLS it configures from them, and a failure's cause is read from the exporter's own
+    /// error events instead.
+    /// </summary>
+    internal sealed record OtlpExport(OtlpExporterOptions Options, ExportHealthReporter Health)
+    {
+        private static readonly string[] TlsVariables =
+            ["OTEL_EXPORTER_OTLP_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", "OTEL_EXPORTER_OTLP_CLIENT_KEY"];
+
+        internal static OtlpExport Create(IServiceProvider services, Action<OtlpExporterOptions>? configureExporter)
+        {
+            var options = new OtlpExporterOptions();
+            configureExporter?.Invoke(options);
+            string protocol = options.Protocol == OtlpExportProtocol.HttpProtobuf ? "http/protobuf" : "grpc";
+            var health = new ExportHealth(Shown(options.Endpoint), protocol,
+                cumulative: Temporality(services) == MetricReaderTemporalityPreference.Cumulative, repeatEvery: TimeSpan.FromMinutes(1));
+            var reporter = new ExportHealthReporter(health, services.GetRequiredService<ILoggerFactory>().CreateLogger<ExportHealthReporter>(),
+                TimeProvider.System, Os.SystemdStatus.FromEnvironment(), services.GetRequiredService<OtlpExportMonitor>());
+            IConfiguration configuration = services.GetRequiredService<IConfiguration>();
+            if (!TlsVariables.Any(v => !string.IsNullOrEmpty(configuration[v])))
+            {
+                options.HttpClientFactory = () => new HttpClient(reporter.CreateHandler(new SocketsHttpHandler()))
+                {
+                    Timeout = TimeSpan.FromMilliseconds(options.TimeoutMilliseconds),
+                    MaxResponseContentBufferSize = options.MaxResponseSizeBytes,
+                };
+            }
+
+            return new OtlpExport(options, reporter);
+        }
+
+        /// <summary>The endpoint as a person may see it: no user information, no query (either may hold a secret).</summary>
+        internal static string Shown(Uri endpoint) => endpoint.GetComponents(
+            UriComponents.Scheme | UriComponents.Host | UriComponents.Port | UriComponents.Path, UriFormat.UriEscaped);
     }
 
     /// <summary>Says once, at start, what was ignored in <c>OTEL_METRICS_EXPORTER</c> and whether nothing is exported.</summary>

@@ -3,17 +3,15 @@ using System.Diagnostics.Tracing;
 namespace TunTelemetry.Agent.Telemetry;
 
 /// <summary>
-/// The OTLP exporter reports failed exports only through its EventSource. This listens to it so the console view can
-/// say, in one line, that the collector is unreachable, instead of the terminal filling with errors or saying nothing.
+/// The OTLP exporter's own error events (its EventSource): the last one's text is the cause of a failed export that
+/// sent no request, or whose requests went through a client the agent does not see into
+/// (<see cref="ExportHealthReporter"/>, <see cref="ExportFailureCause.Of"/>).
 /// </summary>
 internal sealed class OtlpExportMonitor : EventListener
 {
     private const string ExporterEventSource = "OpenTelemetry-Exporter-OpenTelemetryProtocol";
 
-    private long _failures;
     private string? _lastError;
-
-    public long Failures => Interlocked.Read(ref _failures);
 
     public string? LastError => Volatile.Read(ref _lastError);
 
@@ -32,7 +30,6 @@ internal sealed class OtlpExportMonitor : EventListener
             return;
         }
 
-        Interlocked.Increment(ref _failures);
         // Payloads are (endpoint, exception text) for transport errors: the exception's first line says why.
         string? detail = eventData.Payload?.LastOrDefault(p => p is string) as string;
         Volatile.Write(ref _lastError, detail?.Split('\n')[0] ?? eventData.EventName);

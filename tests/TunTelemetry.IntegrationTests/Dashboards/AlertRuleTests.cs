@@ -24,7 +24,7 @@ public sealed class AlertRuleTests(ITestOutputHelper output)
         (int exitCode, string text) = DebianProgram.Run(promtool, AgentProcess.RepositoryRoot, "check", "rules", AlertRulesFile.RulesPath);
         output.WriteLine(text);
         Assert.Equal(0, exitCode);
-        Assert.Contains("SUCCESS: 8 rules found", text, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 9 rules found", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class AlertRuleTests(ITestOutputHelper output)
             .Select(rule => AlertRulesFile.Scalar(rule, "alert")).ToArray();
         Assert.Equal(
             ["TunTxQueueDropping", "TunReaderStopped", "TunReaderGone", "TunDevicePollsFailing", "TunDevicePollerGaveUp",
-             "TunTelemetryDevicesNotWatched", "TunTelemetryAgentDown", "TunTelemetryAgentAbsent"],
+             "TunTelemetryDevicesNotWatched", "TunTelemetryExportsFailing", "TunTelemetryAgentDown", "TunTelemetryAgentAbsent"],
             alerts);
 
         var cases = ((YamlSequenceNode)AlertRulesFile.Load(AlertRulesFile.UnitTestsPath)["tests"]).Cast<YamlMappingNode>()

@@ -22,6 +22,8 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     private readonly HashSet<string> _headers = [];
     private readonly X509Certificate2? _certificate;
     private readonly IPAddress _address;
+    private (int HttpStatus, int GrpcStatus, string GrpcMessage)? _refusal;
+    private int _refused;
     private WebApplication? _app;
     private int _grpcPort;
     private int _httpPort;
@@ -97,6 +99,33 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Answers every export with an error until <see cref="Accept"/>, as a collector that refuses the agent's key does:
+    /// over HTTP with <paramref name="httpStatus"/>, over gRPC with a trailers-only answer carrying
+    /// <paramref name="grpcStatus"/> and <paramref name="grpcMessage"/> (as gRPC servers send errors).
+    /// </summary>
+    public void Refuse(int httpStatus, int grpcStatus, string grpcMessage)
+    {
+        lock (_gate)
+        {
+            _refusal = (httpStatus, grpcStatus, grpcMessage);
+        }
+    }
+
+    public void Accept()
+    {
+        lock (_gate)
+        {
+            _refusal = null;
+        }
+    }
+
+    /// <summary>Exports refused so far (<see cref="Refuse"/>).</summary>
+    public int Refused
+    {
+        get { lock (_gate) { return _refused; } }
+    }
+
     public IReadOnlyList<IReadOnlyList<ResourceMetrics>> Received
     {
         get { lock (_gate) { return _received.ToArray(); } }
@@ -161,10 +190,33 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
+    private (int HttpStatus, int GrpcStatus, string GrpcMessage)? TakeRefusal()
+    {
+        lock (_gate)
+        {
+            if (_refusal is { } refusal)
+            {
+                _refused++;
+                return refusal;
+            }
+
+            return null;
+        }
+    }
+
     private async Task HandleGrpcAsync(HttpContext context)
     {
         RecordHeaders(context);
         byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
+        if (TakeRefusal() is { } refusal)
+        {
+            // Trailers-only: the status in the one HEADERS frame, no message (gRPC over HTTP/2, "Responses").
+            context.Response.ContentType = "application/grpc";
+            context.Response.Headers["grpc-status"] = refusal.GrpcStatus.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            context.Response.Headers["grpc-message"] = Uri.EscapeDataString(refusal.GrpcMessage);
+            return;
+        }
+
         int offset = 0;
         while (offset + 5 <= body.Length)
         {
@@ -184,6 +236,12 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     {
         RecordHeaders(context);
         byte[] body = await ReadAsync(context.Request.Body).ConfigureAwait(false);
+        if (TakeRefusal() is { } refusal)
+        {
+            context.Response.StatusCode = refusal.HttpStatus;
+            return;
+        }
+
         Record(context.Request.Headers.ContentEncoding == "gzip" ? Gunzip(body) : body);
         context.Response.ContentType = "application/x-protobuf";
     }
