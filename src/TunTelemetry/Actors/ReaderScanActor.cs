@@ -39,6 +39,12 @@ public sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> 
     public Dictionary<int, IReadOnlyList<TunReader>> ByIfIndex() =>
         Devices.Where(d => d.Device.Namespace is null).ToDictionary(d => d.Device.IfIndex, d => d.Readers);
 
+    /// <summary>
+    /// The CPU of each reader of a watched device, by pid, read with the scan (<see cref="ReaderCpu"/>); a reader whose
+    /// CPU could not be read is absent.
+    /// </summary>
+    internal IReadOnlyDictionary<int, ReaderCpu> Cpu { get; init; } = new Dictionary<int, ReaderCpu>();
+
     /// <summary>Every watched device's readers by (namespace inode, null for the agent's own; ifindex).</summary>
     internal Dictionary<(ulong? Netns, int IfIndex), IReadOnlyList<TunReader>> ByIdentity() =>
         Devices.ToDictionary(d => d.Device.Identity, d => d.Readers);
@@ -80,6 +86,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private readonly IActorRef _aggregator;
     private readonly TimeSpan? _interval;
     private readonly Func<TunReaderTable> _scan;
+    private readonly Func<int, ReaderCpu?> _sampleCpu;
     private readonly ulong? _ownNetns;
     private readonly Dictionary<int, TunDevice> _watched = [];
     private readonly Dictionary<ulong, IReadOnlyList<TunDevice>> _otherNamespaces = [];
@@ -91,11 +98,12 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private bool _saidAmbiguous;
     private bool _publishPending;
 
-    public ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable> scan, ulong? ownNetns)
+    internal ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable> scan, ulong? ownNetns, Func<int, ReaderCpu?> sampleCpu)
     {
         _aggregator = aggregator;
         _interval = ownNetns is null ? null : interval;
         _scan = scan;
+        _sampleCpu = sampleCpu;
         _ownNetns = ownNetns;
         Receive<DeviceWatchStarted>(OnStarted);
         Receive<DeviceWatchStopped>(OnStopped);
@@ -120,11 +128,18 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     /// <param name="interval"><c>metrics.reader-interval</c>; null (off) never scans.</param>
     /// <param name="scan">The scan (tests may count calls); <see cref="TunReaderScan.Scan"/> by default.</param>
     /// <param name="ownNetns">The agent's namespace inode; read from <c>/proc/self/ns/net</c> by default.</param>
-    public static Props Props(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable>? scan = null, ulong? ownNetns = null)
+    public static Props Props(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable>? scan = null, ulong? ownNetns = null) =>
+        Props(aggregator, interval, scan, ownNetns, sampleCpu: null);
+
+    /// <param name="sampleCpu">Reads a reader's CPU by pid (<see cref="ReaderCpuSampler"/> by default).</param>
+    internal static Props Props(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable>? scan, ulong? ownNetns, Func<int, ReaderCpu?>? sampleCpu)
     {
         Func<TunReaderTable> run = scan ?? TunReaderScan.Scan;
         ulong? netns = ownNetns ?? TunReaderScan.OwnNetNamespace();
-        return Akka.Actor.Props.Create(() => new ReaderScanActor(aggregator, interval, run, netns));
+        Func<int, ReaderCpu?> sample = sampleCpu ?? new ReaderCpuSampler().Sample;
+        // A producer, not Props.Create(() => new ...): Akka's activator finds public constructors only, and this one
+        // takes an internal type.
+        return Akka.Actor.Props.CreateBy(new Producer(() => new ReaderScanActor(aggregator, interval, run, netns, sample)));
     }
 
     /// <summary>The props for <paramref name="options"/>, as the host starts it.</summary>
@@ -232,7 +247,8 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         Dictionary<TunDevice, IReadOnlyList<TunReader>> last = _last.Devices.ToDictionary(d => d.Device, d => d.Readers);
         _last = new ReadersObserved(true, Watched()
             .Select(w => new DeviceReaders(w.Device, last.GetValueOrDefault(w.Device) ?? []))
-            .ToArray());
+            .ToArray())
+        { Cpu = _last.Cpu };
         _aggregator.Tell(_last);
     }
 
@@ -265,8 +281,35 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
                 "the device's namespace cannot be told from /proc, so they are not reported as its readers", attributed.Ambiguous);
         }
 
-        _last = new ReadersObserved(true, watched.Select((w, i) => new DeviceReaders(w.Device, attributed.Readers[i])).ToArray());
+        DeviceReaders[] devices = watched.Select((w, i) => new DeviceReaders(w.Device, attributed.Readers[i])).ToArray();
+        _last = new ReadersObserved(true, devices) { Cpu = SampleCpu(devices) };
         _aggregator.Tell(_last);
+    }
+
+    /// <summary>The CPU of every reader of a watched device, once per process however many devices it reads; nothing for devices without readers.</summary>
+    private Dictionary<int, ReaderCpu> SampleCpu(DeviceReaders[] devices)
+    {
+        var cpu = new Dictionary<int, ReaderCpu>();
+        foreach (TunReader reader in devices.SelectMany(d => d.Readers))
+        {
+            if (!cpu.ContainsKey(reader.Pid) && _sampleCpu(reader.Pid) is { } sample)
+            {
+                cpu[reader.Pid] = sample;
+            }
+        }
+
+        return cpu;
+    }
+
+    private sealed class Producer(Func<ReaderScanActor> create) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(ReaderScanActor);
+
+        public ActorBase Produce() => create();
+
+        public void Release(ActorBase actor)
+        {
+        }
     }
 
     private sealed class Scan

@@ -1,7 +1,7 @@
 namespace TunTelemetry.Devices;
 
 /// <summary>
-/// Allocation-free parsers for the three <c>/proc</c> texts the reader scan needs (formats in proc(5) and
+/// Allocation-free parsers for the <c>/proc</c> texts the reader scan needs (formats in proc(5) and
 /// <c>tun_chr_show_fdinfo</c> in <c>drivers/net/tun.c</c>).
 /// </summary>
 public static class ProcText
@@ -51,6 +51,48 @@ public static class ProcText
         comm = stat[(open + 1)..close];
         state = (char)stat[close + 2];
         return true;
+    }
+
+    /// <summary>
+    /// The user and system CPU time of <c>/proc/PID/stat</c> (fields 14 and 15, <c>utime</c> and <c>stime</c>, in clock
+    /// ticks), counted after the command name, which may hold spaces and parentheses.
+    /// </summary>
+    internal static bool TryReadCpuTicks(ReadOnlySpan<byte> stat, out ulong userTicks, out ulong systemTicks)
+    {
+        userTicks = systemTicks = 0;
+        int close = stat.LastIndexOf((byte)')');
+        if (close < 0 || close + 2 >= stat.Length)
+        {
+            return false;
+        }
+
+        // After ") ": field 3 (state) is the first; utime is field 14, the twelfth after it.
+        ReadOnlySpan<byte> rest = stat[(close + 2)..];
+        for (int field = 3; field < 14; field++)
+        {
+            int space = rest.IndexOf((byte)' ');
+            if (space < 0)
+            {
+                return false;
+            }
+
+            rest = rest[(space + 1)..];
+        }
+
+        return System.Buffers.Text.Utf8Parser.TryParse(rest, out userTicks, out int used)
+            && used < rest.Length && rest[used] == (byte)' '
+            && System.Buffers.Text.Utf8Parser.TryParse(rest[(used + 1)..], out systemTicks, out _);
+    }
+
+    /// <summary>
+    /// The time spent waiting on a run queue, in nanoseconds: the second of <c>/proc/PID/schedstat</c>'s three numbers
+    /// (time on a CPU, time waiting for one, time slices run; Documentation/scheduler/sched-stats.rst).
+    /// </summary>
+    internal static bool TryReadRunDelay(ReadOnlySpan<byte> schedstat, out ulong waitNanoseconds)
+    {
+        waitNanoseconds = 0;
+        int space = schedstat.IndexOf((byte)' ');
+        return space > 0 && System.Buffers.Text.Utf8Parser.TryParse(schedstat[(space + 1)..], out waitNanoseconds, out int used) && used > 0;
     }
 
     /// <summary>The inode of a network namespace link (<c>readlink /proc/PID/ns/net</c>: <c>net:[4026531840]</c>).</summary>

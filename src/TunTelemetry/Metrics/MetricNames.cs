@@ -26,6 +26,13 @@ public static class MetricNames
     public const string LinkQueues = "tundev.link.queues";
     public const string Reader = "tundev.reader";
     public const string ReaderStopped = "tundev.reader.stopped";
+    public const string ProcessCpuTime = "process.cpu.time";
+    public const string ReaderCpuDelay = "tundev.reader.cpu.delay";
+    public const string ReaderCgroupPeriods = "tundev.reader.cgroup.cpu.periods";
+    public const string ReaderCgroupThrottled = "tundev.reader.cgroup.cpu.throttled";
+    public const string ReaderCgroupThrottledTime = "tundev.reader.cgroup.cpu.throttled_time";
+    public const string ReaderCgroupQuota = "tundev.reader.cgroup.cpu.quota";
+    public const string ReaderCgroupPeriod = "tundev.reader.cgroup.cpu.period";
 
     public const string PollDuration = "tuntelemetry.poll.duration";
     public const string PollFailures = "tuntelemetry.poll.failures";
@@ -40,6 +47,7 @@ public static class MetricNames
     public const string ProcessPid = "process.pid";
     public const string ProcessExecutableName = "process.executable.name";
     public const string QueueState = "state";
+    public const string CpuMode = "cpu.mode";
 
     /// <summary>The inode of a device's network namespace (its nsfs file); on devices outside the agent's own namespace, and on every device with <c>--all-namespaces</c>.</summary>
     public const string NetnsInode = "linux.netns.inode";

@@ -24,6 +24,23 @@ internal sealed class ReaderGauges
     /// <summary>Makes the gauges on the per-device meter (again after each renewal); the table outlives them.</summary>
     public void CreateInstruments(Meter meter)
     {
+        // Why a running reader falls behind: its CPU, the run queue it waits on, its cgroup's quota. Counters of the
+        // kernel's cumulative values; a reader whose value could not be read has no point, never a false 0.
+        meter.CreateObservableCounter(MetricNames.ProcessCpuTime, () => ObserveCpu(
+            p => [(p.UserSeconds, CpuModeUser), (p.SystemSeconds, CpuModeSystem)]), "s",
+            "CPU time of the reading process, by cpu.mode (user, system), from /proc/PID/stat.");
+        meter.CreateObservableCounter(MetricNames.ReaderCpuDelay, () => ObserveCpu(p => p.RunDelaySeconds is { } d ? [(d, null)] : []), "s",
+            "Time the reading process was ready to run but waited for a CPU (run-queue delay, /proc/PID/schedstat).");
+        meter.CreateObservableCounter(MetricNames.ReaderCgroupPeriods, () => ObserveCpu(p => p.Throttling is { } t ? [(t.Periods, null)] : []), "{period}",
+            "CPU bandwidth periods in which the reading process's cgroup wanted CPU (cpu.stat nr_periods); only for a cgroup with a CPU quota.");
+        meter.CreateObservableCounter(MetricNames.ReaderCgroupThrottled, () => ObserveCpu(p => p.Throttling is { } t ? [(t.ThrottledPeriods, null)] : []), "{period}",
+            "Periods in which the reading process's cgroup used up its CPU quota and was stopped (cpu.stat nr_throttled).");
+        meter.CreateObservableCounter(MetricNames.ReaderCgroupThrottledTime, () => ObserveCpu(p => p.Throttling is { } t ? [(t.ThrottledSeconds, null)] : []), "s",
+            "Time the reading process's cgroup spent stopped by its CPU quota (cpu.stat throttled_time / throttled_usec).");
+        meter.CreateObservableGauge(MetricNames.ReaderCgroupQuota, () => ObserveCpu(p => p.Throttling is { } t ? [(t.QuotaSeconds, null)] : []), "s",
+            "CPU time the reading process's cgroup may use per period (cpu.cfs_quota_us / cpu.max).");
+        meter.CreateObservableGauge(MetricNames.ReaderCgroupPeriod, () => ObserveCpu(p => p.Throttling is { } t ? [(t.PeriodSeconds, null)] : []), "s",
+            "The period the reading process's cgroup's CPU quota renews in (cpu.cfs_period_us / cpu.max).");
         meter.CreateObservableGauge(MetricNames.Reader, () => Observe(_ => 1), "{process}",
             "1 per process holding a queue of the TUN/TAP device open (the process its packets wait for), from /proc.");
         // A count of processes (1 or 0), not unit 1, which the collector's Prometheus exporter would suffix with _ratio.
@@ -56,6 +73,7 @@ internal sealed class ReaderGauges
                         new(MetricNames.ProcessExecutableName, reader.Name),
                     ],
                     reader.IsStopped,
+                    observed.Cpu.GetValueOrDefault(reader.Pid),
                     new ReaderIdentity(device.Device.Namespace?.Inode, device.Device.Name, reader.Pid, reader.Name)));
             }
         }
@@ -91,7 +109,26 @@ internal sealed class ReaderGauges
         }
     }
 
-    private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped, ReaderIdentity Identity);
+    private IEnumerable<Measurement<double>> ObserveCpu(Func<ReaderCpu, (double Value, KeyValuePair<string, object?>? Extra)[]> values)
+    {
+        foreach (ReaderPoint point in Volatile.Read(ref _points))
+        {
+            if (point.Cpu is not { } cpu)
+            {
+                continue;
+            }
+
+            foreach ((double value, KeyValuePair<string, object?>? extra) in values(cpu))
+            {
+                yield return new Measurement<double>(value, extra is { } tag ? [.. point.Tags, tag] : point.Tags);
+            }
+        }
+    }
+
+    private static readonly KeyValuePair<string, object?> CpuModeUser = new(MetricNames.CpuMode, "user");
+    private static readonly KeyValuePair<string, object?> CpuModeSystem = new(MetricNames.CpuMode, "system");
+
+    private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped, ReaderCpu? Cpu, ReaderIdentity Identity);
 
     private readonly record struct ReaderIdentity(ulong? Netns, string Device, int Pid, string Executable);
 }
