@@ -3,12 +3,14 @@ using System.CommandLine.Parsing;
 using Microsoft.Extensions.Logging;
 using TunTelemetry.Agent.Configuration;
 using TunTelemetry.Agent.Demo;
+using TunTelemetry.Agent.Diagnose;
 using TunTelemetry.Agent.Snapshot;
 using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
 
 namespace TunTelemetry.Agent.Cli;
 
-/// <summary>The command line: <c>run</c> (the default), <c>snapshot</c>, <c>demo</c>.</summary>
+/// <summary>The command line: <c>run</c> (the default), <c>snapshot</c>, <c>diagnose</c>, <c>demo</c>.</summary>
 internal static class AgentCommandLine
 {
     internal static int Invoke(string[] args)
@@ -37,8 +39,50 @@ internal static class AgentCommandLine
         runCommand.SetAction((parse, cancel) => RunCommand.RunAsync(explicitRun.Settings(parse), cancel));
         root.Subcommands.Add(runCommand);
         root.Subcommands.Add(BuildSnapshot());
+        root.Subcommands.Add(BuildDiagnose());
         root.Subcommands.Add(BuildDemo());
         return root;
+    }
+
+    private static Command BuildDiagnose()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array, one object per device, instead of lines." };
+        var allNamespaces = new Option<bool>("--all-namespaces")
+        {
+            Description = "Watch the TUN/TAP devices of every network namespace (needs CAP_NET_ADMIN; run it in the host's mount namespace to read cgroups).",
+        };
+        var window = new Option<TimeSpan>("--for")
+        {
+            Description = "How long to watch: 10s (default), 500ms, 1m.",
+            HelpName = "DURATION",
+            DefaultValueFactory = _ => TimeSpan.FromSeconds(10),
+            CustomParser = result =>
+            {
+                string text = result.Tokens[0].Value;
+                if (TunTelemetryConfig.TryParseDuration(text, out TimeSpan value) && value > TimeSpan.Zero && value <= TimeSpan.FromHours(1))
+                {
+                    return value;
+                }
+
+                result.AddError($"--for: '{text}' is not a duration from 1ms to 1h (10s, 500ms, 1m)");
+                return default;
+            },
+        };
+        var devices = new Argument<string[]>("DEVICE")
+        {
+            Description = "Devices to watch (default: every TUN/TAP device). A name that does not exist is an error.",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        var command = new Command("diagnose",
+            "Watch TUN/TAP devices for a while and say, for each one that dropped, why and what to change: nobody holds it, its reader is "
+            + "stopped, its cgroup's CPU quota throttles it, it uses a whole core, it waits for a CPU, or bursts overflow its queue. "
+            + "Exit code 0 when nothing dropped, 3 when a device dropped, 1 on a failure, 2 on bad usage.")
+        {
+            json, allNamespaces, window, devices,
+        };
+        command.SetAction((parse, cancel) => DiagnoseCommand.RunAsync(parse.GetValue(devices) ?? [], parse.GetValue(allNamespaces),
+            parse.GetValue(window), parse.GetValue(json), Console.Out, Console.Error, cancel));
+        return command;
     }
 
     private static Command BuildSnapshot()

@@ -32,6 +32,39 @@ internal static class SnapshotCommand
     private static int Read(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error, bool allNamespaces)
     {
         using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        int code = Take(socket, allLinks, deviceNames, allNamespaces, scanReaders: true, error, out List<DeviceSnapshot> snapshots, out TunReaderTable readers);
+        if (code != ExitCodes.Success)
+        {
+            return code;
+        }
+
+        if (json)
+        {
+            SnapshotJson.Write(snapshots, output);
+        }
+        else
+        {
+            SnapshotTable.Write(snapshots, output);
+            if (readers.HiddenProcesses > 0)
+            {
+                output.WriteLine($"Readers are shown among the processes this user can see ({readers.Processes - readers.HiddenProcesses} of {readers.Processes}): run as root to see every process.");
+            }
+        }
+
+        return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Reads every TUN/TAP device once (or every link, or the named ones; with <paramref name="allNamespaces"/> every
+    /// namespace's): counters, TUN settings and, with <paramref name="scanReaders"/>, their readers from one
+    /// <c>/proc</c> scan. <c>snapshot</c> prints one such reading; <c>diagnose</c> compares several.
+    /// </summary>
+    /// <returns>An exit code: success, or not found (a named device is missing; said on <paramref name="error"/>).</returns>
+    internal static int Take(NetlinkRouteSocket socket, bool allLinks, IReadOnlyList<string> deviceNames, bool allNamespaces, bool scanReaders,
+        TextWriter error, out List<DeviceSnapshot> snapshots, out TunReaderTable readers)
+    {
+        snapshots = [];
+        readers = TunReaderTable.Empty;
         List<LinkDescription> links;
         if (deviceNames.Count > 0)
         {
@@ -53,9 +86,8 @@ internal static class SnapshotCommand
         }
 
         ulong? netns = TunReaderScan.OwnNetNamespace();
-        TunReaderTable readers = netns is null || (!links.Any(l => l.IsTunOrTap) && !allNamespaces) ? TunReaderTable.Empty : TunReaderScan.Scan();
+        readers = !scanReaders || netns is null || (!links.Any(l => l.IsTunOrTap) && !allNamespaces) ? TunReaderTable.Empty : TunReaderScan.Scan();
         DeviceNamespace? ownNamespace = allNamespaces ? DeviceNamespace.Own() : null;
-        var snapshots = new List<DeviceSnapshot>(links.Count);
         foreach (LinkDescription link in links)
         {
             try
@@ -81,22 +113,9 @@ internal static class SnapshotCommand
             snapshots.AddRange(others);
         }
 
-        if (netns is { } own)
+        if (netns is { } own && scanReaders)
         {
             snapshots = SnapshotReaders.Fill(snapshots, readers, own, listed);
-        }
-
-        if (json)
-        {
-            SnapshotJson.Write(snapshots, output);
-        }
-        else
-        {
-            SnapshotTable.Write(snapshots, output);
-            if (readers.HiddenProcesses > 0)
-            {
-                output.WriteLine($"Readers are shown among the processes this user can see ({readers.Processes - readers.HiddenProcesses} of {readers.Processes}): run as root to see every process.");
-            }
         }
 
         return ExitCodes.Success;

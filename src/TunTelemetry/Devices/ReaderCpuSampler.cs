@@ -31,6 +31,9 @@ internal sealed partial class ReaderCpuSampler
         _ticksPerSecond = ticks > 0 ? ticks : 100;
     }
 
+    /// <summary>Whether a cgroup file system is mounted where this process sees it: without, no quota can be read.</summary>
+    public bool SeesCgroups => _v1Cpu is not null || _v2 is not null;
+
     /// <summary>The reader's CPU, or null when its <c>/proc/PID/stat</c> cannot be read (it exited).</summary>
     public ReaderCpu? Sample(int pid)
     {
