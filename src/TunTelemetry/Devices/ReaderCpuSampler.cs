@@ -24,7 +24,7 @@ internal sealed partial class ReaderCpuSampler
     public ReaderCpuSampler(string procRoot = "/proc", string? mountinfo = null)
     {
         _procRoot = procRoot;
-        IReadOnlyList<CgroupText.CgroupMount> mounts = CgroupText.ReadMounts(mountinfo ?? ReadOrEmpty("/proc/self/mountinfo"));
+        IReadOnlyList<CgroupText.CgroupMount> mounts = CgroupText.ReadMounts(mountinfo ?? ReadAll("/proc/self/mountinfo"));
         _v1Cpu = mounts.FirstOrDefault(m => !m.V2 && m.Controllers.Contains("cpu"));
         _v2 = mounts.FirstOrDefault(m => m.V2);
         long ticks = SysConf(ScClkTck);
@@ -37,13 +37,12 @@ internal sealed partial class ReaderCpuSampler
     /// <summary>The reader's CPU, or null when its <c>/proc/PID/stat</c> cannot be read (it exited).</summary>
     public ReaderCpu? Sample(int pid)
     {
-        string stat = ReadOrEmpty($"{_procRoot}/{pid}/stat");
-        if (!ProcText.TryReadCpuTicks(System.Text.Encoding.ASCII.GetBytes(stat), out ulong user, out ulong system))
+        if (!ProcText.TryReadCpuTicks(ReadBytes($"{_procRoot}/{pid}/stat"), out ulong user, out ulong system))
         {
             return null;
         }
 
-        double? runDelay = ProcText.TryReadRunDelay(System.Text.Encoding.ASCII.GetBytes(ReadOrEmpty($"{_procRoot}/{pid}/schedstat")), out ulong waited)
+        double? runDelay = ProcText.TryReadRunDelay(ReadBytes($"{_procRoot}/{pid}/schedstat"), out ulong waited)
             ? waited / 1e9
             : null;
         return new ReaderCpu(user / _ticksPerSecond, system / _ticksPerSecond, runDelay, Throttling(pid));
@@ -71,7 +70,26 @@ internal sealed partial class ReaderCpuSampler
         return null;
     }
 
-    private static string ReadOrEmpty(string path)
+    // One buffer for the small files read per sample (proc and cgroup files of a few hundred bytes): a sample is taken
+    // by one actor at a time, and File.ReadAllText allocated about 40 KB a sample in buffers (perf reader-cpu).
+    private readonly byte[] _buffer = new byte[4096];
+
+    private ReadOnlySpan<byte> ReadBytes(string path)
+    {
+        try
+        {
+            using Microsoft.Win32.SafeHandles.SafeFileHandle file = File.OpenHandle(path);
+            return _buffer.AsSpan(0, RandomAccess.Read(file, _buffer, 0));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return default;
+        }
+    }
+
+    private string ReadOrEmpty(string path) => System.Text.Encoding.UTF8.GetString(ReadBytes(path));
+
+    private static string ReadAll(string path)
     {
         try
         {

@@ -24,7 +24,7 @@ public sealed class AlertRuleTests(ITestOutputHelper output)
         (int exitCode, string text) = DebianProgram.Run(promtool, AgentProcess.RepositoryRoot, "check", "rules", AlertRulesFile.RulesPath);
         output.WriteLine(text);
         Assert.Equal(0, exitCode);
-        Assert.Contains("SUCCESS: 9 rules found", text, StringComparison.Ordinal);
+        Assert.Contains("SUCCESS: 10 rules found", text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -47,7 +47,7 @@ public sealed class AlertRuleTests(ITestOutputHelper output)
         string[] alerts = AlertRulesFile.Alerts(AlertRulesFile.Load(AlertRulesFile.RulesPath))
             .Select(rule => AlertRulesFile.Scalar(rule, "alert")).ToArray();
         Assert.Equal(
-            ["TunTxQueueDropping", "TunReaderStopped", "TunReaderGone", "TunDevicePollsFailing", "TunDevicePollerGaveUp",
+            ["TunTxQueueDropping", "TunReaderStopped", "TunReaderThrottled", "TunReaderGone", "TunDevicePollsFailing", "TunDevicePollerGaveUp",
              "TunTelemetryDevicesNotWatched", "TunTelemetryExportsFailing", "TunTelemetryAgentDown", "TunTelemetryAgentAbsent"],
             alerts);
 

@@ -31,6 +31,9 @@ public sealed class DashboardQueryTests(ITestOutputHelper output)
 
         // A multi-queue device held by a real process, one of its two queues detached: the queue and reader panels.
         using TunHolder multiQueue = await TunHolder.StartAsync(prefix + "m", null, "--queues", "2", "--detach", "1");
+        // Its holder in a cgroup with a CPU quota: the reader CPU and throttling panel.
+        using TestCgroup limited = TestCgroup.CreateWithQuota(TimeSpan.FromMilliseconds(50), TimeSpan.FromMilliseconds(100));
+        limited.Add(multiQueue.Pid);
 
         // Pollers give up after 3 failures in a row, retried within a fraction of a second; every metric exported.
         string agentConfig = Path.Combine(Path.GetTempPath(), $"tt-dash-{Guid.NewGuid():N}.conf");

@@ -54,6 +54,7 @@ public sealed class GrafanaDashboardTests
             "tundev_txq_drops_total", "system_network_packet_dropped_total", "system_network_io_bytes_total",
             "system_network_packet_count_total", "system_network_errors_total", "tundev_link_txqueuelen",
             "tundev_link_oper_state", "tundev_link_up", "tundev_link_queues", "tundev_reader", "tundev_reader_stopped",
+            "process_cpu_time_seconds_total", "tundev_reader_cgroup_cpu_throttled_total", "tundev_reader_cpu_delay_seconds_total",
             "tuntelemetry_poll_duration_seconds_bucket", "tuntelemetry_poll_failures_total",
             "tuntelemetry_poller_restarts_total", "tuntelemetry_poller_gave_up_total", "tuntelemetry_devices_watched", "ALERTS"])
         {
