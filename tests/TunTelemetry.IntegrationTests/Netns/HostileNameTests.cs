@@ -36,6 +36,7 @@ public sealed class HostileNameTests(ITestOutputHelper output)
         using TunHolder longestHolder = await TunHolder.StartAsync(longest, ns.Name);
         Assert.Equal(Comm + "\n", File.ReadAllText($"/proc/{clearingHolder.Pid}/comm"));
 
+        const string shownComm = "a\"b\\x0ac{d}\\e\\x1b[31m";
         string config = Path.GetTempFileName();
         File.WriteAllText(config, "tuntelemetry.metrics.reader-interval = 1s\n");
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
@@ -58,7 +59,7 @@ public sealed class HostileNameTests(ITestOutputHelper output)
             Assert.Equal(netnsName, receiver.Latest(MetricNames.TxQueueDrops, (MetricNames.InterfaceName, longest))!.Attributes[MetricNames.NetnsName]);
 
             // People: the log and the console view show every name escaped.
-            string shownReader = $"a\"b\\x0ac{{d}}\\e\\x1b[31m[{clearingHolder.Pid}]";
+            string shownReader = $"{shownComm}[{clearingHolder.Pid}]";
             await agent.WaitForAsync(a => a.Output.Contains(shownReader, StringComparison.Ordinal)
                 && a.Output.Contains(Escaped(longest), StringComparison.Ordinal)
                 && a.Output.Contains($"Watching network namespace tt{run}ev\"il\\x0ans", StringComparison.Ordinal)
@@ -86,6 +87,18 @@ public sealed class HostileNameTests(ITestOutputHelper output)
         Assert.Equal(netnsName, device.GetProperty("netns").GetProperty("name").GetString());
         Assert.Equal(Comm, Assert.Single(device.GetProperty("readers").EnumerateArray().ToArray()).GetProperty("name").GetString());
         Assert.Single(devices, d => d.GetProperty("name").GetString() == longest);
+
+        // diagnose: the device drops while it watches (its holder never reads), and its line names it and its reader escaped.
+        using (AgentProcess diagnose = AgentProcess.Start(new Dictionary<string, string>(), "diagnose", "--all-namespaces", "--for", "3s"))
+        {
+            await diagnose.WaitForOutputAsync(" watching ", Patience);
+            Assert.Equal(600, PacketWriter.Send(clearing, 600, ns.Name));
+            Assert.Equal(3, diagnose.WaitForExit(Patience));
+            output.WriteLine(diagnose.Output);
+            AssertNothingRaw(diagnose.Output);
+            string line = Assert.Single(diagnose.Output.Split('\n'), l => l.StartsWith($"{Escaped(clearing)}@tt{run}ev\"il\\x0ans", StringComparison.Ordinal));
+            Assert.Contains(shownComm, line, StringComparison.Ordinal);
+        }
 
         // An error that echoes a name a person typed or pasted.
         using AgentProcess missing = AgentProcess.Start(new Dictionary<string, string>(), "snapshot", $"z{run}\u001b[2J");
