@@ -16,26 +16,23 @@ namespace TunTelemetry.IntegrationTests.EndToEnd;
 /// </summary>
 public sealed class DiagnoseTests(ITestOutputHelper output)
 {
-    private const string WireGuardGo = "/usr/bin/wireguard-go";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [NetAdminFact]
     public async Task Diagnose_names_a_throttled_wireguard_go_a_stopped_one_and_a_device_nobody_holds()
     {
-        Assert.True(File.Exists(WireGuardGo), $"{WireGuardGo} is missing: apt-get install wireguard-go (.ci/run does)");
         string run = $"{Random.Shared.Next(0, 0xffffff):x6}";
         string wg = $"dw{run}", orphan = $"do{run}", calm = $"dc{run}";
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         // No IPv6: the kernel's router solicitations would add drops to the calm device.
         Command.Run("ip", "netns", "exec", ns.Name!, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
         using TestCgroup cgroup = TestCgroup.CreateWithQuota(TimeSpan.FromMilliseconds(1), TimeSpan.FromMilliseconds(100));
-        using Process wireguard = StartWireGuard(ns.Name!, wg);
+        using WireGuardGo wireguard = await WireGuardGo.StartAsync(ns.Name!, wg);
         string config = Path.GetTempFileName();
         AgentProcess? agent = null;
         try
         {
-            await WaitForDeviceAsync(ns, wg);
-            cgroup.Add(wireguard.Id);
+            cgroup.Add(wireguard.Pid);
             ns.Ip("link", "set", wg, "up");
             ns.AddTun(orphan); // persistent, up, and nobody holds it
             using TunHolder calmHolder = await TunHolder.StartAsync(calm, ns.Name);
@@ -51,7 +48,7 @@ public sealed class DiagnoseTests(ITestOutputHelper output)
             (string Key, object Value) device = (MetricNames.InterfaceName, wg);
             await receiver.WaitForAsync(r => r.Latest(MetricNames.ReaderCgroupQuota, device)?.AsDouble == 0.001, Patience, $"{wg}'s reader's quota");
             Assert.Equal(0.1, receiver.Latest(MetricNames.ReaderCgroupPeriod, device)!.AsDouble);
-            Assert.Equal((long)wireguard.Id, receiver.Latest(MetricNames.ReaderCgroupQuota, device)!.Attributes[MetricNames.ProcessPid]);
+            Assert.Equal((long)wireguard.Pid, receiver.Latest(MetricNames.ReaderCgroupQuota, device)!.Attributes[MetricNames.ProcessPid]);
             double throttledBefore = receiver.Latest(MetricNames.ReaderCgroupThrottledTime, device)!.AsDouble!.Value;
 
             // Throttled: the quota stops wireguard-go while packets keep coming, and its queue overflows.
@@ -66,7 +63,7 @@ public sealed class DiagnoseTests(ITestOutputHelper output)
             });
             Assert.Equal(3, exit);
             string wgLine = Assert.Single(Lines(text), l => l.StartsWith($"{wg}@{ns.Name}: ", StringComparison.Ordinal));
-            Assert.Contains($"its reader wireguard-go[{wireguard.Id}]'s cgroup {cgroup.Path} was throttled in ", wgLine, StringComparison.Ordinal);
+            Assert.Contains($"its reader wireguard-go[{wireguard.Pid}]'s cgroup {cgroup.Path} was throttled in ", wgLine, StringComparison.Ordinal);
             Assert.Contains("by its quota of 1 ms per 100 ms (0.01 CPU); raise its CPU limit", wgLine, StringComparison.Ordinal);
             Assert.Contains($"{orphan}@{ns.Name}: {orphanSent} drops in ", Assert.Single(Lines(text), l => l.StartsWith($"{orphan}@", StringComparison.Ordinal)), StringComparison.Ordinal);
             Assert.Contains("nobody holds it", Lines(text).Single(l => l.StartsWith($"{orphan}@", StringComparison.Ordinal)), StringComparison.Ordinal);
@@ -76,21 +73,19 @@ public sealed class DiagnoseTests(ITestOutputHelper output)
                 "the exported throttled time to grow");
 
             // Stopped: the same reader under SIGSTOP, in JSON.
-            Command.Run("kill", "-STOP", $"{wireguard.Id}");
+            Command.Run("kill", "-STOP", $"{wireguard.Pid}");
             (exit, text) = await DiagnoseAsync(["--all-namespaces", "--for", "4s", "--json"], () => PacketWriter.Send(wg, 600, ns.Name));
             Assert.Equal(3, exit);
             JsonElement stopped = JsonDocument.Parse(text).RootElement.EnumerateArray()
                 .Single(d => d.GetProperty("name").GetString() == wg && d.GetProperty("netns").GetString() == ns.Name);
             Assert.Equal("reader_stopped", stopped.GetProperty("cause").GetString());
-            Assert.Equal($"resume it (kill -CONT {wireguard.Id}) or detach the tracer", stopped.GetProperty("remedy").GetString());
+            Assert.Equal($"resume it (kill -CONT {wireguard.Pid}) or detach the tracer", stopped.GetProperty("remedy").GetString());
             Assert.Equal("T", Assert.Single(stopped.GetProperty("readers").EnumerateArray().ToArray()).GetProperty("state").GetString());
             Assert.Equal(0, agent.Terminate(Patience));
         }
         finally
         {
-            Command.Run("kill", "-CONT", $"{wireguard.Id}");
-            wireguard.Kill();
-            wireguard.WaitForExit();
+            wireguard.Dispose(); // before its cgroup goes
             if (agent is not null)
             {
                 output.WriteLine(agent.Output);
@@ -135,28 +130,6 @@ public sealed class DiagnoseTests(ITestOutputHelper output)
         string text = await stdout;
         output.WriteLine(text + await diagnose.StandardError.ReadToEndAsync());
         return (diagnose.ExitCode, text);
-    }
-
-    private static Process StartWireGuard(string netns, string device)
-    {
-        var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", netns, WireGuardGo, device })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["WG_PROCESS_FOREGROUND"] = "1";
-        return Process.Start(start)!; // ip netns exec execs wireguard-go: the same pid
-    }
-
-    private static async Task WaitForDeviceAsync(TestNetworkNamespace ns, string device)
-    {
-        DateTime deadline = DateTime.UtcNow + Patience;
-        while (!ns.Ip("-o", "link", "show").Contains($": {device}:", StringComparison.Ordinal))
-        {
-            Assert.True(DateTime.UtcNow < deadline, $"wireguard-go did not create {device} within {Patience}");
-            await Task.Delay(50);
-        }
     }
 
     private static string[] Lines(string text) => text.Split('\n');

@@ -13,7 +13,6 @@ namespace TunTelemetry.IntegrationTests.EndToEnd;
 /// </summary>
 public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposable
 {
-    private const string WireGuardGo = "/usr/bin/wireguard-go";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
     private readonly string _config = Path.Combine(Path.GetTempPath(), $"tt-{Guid.NewGuid():N}.conf");
 
@@ -22,39 +21,30 @@ public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposab
     [NetAdminFact]
     public async Task A_stopped_wireguard_go_is_named_as_its_devices_stopped_reader_while_the_device_drops()
     {
-        Assert.True(File.Exists(WireGuardGo), $"{WireGuardGo} is missing: apt-get install wireguard-go (.ci/run does)");
         const string device = "wgtt0";
         using TestNetns netns = TestNetns.Create();
         // No IPv6: the kernel's router solicitations would add a drop or two to the exact count.
         TestNetns.Run("ip", "netns", "exec", netns.Name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-        var start = new ProcessStartInfo("ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in new[] { "netns", "exec", netns.Name, WireGuardGo, device })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        start.Environment["WG_PROCESS_FOREGROUND"] = "1";
-        using Process wireguard = Process.Start(start)!; // ip netns exec execs wireguard-go: the same pid
+        using WireGuardGo wireguard = await WireGuardGo.StartAsync(netns.Name, device);
         AgentProcess? agent = null;
         try
         {
-            await WaitForDeviceAsync(netns.Name, device);
             TestNetns.Run("ip", "-n", netns.Name, "link", "set", device, "up");
             File.WriteAllText(_config, "tuntelemetry.metrics.reader-interval = 1s");
             agent = AgentProcess.StartUnder(["ip", "netns", "exec", netns.Name],
                 new Dictionary<string, string> { ["OTEL_METRICS_EXPORTER"] = "none" },
                 "run", "--console", "--config", _config, "--poll-interval", "500ms", "--include", $"^{device}$");
-            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Id}]", Patience);
+            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Pid}]", Patience);
 
-            TestNetns.Run("kill", "-STOP", $"{wireguard.Id}");
+            TestNetns.Run("kill", "-STOP", $"{wireguard.Pid}");
             Assert.Equal(600, PacketWriter.Send(device, 600, netns.Name));
 
-            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Id}]:STOPPED  <- ", Patience);
+            await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Pid}]:STOPPED  <- ", Patience);
             await agent.WaitForAsync(a => a.ConsoleTxDropped(device) == 100, Patience, $"100 drops of {device}");
             JsonElement snapshot = Snapshot(netns.Name, device);
             Assert.Equal(100UL, snapshot.GetProperty("stats").GetProperty("tx_dropped").GetUInt64());
             JsonElement reader = Assert.Single(snapshot.GetProperty("readers").EnumerateArray().ToArray());
-            Assert.Equal(wireguard.Id, reader.GetProperty("pid").GetInt32());
+            Assert.Equal(wireguard.Pid, reader.GetProperty("pid").GetInt32());
             Assert.Equal("wireguard-go", reader.GetProperty("name").GetString());
             Assert.Equal("stopped", reader.GetProperty("state").GetString());
             Assert.True(snapshot.GetProperty("link_up").GetBoolean());
@@ -63,9 +53,6 @@ public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposab
         }
         finally
         {
-            _ = Process.Start("kill", ["-CONT", $"{wireguard.Id}"])?.WaitForExit(10_000);
-            wireguard.Kill();
-            wireguard.WaitForExit(30_000);
             if (agent is not null)
             {
                 output.WriteLine(agent.Output);
@@ -79,27 +66,5 @@ public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposab
         using AgentProcess snapshot = AgentProcess.StartUnder(["ip", "netns", "exec", netns], new Dictionary<string, string>(), "snapshot", "--json", device);
         Assert.Equal(0, snapshot.WaitForExit(Patience));
         return JsonDocument.Parse(snapshot.Output).RootElement[0].Clone();
-    }
-
-    private static async Task WaitForDeviceAsync(string netns, string device)
-    {
-        DateTime deadline = DateTime.UtcNow + Patience;
-        while (true)
-        {
-            using Process show = Process.Start(new ProcessStartInfo("ip", ["-n", netns, "link", "show", device])
-            {
-                UseShellExecute = false,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            })!;
-            await show.WaitForExitAsync();
-            if (show.ExitCode == 0)
-            {
-                return;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"wireguard-go did not create {device} within {Patience}");
-            await Task.Delay(100);
-        }
     }
 }
