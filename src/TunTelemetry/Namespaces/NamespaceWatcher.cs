@@ -8,7 +8,8 @@ namespace TunTelemetry.Namespaces;
 /// namespace appearing and going, with its name, from a thread of its own: discovery never runs on the poll path.
 /// A namespace first found through a process and then bind-mounted (<c>ip netns add</c> is such a process for a
 /// moment) is reported as appearing again, with the bind mount's name and path: the process may be gone by the time
-/// its path is opened.
+/// its path is opened. A namespace found at a known one's id under other bind mounts only is another one: the known
+/// one is reported gone, and the other one appearing.
 /// </summary>
 /// <remarks>
 /// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
@@ -122,8 +123,15 @@ internal sealed class NamespaceWatcher : IDisposable
 
         foreach ((NetworkNamespaceId id, DiscoveredNamespace ns) in scan.Namespaces)
         {
-            if (!_known.TryGetValue(id, out NamespaceChange? known)
-                || (known.Namespace.BindMounts.Count == 0 && ns.BindMounts.Count > 0))
+            if (_known.TryGetValue(id, out NamespaceChange? known) && IsAnother(known.Namespace, ns))
+            {
+                // Gone before the new one appears, so that the dead one's poller is stopped, not kept for the new one.
+                _known.Remove(id);
+                Report(known with { Kind = NamespaceChangeKind.Gone });
+                known = null;
+            }
+
+            if (known is null || (known.Namespace.BindMounts.Count == 0 && ns.BindMounts.Count > 0))
             {
                 var change = new NamespaceChange(NamespaceChangeKind.Appeared, ns, NamespaceNaming.NameOf(ns, _scanner.ReadCgroup));
                 _known[id] = change;
@@ -133,6 +141,17 @@ internal sealed class NamespaceWatcher : IDisposable
 
         return scan.UnreadyBindMounts > 0 ? UnreadyRetry : _rescanInterval;
     }
+
+    /// <summary>
+    /// Whether a namespace found at a known namespace's id is another one: the kernel gives a dead namespace's inode to
+    /// the next namespace made, at once, so between two scans one can die and another take its id, and the id alone
+    /// would take the new one for the dead one (never reported gone, the new one never reported at all). Bind mounts
+    /// tell them apart: a namespace that had some and is found under others only has lost all of its own (a mount
+    /// point cannot be renamed), which means it died; at worst (its last bind mount removed while a process kept it
+    /// alive, and another one made for it) a live namespace is reported again under its new name.
+    /// </summary>
+    private static bool IsAnother(DiscoveredNamespace known, DiscoveredNamespace found) =>
+        known.BindMounts.Count > 0 && found.BindMounts.Count > 0 && !found.BindMounts.Any(known.BindMounts.Contains);
 
     private void Report(NamespaceChange change)
     {
