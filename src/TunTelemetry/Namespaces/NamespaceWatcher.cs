@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Namespaces;
@@ -13,7 +14,9 @@ namespace TunTelemetry.Namespaces;
 /// </summary>
 /// <remarks>
 /// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
-/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever.
+/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever. A
+/// namespace found dead otherwise (its poller heard the kernel drop its id) is forgotten when the caller says so
+/// (<see cref="Forget"/>).
 /// Callbacks run on the watcher's thread, one at a time; an exception from one is reported and the watcher goes on.
 /// </remarks>
 internal sealed class NamespaceWatcher : IDisposable
@@ -29,6 +32,7 @@ internal sealed class NamespaceWatcher : IDisposable
     private readonly ManualResetEventSlim _stopped = new();
     private readonly InotifyWatch _inotify = new();
     private readonly Dictionary<NetworkNamespaceId, NamespaceChange> _known = [];
+    private readonly ConcurrentQueue<NetworkNamespaceId> _forgotten = new();
     private Thread? _thread;
     private bool _warnedDenied;
 
@@ -53,6 +57,15 @@ internal sealed class NamespaceWatcher : IDisposable
         _thread = new Thread(() => Run(wait)) { IsBackground = true, Name = "tuntelemetry-netns-watcher" };
         _thread.Start();
     }
+
+    /// <summary>
+    /// Forgets the namespace known at <paramref name="id"/>, which its caller found dead, without reporting it gone
+    /// (the caller knows): the kernel may have given its inode to a new namespace already, with no bind mount of the
+    /// dead one's to tell them apart (<see cref="IsAnother"/>), and whatever a scan finds there from then on is
+    /// reported as appeared. Safe from any thread; done at the next scan (a netns directory's change, or the rescan
+    /// interval at the latest).
+    /// </summary>
+    public void Forget(NetworkNamespaceId id) => _forgotten.Enqueue(id);
 
     public void Dispose()
     {
@@ -95,6 +108,12 @@ internal sealed class NamespaceWatcher : IDisposable
     /// <summary>Scans, reports the difference; returns how long to wait before the next scan.</summary>
     private TimeSpan ScanAndReport()
     {
+        // Before the scan, so that it looks after each of these namespaces died and cannot find one of them again.
+        while (_forgotten.TryDequeue(out NetworkNamespaceId dead))
+        {
+            _known.Remove(dead);
+        }
+
         NamespaceScan scan;
         try
         {

@@ -44,6 +44,36 @@ public sealed class NamespaceInodeReuseAgentTests(ITestOutputHelper output)
         }
     }
 
+    [NetAdminFact]
+    public async Task A_namespace_held_by_a_process_and_given_the_inode_of_a_dead_one_is_watched_and_the_dead_one_is_gone()
+    {
+        // No bind mount to tell the two apart: only the dead namespace's poller, which hears the kernel drop its id, knows.
+        using TestNetworkNamespace dead = TestNetworkNamespace.CreateUnnamed();
+        string deadName = $"pid:{dead.HolderPid}";
+        TestNetworkNamespace? reborn = null;
+        using AgentProcess agent = StartAgent();
+        try
+        {
+            await agent.WaitForOutputAsync($"Watching network namespace {deadName} ", Patience);
+            ulong inode = dead.Inode;
+
+            agent.Pause();
+            dead.Delete();
+            reborn = CreateWithInode(inode, TestNetworkNamespace.CreateUnnamed);
+            agent.Resume();
+
+            await agent.WaitForOutputAsync($"Watching network namespace pid:{reborn.HolderPid} ", Patience);
+            await agent.WaitForAsync(a => WatcherSaidGone(a, deadName, inode), Patience, $"the watcher saying that {deadName} is gone");
+            Assert.False(agent.HasExited, agent.Output);
+            Assert.Equal(0, agent.Terminate(Patience));
+        }
+        finally
+        {
+            output.WriteLine(agent.Output);
+            reborn?.Dispose();
+        }
+    }
+
     // Namespaces only: no device of this name exists, so the output holds no other test's devices.
     private static AgentProcess StartAgent() =>
         AgentProcess.Start(new Dictionary<string, string>(), "run", "--no-console", "--all-namespaces", "--poll-interval", "10m", "--include", "^none-wanted$");
