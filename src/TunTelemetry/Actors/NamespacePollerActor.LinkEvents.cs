@@ -108,19 +108,29 @@ internal sealed partial class NamespacePollerActor
         catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException)
         {
             _log.Info("Network namespace {0} (netns:[{1}]) is gone: its id {2} in ours was dropped ({3})", _namespace.Name, _namespace.Inode, _nsid, e.Message);
-            Context.Stop(Self);
+            Died();
             return;
         }
 
         if (current != _nsid)
         {
             _log.Info("Network namespace {0} (netns:[{1}]) is gone: its id {2} in ours was dropped", _namespace.Name, _namespace.Inode, _nsid);
-            Context.Stop(Self);
+            Died();
             return;
         }
 
         ClaimId();
         OnRereadAsked();
+    }
+
+    /// <summary>
+    /// Tells the watcher, which must forget the namespace rather than start its poller again: its inode may be another
+    /// namespace's already. Then stops.
+    /// </summary>
+    private void Died()
+    {
+        Context.Parent.Tell(NamespaceDied.Instance, Self);
+        Context.Stop(Self);
     }
 
     private sealed class RereadDue

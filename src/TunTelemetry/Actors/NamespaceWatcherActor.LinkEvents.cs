@@ -8,6 +8,19 @@ namespace TunTelemetry.Actors;
 /// <summary>A namespace poller reads the namespace with this id in ours (given or confirmed by the kernel); the sender is the poller.</summary>
 internal sealed record NamespaceIdClaimed(int Nsid);
 
+/// <summary>
+/// A namespace poller's namespace died: the kernel dropped its id and its file no longer leads to it (or to the same id).
+/// The sender is the poller, which stops.
+/// </summary>
+internal sealed class NamespaceDied
+{
+    public static readonly NamespaceDied Instance = new();
+
+    private NamespaceDied()
+    {
+    }
+}
+
 /// <summary>From the listener: a TUN/TAP device of the namespace with this id in ours came, changed, went or moved.</summary>
 internal sealed record NamespaceLinksChanged(int Nsid);
 
@@ -41,6 +54,7 @@ internal sealed partial class NamespaceWatcherActor
         Receive<NamespaceLinksChanged>(m => OnLinksChanged(m.Nsid));
         Receive<NamespaceIdDropped>(m => OnIdDropped(m.Nsid));
         Receive<NamespaceEventsMissed>(m => OnEventsMissed(m.Reason));
+        Receive<NamespaceDied>(_ => OnNamespaceDied(Sender));
         Receive<Terminated>(t => OnPollerTerminated(t.ActorRef));
     }
 

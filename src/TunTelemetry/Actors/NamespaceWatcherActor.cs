@@ -18,7 +18,7 @@ namespace TunTelemetry.Actors;
 /// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace. A poller
 /// that stops on its own (it could not open its socket or the namespace's file: no descriptor left, or the namespace
 /// going) is started again with <c>tuntelemetry.backoff</c> for as long as scans still find its namespace, never left
-/// stopped for good.
+/// stopped for good; one that found its namespace dead (<see cref="NamespaceDied"/>) is not, and its namespace is gone.
 /// </remarks>
 internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
 {
@@ -114,14 +114,37 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
             return;
         }
 
+        Gone(id, change.Name);
+    }
+
+    private void Gone(NetworkNamespaceId id, string name)
+    {
         _present.Remove(id);
         _failedStarts.Remove(id);
         Timers.Cancel(id);
         if (_pollers.Remove(id, out IActorRef? poller))
         {
-            _log.Info("Network namespace {0} (netns:[{1}]) is gone", change.Name, id.Inode);
+            _log.Info("Network namespace {0} (netns:[{1}]) is gone", name, id.Inode);
             Context.Stop(poller);
         }
+    }
+
+    /// <summary>
+    /// The poller found its namespace dead before any scan did, which a scan may never do: the kernel gives the freed
+    /// inode to the next namespace made, and a scan that finds it taken again cannot always tell the new namespace
+    /// from the dead one (no bind mounts to compare, when processes hold them). Left known, the dead one would be
+    /// started again for ever on a path that leads nowhere and the new one never watched; so it is gone now, and the
+    /// scans forget it: whatever they find at its inode from then on appears as a namespace of its own.
+    /// </summary>
+    private void OnNamespaceDied(IActorRef poller)
+    {
+        if (!_namespaceOf.TryGetValue(poller, out NetworkNamespaceId id) || !_pollers.TryGetValue(id, out IActorRef? current) || !current.Equals(poller))
+        {
+            return; // stopped by this actor already: a scan found its namespace gone first
+        }
+
+        Gone(id, _present.TryGetValue(id, out NamespaceChange? last) ? last.Name : id.ToString());
+        _watcher?.Forget(id);
     }
 
     private void StartPoller(NetworkNamespaceId id)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Namespaces;
@@ -8,11 +9,14 @@ namespace TunTelemetry.Namespaces;
 /// namespace appearing and going, with its name, from a thread of its own: discovery never runs on the poll path.
 /// A namespace first found through a process and then bind-mounted (<c>ip netns add</c> is such a process for a
 /// moment) is reported as appearing again, with the bind mount's name and path: the process may be gone by the time
-/// its path is opened.
+/// its path is opened. A namespace found at a known one's id under other bind mounts only is another one: the known
+/// one is reported gone, and the other one appearing.
 /// </summary>
 /// <remarks>
 /// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
-/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever.
+/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever. A
+/// namespace found dead otherwise (its poller heard the kernel drop its id) is forgotten when the caller says so
+/// (<see cref="Forget"/>).
 /// Callbacks run on the watcher's thread, one at a time; an exception from one is reported and the watcher goes on.
 /// </remarks>
 internal sealed class NamespaceWatcher : IDisposable
@@ -28,6 +32,7 @@ internal sealed class NamespaceWatcher : IDisposable
     private readonly ManualResetEventSlim _stopped = new();
     private readonly InotifyWatch _inotify = new();
     private readonly Dictionary<NetworkNamespaceId, NamespaceChange> _known = [];
+    private readonly ConcurrentQueue<NetworkNamespaceId> _forgotten = new();
     private Thread? _thread;
     private bool _warnedDenied;
 
@@ -52,6 +57,15 @@ internal sealed class NamespaceWatcher : IDisposable
         _thread = new Thread(() => Run(wait)) { IsBackground = true, Name = "tuntelemetry-netns-watcher" };
         _thread.Start();
     }
+
+    /// <summary>
+    /// Forgets the namespace known at <paramref name="id"/>, which its caller found dead, without reporting it gone
+    /// (the caller knows): the kernel may have given its inode to a new namespace already, with no bind mount of the
+    /// dead one's to tell them apart (<see cref="IsAnother"/>), and whatever a scan finds there from then on is
+    /// reported as appeared. Safe from any thread; done at the next scan (a netns directory's change, or the rescan
+    /// interval at the latest).
+    /// </summary>
+    public void Forget(NetworkNamespaceId id) => _forgotten.Enqueue(id);
 
     public void Dispose()
     {
@@ -94,6 +108,12 @@ internal sealed class NamespaceWatcher : IDisposable
     /// <summary>Scans, reports the difference; returns how long to wait before the next scan.</summary>
     private TimeSpan ScanAndReport()
     {
+        // Before the scan, so that it looks after each of these namespaces died and cannot find one of them again.
+        while (_forgotten.TryDequeue(out NetworkNamespaceId dead))
+        {
+            _known.Remove(dead);
+        }
+
         NamespaceScan scan;
         try
         {
@@ -122,8 +142,15 @@ internal sealed class NamespaceWatcher : IDisposable
 
         foreach ((NetworkNamespaceId id, DiscoveredNamespace ns) in scan.Namespaces)
         {
-            if (!_known.TryGetValue(id, out NamespaceChange? known)
-                || (known.Namespace.BindMounts.Count == 0 && ns.BindMounts.Count > 0))
+            if (_known.TryGetValue(id, out NamespaceChange? known) && IsAnother(known.Namespace, ns))
+            {
+                // Gone before the new one appears, so that the dead one's poller is stopped, not kept for the new one.
+                _known.Remove(id);
+                Report(known with { Kind = NamespaceChangeKind.Gone });
+                known = null;
+            }
+
+            if (known is null || (known.Namespace.BindMounts.Count == 0 && ns.BindMounts.Count > 0))
             {
                 var change = new NamespaceChange(NamespaceChangeKind.Appeared, ns, NamespaceNaming.NameOf(ns, _scanner.ReadCgroup));
                 _known[id] = change;
@@ -133,6 +160,17 @@ internal sealed class NamespaceWatcher : IDisposable
 
         return scan.UnreadyBindMounts > 0 ? UnreadyRetry : _rescanInterval;
     }
+
+    /// <summary>
+    /// Whether a namespace found at a known namespace's id is another one: the kernel gives a dead namespace's inode to
+    /// the next namespace made, at once, so between two scans one can die and another take its id, and the id alone
+    /// would take the new one for the dead one (never reported gone, the new one never reported at all). Bind mounts
+    /// tell them apart: a namespace that had some and is found under others only has lost all of its own (a mount
+    /// point cannot be renamed), which means it died; at worst (its last bind mount removed while a process kept it
+    /// alive, and another one made for it) a live namespace is reported again under its new name.
+    /// </summary>
+    private static bool IsAnother(DiscoveredNamespace known, DiscoveredNamespace found) =>
+        known.BindMounts.Count > 0 && found.BindMounts.Count > 0 && !found.BindMounts.Any(known.BindMounts.Contains);
 
     private void Report(NamespaceChange change)
     {

@@ -114,6 +114,38 @@ public sealed class NamespaceDiscoveryTests
         WaitFor(changes, c => c.Kind == NamespaceChangeKind.Gone && c.Namespace.Id.Inode == inode);
     }
 
+    [Fact]
+    public void A_namespace_found_at_a_known_inode_under_other_bind_mounts_only_is_another_one_the_known_one_is_gone()
+    {
+        // The kernel hands a dead namespace's inode to the next namespace made: when that happens between two scans,
+        // only the bind mounts tell the two apart. A stand-in netns directory whose one entry is renamed does that in
+        // one step (a link to our own namespace file: no privilege needed), so no scan can see the inode free between.
+        string root = Directory.CreateTempSubdirectory("tuntelemetry-reuse-").FullName;
+        string netns = Directory.CreateDirectory(Path.Combine(root, "netns")).FullName;
+        string proc = Directory.CreateDirectory(Path.Combine(root, "proc")).FullName;
+        try
+        {
+            string dead = Path.Combine(netns, "dead"), reborn = Path.Combine(netns, "reborn");
+            File.CreateSymbolicLink(dead, "/proc/self/ns/net");
+            var changes = new BlockingCollection<NamespaceChange>();
+            using var watcher = new NamespaceWatcher(new NamespaceScanner([netns], proc), TimeSpan.FromHours(1), changes.Add, _ => { });
+            watcher.Start();
+            NamespaceChange appeared = WaitFor(changes, c => c.Kind == NamespaceChangeKind.Appeared);
+            Assert.Equal([dead], appeared.Namespace.BindMounts);
+
+            File.Move(dead, reborn);
+            NamespaceChange gone = WaitFor(changes, _ => true);
+            Assert.Equal((NamespaceChangeKind.Gone, "dead"), (gone.Kind, gone.Name));
+            NamespaceChange another = WaitFor(changes, _ => true);
+            Assert.Equal((NamespaceChangeKind.Appeared, "reborn", appeared.Namespace.Id), (another.Kind, another.Name, another.Namespace.Id));
+            Assert.Equal([reborn], another.Namespace.BindMounts);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static DiscoveredNamespace FindByInode(NamespaceScan scan, ulong inode) =>
         Assert.Single(scan.Namespaces.Values, n => n.Id.Inode == inode);
 

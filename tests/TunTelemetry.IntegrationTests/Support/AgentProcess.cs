@@ -12,6 +12,8 @@ public sealed partial class AgentProcess : IDisposable
 {
     private const int SIGINT = 2;
     private const int SIGTERM = 15;
+    private const int SIGCONT = 18; // x86_64 and arm64 alike
+    private const int SIGSTOP = 19;
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -176,14 +178,27 @@ public sealed partial class AgentProcess : IDisposable
     /// <summary>Sends SIGINT (Ctrl-C in a terminal) and waits for the exit code.</summary>
     public int Interrupt(TimeSpan timeout) => Signal(SIGINT, timeout);
 
+    /// <summary>
+    /// Stops the agent (SIGSTOP) until <see cref="Resume"/>: none of its threads runs, so whatever happens on the host
+    /// meanwhile reaches it at once afterwards, as to an agent whose threads did not get a turn on a loaded machine.
+    /// </summary>
+    public void Pause() => Send(SIGSTOP);
+
+    /// <summary>Lets a paused agent run again (SIGCONT).</summary>
+    public void Resume() => Send(SIGCONT);
+
     private int Signal(int signal, TimeSpan timeout)
+    {
+        Send(signal);
+        return WaitForExit(timeout);
+    }
+
+    private void Send(int signal)
     {
         if (Kill(_process.Id, signal) != 0)
         {
             throw new InvalidOperationException($"kill failed: errno {Marshal.GetLastPInvokeError()}");
         }
-
-        return WaitForExit(timeout);
     }
 
     public int WaitForExit(TimeSpan timeout)
