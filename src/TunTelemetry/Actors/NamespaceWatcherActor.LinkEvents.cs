@@ -90,7 +90,8 @@ internal sealed partial class NamespaceWatcherActor
             nsid => self.Tell(new NamespaceLinksChanged(nsid)),
             nsid => self.Tell(new NamespaceIdDropped(nsid)),
             reason => self.Tell(new NamespaceEventsMissed(reason)),
-            openSocket);
+            openSocket,
+            _options.Backoff);
         try
         {
             listener.Start();

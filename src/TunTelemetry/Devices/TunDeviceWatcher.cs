@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Devices;
@@ -7,19 +8,20 @@ namespace TunTelemetry.Devices;
 /// <summary>
 /// Follows TUN/TAP devices as they come and go: joins <c>RTNLGRP_LINK</c> first and lists second, so no device can
 /// appear unseen between the two; then turns link notifications into <see cref="TunDeviceEvent"/>s. When the kernel
-/// drops notifications (<c>ENOBUFS</c>) or the socket fails, it re-lists rather than guess.
+/// drops notifications (<c>ENOBUFS</c>) or the socket fails, it re-lists rather than guess; a socket that fails is
+/// opened again after <c>tuntelemetry.backoff</c>'s delay, as every retry of the agent waits.
 /// </summary>
 public sealed class TunDeviceWatcher
 {
-    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-
     private readonly DeviceSelection _selection;
     private readonly Func<NetlinkRouteSocket> _openSocket;
+    private readonly BackoffSettings _backoff;
 
-    public TunDeviceWatcher(DeviceSelection selection, Func<NetlinkRouteSocket>? openSocket = null)
+    /// <param name="backoff">How long to wait before opening a failed socket again (<see cref="BackoffSettings.Default"/> if null).</param>
+    public TunDeviceWatcher(DeviceSelection selection, Func<NetlinkRouteSocket>? openSocket = null, BackoffSettings? backoff = null)
     {
         _selection = selection ?? throw new ArgumentNullException(nameof(selection));
+        _backoff = backoff ?? BackoffSettings.Default;
         _openSocket = openSocket ?? (() => NetlinkRouteSocket.Open(new NetlinkSocketOptions
         {
             Groups = NetlinkRouteGroups.Link,
@@ -64,7 +66,7 @@ public sealed class TunDeviceWatcher
 
     private void Run(ChannelWriter<TunDeviceEvent> events, CancellationToken stop)
     {
-        TimeSpan retryDelay = MinRetryDelay;
+        int failures = 0; // in a row: a socket that lists again resets it
         var known = new Dictionary<int, TunDevice>();
         var changes = new List<LinkChange>();
 
@@ -78,7 +80,7 @@ public sealed class TunDeviceWatcher
             {
                 socket = _openSocket();
                 Relist(socket, known, events, stop);
-                retryDelay = MinRetryDelay;
+                failures = 0;
                 while (socket.WaitReadable(wakeup))
                 {
                     changes.Clear();
@@ -110,13 +112,12 @@ public sealed class TunDeviceWatcher
             {
                 // Any failure (netlink, or a pattern that timed out on a hostile name) is reported and retried: this
                 // runs on its own thread, where an escaping exception would end the process.
+                TimeSpan retryDelay = _backoff.DelayBefore(failures++, Random.Shared.NextDouble());
                 Write(events, new TunDeviceWatchFailed(e, retryDelay), stop);
                 if (stop.WaitHandle.WaitOne(retryDelay))
                 {
                     break;
                 }
-
-                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             }
             finally
             {

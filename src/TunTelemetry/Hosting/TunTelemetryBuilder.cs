@@ -99,7 +99,7 @@ public sealed class TunTelemetryBuilder
     }
 
     internal Func<TunDeviceWatcher>? WatcherFactory() =>
-        WatchKernel ? () => new TunDeviceWatcher(Options.Devices) : null;
+        WatchKernel ? () => new TunDeviceWatcher(Options.Devices, backoff: Options.Backoff) : null;
 
     internal Func<string, TunDevice?>? NameResolver()
     {

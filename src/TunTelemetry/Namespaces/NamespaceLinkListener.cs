@@ -1,3 +1,4 @@
+using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Namespaces;
@@ -17,10 +18,8 @@ namespace TunTelemetry.Namespaces;
 /// </remarks>
 internal sealed class NamespaceLinkListener : IDisposable
 {
-    private static readonly TimeSpan MinRetryDelay = TimeSpan.FromMilliseconds(200);
-    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-
     private readonly Func<NetnsRouteSocket> _openSocket;
+    private readonly BackoffSettings _backoff;
     private readonly Action<int> _onLinksChanged;
     private readonly Action<int> _onIdDropped;
     private readonly Action<string> _onMissed;
@@ -33,8 +32,11 @@ internal sealed class NamespaceLinkListener : IDisposable
     /// <param name="onIdDropped">The kernel dropped this namespace id (its namespace died); it may be given to another.</param>
     /// <param name="onMissed">Events may have been lost, for the reason given: every namespace must be re-read.</param>
     /// <param name="openSocket">Opens the listening socket; the default joins the link and namespace-id groups with <c>NETLINK_LISTEN_ALL_NSID</c>.</param>
-    public NamespaceLinkListener(Action<int> onLinksChanged, Action<int> onIdDropped, Action<string> onMissed, Func<NetnsRouteSocket>? openSocket = null)
+    /// <param name="backoff">How long to wait before listening again after a failure (<c>tuntelemetry.backoff</c>; <see cref="BackoffSettings.Default"/> if null).</param>
+    public NamespaceLinkListener(Action<int> onLinksChanged, Action<int> onIdDropped, Action<string> onMissed, Func<NetnsRouteSocket>? openSocket = null,
+        BackoffSettings? backoff = null)
     {
+        _backoff = backoff ?? BackoffSettings.Default;
         _onLinksChanged = onLinksChanged;
         _onIdDropped = onIdDropped;
         _onMissed = onMissed;
@@ -82,7 +84,7 @@ internal sealed class NamespaceLinkListener : IDisposable
 
     private void Run()
     {
-        TimeSpan retryDelay = MinRetryDelay;
+        int failures = 0; // in a row: a notification received resets it
         var links = new List<NamespacedLinkChange>();
         var ids = new List<NetnsIdChange>();
         var woken = new HashSet<int>();
@@ -110,7 +112,7 @@ internal sealed class NamespaceLinkListener : IDisposable
                         continue;
                     }
 
-                    retryDelay = MinRetryDelay;
+                    failures = 0;
                     foreach (NetnsIdChange id in ids)
                     {
                         if (!id.Added)
@@ -137,13 +139,12 @@ internal sealed class NamespaceLinkListener : IDisposable
                 // everything re-read, since events were missed meanwhile.
                 _socket?.Dispose();
                 _socket = null;
+                TimeSpan retryDelay = _backoff.DelayBefore(failures++, Random.Shared.NextDouble());
                 _onMissed($"listening failed ({e.Message}); listening again in {retryDelay.TotalSeconds:0.#} s");
                 if (_stopped.Wait(retryDelay))
                 {
                     return;
                 }
-
-                retryDelay = TimeSpan.FromTicks(Math.Min(retryDelay.Ticks * 2, MaxRetryDelay.Ticks));
             }
         }
     }

@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 using Xunit;
 
@@ -7,9 +8,11 @@ namespace TunTelemetry.IntegrationTests.Reliability;
 public sealed class DeviceWatcherFaultTests
 {
     [Fact]
-    public async Task A_failing_notification_socket_is_reported_and_retried_until_it_lists()
+    public async Task A_failing_notification_socket_is_reported_and_retried_with_the_backoff_until_it_lists()
     {
         int opens = 0;
+        // tuntelemetry.backoff, without its random stretch: 100 ms, then twice that.
+        var backoff = new BackoffSettings(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromMinutes(5));
         var watcher = new TunDeviceWatcher(DeviceSelection.All, () =>
         {
             if (Interlocked.Increment(ref opens) <= 2)
@@ -18,7 +21,7 @@ public sealed class DeviceWatcherFaultTests
             }
 
             return NetlinkRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
-        });
+        }, backoff);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var events = new List<TunDeviceEvent>();
         await foreach (TunDeviceEvent e in watcher.WatchAsync(cancel.Token))
@@ -31,8 +34,12 @@ public sealed class DeviceWatcherFaultTests
         }
 
         Assert.Collection(events,
-            e => Assert.Contains("EMFILE", Assert.IsType<TunDeviceWatchFailed>(e).Error.Message, StringComparison.Ordinal),
-            e => Assert.True(Assert.IsType<TunDeviceWatchFailed>(e).RetryIn > TimeSpan.FromMilliseconds(200)),
+            e =>
+            {
+                Assert.Contains("EMFILE", Assert.IsType<TunDeviceWatchFailed>(e).Error.Message, StringComparison.Ordinal);
+                Assert.Equal(TimeSpan.FromMilliseconds(100), ((TunDeviceWatchFailed)e).RetryIn);
+            },
+            e => Assert.Equal(TimeSpan.FromMilliseconds(200), Assert.IsType<TunDeviceWatchFailed>(e).RetryIn),
             e => Assert.IsType<TunDevicesListed>(e));
     }
 }
