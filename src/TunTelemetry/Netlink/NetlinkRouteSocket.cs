@@ -16,8 +16,6 @@ public sealed class NetlinkRouteSocket : ILinkStatsReader
     // 10,000 devices.
     private const int StatsBufferSize = 1024;
 
-    private const int MaxDumpAttempts = 3;
-
     private readonly NetlinkSocket _socket;
 
     private NetlinkRouteSocket(NetlinkSocket socket) => _socket = socket;
@@ -86,24 +84,9 @@ public sealed class NetlinkRouteSocket : ILinkStatsReader
     /// <summary>Lists every link in this network namespace (RTM_GETLINK dump).</summary>
     public IReadOnlyList<LinkDescription> DumpLinks()
     {
-        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
-        for (int attempt = 1; ; attempt++)
-        {
-            uint sequence = _socket.NextSequence();
-            var sink = new LinkDescriptionSink(new List<LinkDescription>());
-            // A dump of our own namespace is not known to fail once started; an errno its NLMSG_DONE could carry is
-            // left unread here, and the list read so far returned, as this socket always has.
-            if (!_socket.DumpLinks(request[..RtmGetLinkRequest.WriteDump(request, sequence)], sequence, "RTM_GETLINK dump", ref sink).Interrupted)
-            {
-                return sink.Links;
-            }
-
-            // NLM_F_DUMP_INTR: the link table changed mid-dump, so the list may be inconsistent; ask again.
-            if (attempt == MaxDumpAttempts)
-            {
-                throw NetlinkSocket.DumpKeptChanging(MaxDumpAttempts);
-            }
-        }
+        var sink = new LinkDescriptionSink([]);
+        _socket.DumpAllLinks(new OwnLinksDumpRequest(), "RTM_GETLINK dump", ref sink);
+        return sink.Links;
     }
 
     /// <summary>Looks a link up by name; null when no link has it.</summary>

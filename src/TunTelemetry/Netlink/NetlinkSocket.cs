@@ -298,9 +298,44 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
     }
 
-    /// <summary>What a dump throws when the kernel's table kept changing (<c>NLM_F_DUMP_INTR</c>) during every attempt.</summary>
-    public static NetlinkErrnoException DumpKeptChanging(int attempts) =>
-        new("RTM_GETLINK dump", Errno.EINTR, $"the link table kept changing during {attempts} dumps");
+    /// <summary>How often a dump is asked again while the kernel flags it interrupted.</summary>
+    internal const int MaxDumpAttempts = 3;
+
+    /// <summary>
+    /// A whole link dump, as every one is read: <paramref name="request"/> sent and its replies handed to
+    /// <paramref name="sink"/> to the kernel's <c>NLMSG_DONE</c> (<see cref="DumpLinks"/>); asked again, with the sink
+    /// restarted, while the kernel flags it interrupted (<c>NLM_F_DUMP_INTR</c>: the table changed mid-dump, so what
+    /// was read may be inconsistent), at most <see cref="MaxDumpAttempts"/> times. An errno its <c>NLMSG_DONE</c>
+    /// carries (a dump that failed after it started, such as a target namespace id that died) is thrown as a
+    /// <see cref="NetlinkErrnoException"/> named <paramref name="operation"/>.
+    /// </summary>
+    public void DumpAllLinks<TRequest, TSink>(TRequest request, string operation, ref TSink sink)
+        where TRequest : struct, ILinkDumpRequest
+        where TSink : struct, ILinkDumpSink
+    {
+        Span<byte> buffer = stackalloc byte[Math.Max(RtmGetLinkRequest.MaxSize, RtmGetLinkTargetedRequest.MaxSize)];
+        for (int attempt = 1; ; attempt++)
+        {
+            uint sequence = NextSequence();
+            LinkDumpEnd end = DumpLinks(buffer[..request.Write(buffer, sequence)], sequence, operation, ref sink);
+            if (end.Errno != 0)
+            {
+                throw new NetlinkErrnoException(operation, end.Errno, null);
+            }
+
+            if (!end.Interrupted)
+            {
+                return;
+            }
+
+            if (attempt == MaxDumpAttempts)
+            {
+                throw new NetlinkErrnoException(operation, Errno.EINTR, $"the link table kept changing during {MaxDumpAttempts} dumps");
+            }
+
+            sink.Restart();
+        }
+    }
 
     /// <summary>
     /// Blocks until a datagram can be received (true) or <paramref name="wakeup"/> is set (false), without a timeout:

@@ -16,7 +16,6 @@ namespace TunTelemetry.Netlink;
 /// </remarks>
 internal sealed class NetnsRouteSocket : IDisposable
 {
-    private const int MaxDumpAttempts = 3;
     private const int ReplyBufferSize = 1024;
     private const string TargetedDump = "RTM_GETLINK dump (IFLA_TARGET_NETNSID)";
 
@@ -89,40 +88,16 @@ internal sealed class NetnsRouteSocket : IDisposable
     /// </summary>
     public void ReadTunStats(int nsid, List<LinkStatsReading> readings)
     {
-        int before = readings.Count;
-        for (int attempt = 1; ; attempt++)
-        {
-            var sink = new StatsSink(readings);
-            if (Dump(nsid, tunOnly: true, ref sink))
-            {
-                return;
-            }
-
-            // NLM_F_DUMP_INTR: the link table changed mid-dump, so the readings may be inconsistent; ask again.
-            readings.RemoveRange(before, readings.Count - before);
-            if (attempt == MaxDumpAttempts)
-            {
-                throw NetlinkSocket.DumpKeptChanging(MaxDumpAttempts);
-            }
-        }
+        var sink = new StatsSink(readings, readings.Count);
+        _socket.DumpAllLinks(new TargetedLinksDumpRequest(nsid, TunOnly: true), TargetedDump, ref sink);
     }
 
     /// <summary>Lists the links of namespace <paramref name="nsid"/>; with <paramref name="tunOnly"/>, its TUN/TAP devices only.</summary>
     public IReadOnlyList<LinkDescription> DumpLinks(int nsid, bool tunOnly)
     {
-        for (int attempt = 1; ; attempt++)
-        {
-            var sink = new LinkDescriptionSink(new List<LinkDescription>());
-            if (Dump(nsid, tunOnly, ref sink))
-            {
-                return sink.Links;
-            }
-
-            if (attempt == MaxDumpAttempts)
-            {
-                throw NetlinkSocket.DumpKeptChanging(MaxDumpAttempts);
-            }
-        }
+        var sink = new LinkDescriptionSink([]);
+        _socket.DumpAllLinks(new TargetedLinksDumpRequest(nsid, tunOnly), TargetedDump, ref sink);
+        return sink.Links;
     }
 
     /// <summary>
@@ -199,7 +174,8 @@ internal sealed class NetnsRouteSocket : IDisposable
 
     public void Dispose() => _socket.Dispose();
 
-    private readonly struct StatsSink(List<LinkStatsReading> readings) : ILinkDumpSink
+    /// <summary>Each TUN/TAP device's reading, added after the <paramref name="before"/> readings the list had.</summary>
+    private readonly struct StatsSink(List<LinkStatsReading> readings, int before) : ILinkDumpSink
     {
         public void OnLink(ReadOnlySpan<byte> body)
         {
@@ -208,24 +184,8 @@ internal sealed class NetnsRouteSocket : IDisposable
                 readings.Add(reading);
             }
         }
-    }
 
-    /// <summary>One targeted dump; false when the kernel flagged it interrupted.</summary>
-    private bool Dump<TSink>(int nsid, bool tunOnly, ref TSink sink)
-        where TSink : struct, ILinkDumpSink
-    {
-        uint sequence = _socket.NextSequence();
-        Span<byte> request = stackalloc byte[RtmGetLinkTargetedRequest.MaxSize];
-        LinkDumpEnd end = _socket.DumpLinks(request[..RtmGetLinkTargetedRequest.WriteDump(request, sequence, nsid, tunOnly)],
-            sequence, TargetedDump, ref sink);
-        // A dump that fails after it started (a target id no namespace has any more: EINVAL) ends with NLMSG_DONE
-        // carrying the errno instead of an NLMSG_ERROR.
-        if (end.Errno != 0)
-        {
-            throw new NetlinkErrnoException(TargetedDump, end.Errno, null);
-        }
-
-        return !end.Interrupted;
+        public void Restart() => readings.RemoveRange(before, readings.Count - before);
     }
 
     private int RequestId(bool byPid, int value)
