@@ -61,25 +61,8 @@ public sealed class NetlinkRouteSocket : ILinkStatsReader
         _socket.Send(request[..RtmGetStatsRequest.Write(request, sequence, ifIndex)]);
     }
 
-    /// <summary>
-    /// Sends an RTM_GETSTATS request and copies the raw reply datagram: how the decode fixtures were captured from
-    /// the running kernel.
-    /// </summary>
-    internal byte[] CaptureStatsReply(int ifIndex)
-    {
-        SendStatsRequestWithoutReading(ifIndex);
-        Span<byte> reply = stackalloc byte[StatsBufferSize];
-        return reply[.._socket.Receive(reply)].ToArray();
-    }
-
-    /// <summary>Sends an RTM_GETLINK request for one ifindex and copies the raw reply datagram (fixture capture).</summary>
-    internal byte[] CaptureLinkReply(int ifIndex)
-    {
-        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
-        _socket.Send(request[..RtmGetLinkRequest.WriteOne(request, _socket.NextSequence(), ifIndex, name: default)]);
-        using RentedDatagram datagram = _socket.ReceiveRented();
-        return datagram.Bytes.ToArray();
-    }
+    /// <summary>The socket underneath, for tools that send requests of their own (the tests' fixture capture).</summary>
+    internal NetlinkSocket Socket => _socket;
 
     /// <summary>Lists every link in this network namespace (RTM_GETLINK dump).</summary>
     public IReadOnlyList<LinkDescription> DumpLinks()

@@ -154,21 +154,8 @@ internal sealed class NetnsRouteSocket : IDisposable
     /// </summary>
     internal bool WaitReadable(WakeupEvent wakeup) => _socket.WaitReadable(wakeup);
 
-    /// <summary>Sends a request and returns its first reply datagram as it came: how the fixtures were captured.</summary>
-    internal byte[] CaptureReply(ReadOnlySpan<byte> request)
-    {
-        _socket.Send(request);
-        using RentedDatagram datagram = ReceiveWithNsid(out _);
-        return datagram.Bytes.ToArray();
-    }
-
-    /// <summary>Receives one notification datagram with its control bytes, as they came: how the fixtures were captured.</summary>
-    internal (byte[] Datagram, byte[] Control) CaptureNotification()
-    {
-        byte[] control = new byte[NetlinkNsidControlMessage.Space * 2];
-        using RentedDatagram datagram = _socket.ReceiveRented(control, out int controlLength);
-        return (datagram.Bytes.ToArray(), control.AsSpan(0, controlLength).ToArray());
-    }
+    /// <summary>The socket underneath, for tools that send requests of their own (the tests' fixture capture).</summary>
+    internal NetlinkSocket Socket => _socket;
 
     internal uint NextSequence() => _socket.NextSequence();
 

@@ -2,6 +2,7 @@ using TunTelemetry.Demo;
 using TunTelemetry.Devices;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Netlink;
+using TunTelemetry.Netlink.Capture;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Netlink;

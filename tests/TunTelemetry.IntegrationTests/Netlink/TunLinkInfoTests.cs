@@ -1,5 +1,6 @@
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Netlink;
+using TunTelemetry.Netlink.Capture;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Netlink;

@@ -1,6 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Netlink;
+using TunTelemetry.Netlink.Capture;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Netns;

@@ -1,4 +1,5 @@
 using TunTelemetry.Netlink;
+using TunTelemetry.Netlink.Capture;
 using TunTelemetry.Tests.Support;
 using Xunit;
 
