@@ -10,8 +10,9 @@ namespace TunTelemetry.IntegrationTests.Netns;
 /// <summary>
 /// Names chosen by an attacker, for real: TUN devices whose names carry terminal escape sequences (one of the kernel's
 /// maximum 15 bytes), held by a process that named itself with a quote, a newline and an escape sequence, in a
-/// namespace whose 255-byte name has a quote and a newline. The agent with <c>--all-namespaces</c> (log and console
-/// view) and <c>snapshot</c> (table and error) print none of those bytes raw; <c>snapshot --json</c> and the OTLP
+/// namespace whose 255-byte name has a quote and a newline. The agent with <c>--all-namespaces</c> (its log in the
+/// journal's format, and the console view), <c>snapshot</c> (table and error) and <c>diagnose</c> print none of those
+/// bytes raw; <c>snapshot --json</c> and the OTLP
 /// attributes carry them exactly as the kernel and <c>/proc</c> have them.
 /// </summary>
 public sealed class HostileNameTests(ITestOutputHelper output)
@@ -44,6 +45,8 @@ public sealed class HostileNameTests(ITestOutputHelper output)
         {
             ["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver.GrpcEndpoint.ToString().TrimEnd('/'),
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "500",
+            // The journal's format, as under systemd: its lines carry names too.
+            ["Logging__Console__FormatterName"] = "systemd",
         };
         using AgentProcess agent = AgentProcess.Start(environment,
             "run", "--console", "--all-namespaces", "--config", config, "--poll-interval", "500ms", "--include", $"^[hm]{run}x?\\e");
@@ -65,6 +68,7 @@ public sealed class HostileNameTests(ITestOutputHelper output)
                 && a.Output.Contains($"Watching network namespace tt{run}ev\"il\\x0ans", StringComparison.Ordinal)
                 && a.Output.Contains($"{Escaped(clearing)}@tt{run}ev\"il\\x0ans", StringComparison.Ordinal),
                 Patience, "the escaped names in the log and the console view");
+            Assert.Contains(agent.Output.Split('\n'), l => l.StartsWith("<6>TunTelemetry.Actors.NamespacePollerActor[0] Watching network namespace", StringComparison.Ordinal));
             Assert.Equal(0, agent.Terminate(Patience));
             AssertNothingRaw(agent.Output);
         }
