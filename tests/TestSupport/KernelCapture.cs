@@ -5,7 +5,7 @@ namespace TunTelemetry.Netlink.Capture;
 /// <summary>
 /// How the decoders' fixtures (<c>tests/TunTelemetry.Tests/Fixtures/*.bin</c>) are captured from the running kernel: a
 /// request sent on a socket of the library, and the reply datagram kept as it came. Test support, not the library's:
-/// compiled into each test project that captures (linked from <c>tests/Shared</c>).
+/// compiled into each test project that captures (linked from <c>tests/TestSupport</c>).
 /// </summary>
 internal static class KernelCapture
 {
