@@ -21,7 +21,8 @@ public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposab
     [NetAdminFact]
     public async Task A_stopped_wireguard_go_is_named_as_its_devices_stopped_reader_while_the_device_drops()
     {
-        const string device = "wgtt0";
+        // Its own name: wireguard-go's control socket is /var/run/wireguard/NAME.sock, one per host, not per namespace.
+        string device = $"wg{Random.Shared.Next(0, 0xffffff):x6}";
         using TestNetns netns = TestNetns.Create();
         // No IPv6: the kernel's router solicitations would add a drop or two to the exact count.
         TestNetns.Run("ip", "netns", "exec", netns.Name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");

@@ -93,7 +93,7 @@ public sealed class HostileNameTests(ITestOutputHelper output)
         Assert.Single(devices, d => d.GetProperty("name").GetString() == longest);
 
         // diagnose: the device drops while it watches (its holder never reads), and its line names it and its reader escaped.
-        using (AgentProcess diagnose = AgentProcess.Start(new Dictionary<string, string>(), "diagnose", "--all-namespaces", "--for", "3s"))
+        using (AgentProcess diagnose = AgentProcess.Start(new Dictionary<string, string>(), "diagnose", "--all-namespaces", "--for", "15s"))
         {
             await diagnose.WaitForOutputAsync(" watching ", Patience);
             Assert.Equal(600, PacketWriter.Send(clearing, 600, ns.Name));

@@ -58,10 +58,10 @@ public sealed class NamespaceLinkListenerTests
             listener.Start();
 
             ns.AddTun("tl0");
-            Assert.Equal($"links {nsid}", Next(reports, nsid));
+            Assert.Equal($"links {nsid}", NextOwn(reports, nsid));
             Drain(reports, nsid);
             ns.Ip("link", "del", "tl0");
-            Assert.Equal($"links {nsid}", Next(reports, nsid));
+            Assert.Equal($"links {nsid}", NextOwn(reports, nsid));
 
             // Our sockets live in our own namespace and hold nothing of the other: deleting it kills it, and the kernel
             // says its id is dropped.
@@ -69,7 +69,7 @@ public sealed class NamespaceLinkListenerTests
             string report;
             do
             {
-                report = Next(reports, nsid);
+                report = NextOwn(reports, nsid);
             }
             while (report == $"links {nsid}"); // the dying namespace's links go away first
             Assert.Equal($"dropped {nsid}", report);
@@ -162,6 +162,21 @@ public sealed class NamespaceLinkListenerTests
         }
     }
 
+    /// <summary>
+    /// The next report about <paramref name="nsid"/> itself, past any "missed": this buffer is the listener's default,
+    /// which another suite's burst of namespace events can overrun, and that is not what these tests are about.
+    /// </summary>
+    private static string NextOwn(BlockingCollection<string> reports, int nsid)
+    {
+        string report;
+        do
+        {
+            report = Next(reports, nsid);
+        }
+        while (report.StartsWith("missed ", StringComparison.Ordinal));
+        return report;
+    }
+
     private static bool IsAbout(string report, int[] ids) =>
         report.StartsWith("missed ", StringComparison.Ordinal) || ids.Any(id => report.EndsWith($" {id}", StringComparison.Ordinal));
 
@@ -170,7 +185,7 @@ public sealed class NamespaceLinkListenerTests
     {
         while (reports.TryTake(out string? report, TimeSpan.FromSeconds(1)))
         {
-            if (IsAbout(report, [nsid]))
+            if (IsAbout(report, [nsid]) && !report.StartsWith("missed ", StringComparison.Ordinal))
             {
                 Assert.Equal($"links {nsid}", report);
             }

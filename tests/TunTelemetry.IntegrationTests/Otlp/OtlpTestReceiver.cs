@@ -51,11 +51,26 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     public static async Task<OtlpTestReceiver> StartAsync(X509Certificate2? certificate = null, IPAddress? address = null)
     {
         var receiver = new OtlpTestReceiver(certificate, address ?? IPAddress.Loopback);
-        await receiver.StartAgainAsync().ConfigureAwait(false);
-        return receiver;
+        // Ports below the kernel's ephemeral range, so that while a test has the receiver stopped (an outage) no
+        // outgoing connection on the host can take them before it starts again; another suite may take one between
+        // the probe and the bind, so a few tries.
+        for (int attempt = 1; ; attempt++)
+        {
+            receiver._grpcPort = Support.PrometheusServer.FreeLoopbackPort();
+            receiver._httpPort = Support.PrometheusServer.FreeLoopbackPort();
+            try
+            {
+                await receiver.StartAgainAsync().ConfigureAwait(false);
+                return receiver;
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // taken meanwhile: other ports
+            }
+        }
     }
 
-    /// <summary>Starts (again) on the same ports as before, or on free ones the first time.</summary>
+    /// <summary>Starts again on the same ports as before (after <see cref="StopAsync"/>).</summary>
     public async Task StartAgainAsync()
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
