@@ -92,7 +92,7 @@ internal static class DiagnoseCommand
             }
 
             BurstTracker burst = bursts.GetValueOrDefault(Identity(end)) ?? new BurstTracker();
-            ulong drops = Growth(start.Stats.TxDropped, end.Stats.TxDropped);
+            ulong drops = LinkStatsDelta.Growth(start.Stats.TxDropped, end.Stats.TxDropped);
             IReadOnlyList<ReaderWindow> readers = (end.Readers ?? [])
                 .Select(r => Reader(r, cpuBefore.GetValueOrDefault(r.Pid), cpuAfter.GetValueOrDefault(r.Pid), seconds))
                 .ToArray();
@@ -233,32 +233,18 @@ internal static class DiagnoseCommand
             : null;
         double? delay = before?.RunDelaySeconds is { } d0 && after?.RunDelaySeconds is { } d1 ? Math.Max(0, (d1 - d0) / seconds) : null;
         ThrottlingWindow? throttling = before?.Throttling is { } t0 && after?.Throttling is { } t1 && t0.Cgroup == t1.Cgroup
-            ? new ThrottlingWindow(t1.Cgroup, t1.QuotaSeconds, t1.PeriodSeconds, Growth(t0.Periods, t1.Periods),
-                Growth(t0.ThrottledPeriods, t1.ThrottledPeriods), Math.Max(0, t1.ThrottledSeconds - t0.ThrottledSeconds))
+            ? new ThrottlingWindow(t1.Cgroup, t1.QuotaSeconds, t1.PeriodSeconds, LinkStatsDelta.Growth(t0.Periods, t1.Periods),
+                LinkStatsDelta.Growth(t0.ThrottledPeriods, t1.ThrottledPeriods), Math.Max(0, t1.ThrottledSeconds - t0.ThrottledSeconds))
             : null;
         return new ReaderWindow(reader.Pid, reader.Name, reader.State, cpu, delay, throttling);
     }
 
-    private static Dictionary<int, ReaderCpu> SampleCpu(ReaderCpuSampler sampler, List<DeviceSnapshot> devices)
-    {
-        var cpu = new Dictionary<int, ReaderCpu>();
-        foreach (TunReader reader in devices.SelectMany(d => d.Readers ?? []))
-        {
-            if (!cpu.ContainsKey(reader.Pid) && sampler.Sample(reader.Pid) is { } sample)
-            {
-                cpu[reader.Pid] = sample;
-            }
-        }
-
-        return cpu;
-    }
+    private static Dictionary<int, ReaderCpu> SampleCpu(ReaderCpuSampler sampler, List<DeviceSnapshot> devices) =>
+        ReaderCpuSampler.SampleEach(devices.SelectMany(d => d.Readers ?? []), sampler.Sample);
 
     private static (ulong, int) Identity(DeviceSnapshot device) => (device.Netns?.Inode ?? 0, device.Link.IfIndex);
 
     private static string Shown(DeviceWindow device) => device.Namespace is { } ns ? $"{device.Name}@{ns}" : device.Name;
-
-    /// <summary>A counter's growth; after a reset (the device re-created under the same ifindex) its new value.</summary>
-    private static ulong Growth(ulong before, ulong after) => after >= before ? after - before : after;
 
     /// <summary>The largest number of packets that came within one step, and the drops of the steps that had no burst.</summary>
     private sealed class BurstTracker
@@ -270,11 +256,11 @@ internal static class DiagnoseCommand
         public void Add(DeviceSnapshot before, DeviceSnapshot after)
         {
             // Packets sent to the device: those its reader took (tx_packets) and those the full queue dropped.
-            ulong came = Growth(before.Stats.TxPackets, after.Stats.TxPackets) + Growth(before.Stats.TxDropped, after.Stats.TxDropped);
+            ulong came = LinkStatsDelta.Growth(before.Stats.TxPackets, after.Stats.TxPackets) + LinkStatsDelta.Growth(before.Stats.TxDropped, after.Stats.TxDropped);
             Largest = Math.Max(Largest, came);
             if (came <= after.Link.TxQueueLength)
             {
-                DropsOutside += Growth(before.Stats.TxDropped, after.Stats.TxDropped);
+                DropsOutside += LinkStatsDelta.Growth(before.Stats.TxDropped, after.Stats.TxDropped);
             }
         }
     }

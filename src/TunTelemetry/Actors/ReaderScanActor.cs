@@ -282,23 +282,9 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         }
 
         DeviceReaders[] devices = watched.Select((w, i) => new DeviceReaders(w.Device, attributed.Readers[i])).ToArray();
-        _last = new ReadersObserved(true, devices) { Cpu = SampleCpu(devices) };
+        // The CPU of every reader of a watched device: nothing for devices without readers.
+        _last = new ReadersObserved(true, devices) { Cpu = ReaderCpuSampler.SampleEach(devices.SelectMany(d => d.Readers), _sampleCpu) };
         _aggregator.Tell(_last);
-    }
-
-    /// <summary>The CPU of every reader of a watched device, once per process however many devices it reads; nothing for devices without readers.</summary>
-    private Dictionary<int, ReaderCpu> SampleCpu(DeviceReaders[] devices)
-    {
-        var cpu = new Dictionary<int, ReaderCpu>();
-        foreach (TunReader reader in devices.SelectMany(d => d.Readers))
-        {
-            if (!cpu.ContainsKey(reader.Pid) && _sampleCpu(reader.Pid) is { } sample)
-            {
-                cpu[reader.Pid] = sample;
-            }
-        }
-
-        return cpu;
     }
 
     private sealed class Producer(Func<ReaderScanActor> create) : IIndirectActorProducer

@@ -28,9 +28,12 @@ internal static class LinkStatsDelta
             ulong now = current[field];
             // A field the previous reply lacked (kernel upgrade between polls cannot happen, but be exact) counts in full.
             ulong then = i < before.FieldCount ? before[field] : 0;
-            growth[i] = now >= then ? now - then : now;
+            growth[i] = Growth(then, now);
         }
 
         return LinkStats64.FromCounters(growth[..count]);
     }
+
+    /// <summary>One counter's growth from <paramref name="then"/> to <paramref name="now"/>: after a reset, its new value.</summary>
+    public static ulong Growth(ulong then, ulong now) => now >= then ? now - then : now;
 }

@@ -34,6 +34,24 @@ internal sealed partial class ReaderCpuSampler
     /// <summary>Whether a cgroup file system is mounted where this process sees it: without, no quota can be read.</summary>
     public bool SeesCgroups => _v1Cpu is not null || _v2 is not null;
 
+    /// <summary>
+    /// The CPU of each of <paramref name="readers"/>, once per process however many devices it reads, by pid; a reader
+    /// whose CPU could not be read is absent.
+    /// </summary>
+    public static Dictionary<int, ReaderCpu> SampleEach(IEnumerable<TunReader> readers, Func<int, ReaderCpu?> sample)
+    {
+        var cpu = new Dictionary<int, ReaderCpu>();
+        foreach (TunReader reader in readers)
+        {
+            if (!cpu.ContainsKey(reader.Pid) && sample(reader.Pid) is { } sampled)
+            {
+                cpu[reader.Pid] = sampled;
+            }
+        }
+
+        return cpu;
+    }
+
     /// <summary>The reader's CPU, or null when its <c>/proc/PID/stat</c> cannot be read (it exited).</summary>
     public ReaderCpu? Sample(int pid)
     {
