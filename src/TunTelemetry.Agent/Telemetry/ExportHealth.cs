@@ -33,8 +33,6 @@ internal sealed class ExportHealth(string endpoint, string protocol, bool cumula
 
     public ExportFailureCause? LastCause { get; private set; }
 
-    public DateTimeOffset? FailingSince => _failingSince;
-
     /// <summary>An export failed at <paramref name="now"/>: the line to log, if one is due.</summary>
     public ExportHealthLine? Failed(DateTimeOffset now, ExportFailureCause cause)
     {
@@ -85,7 +83,7 @@ internal sealed class ExportHealth(string endpoint, string protocol, bool cumula
 
     private static string Remedy(ExportFailureCause cause) => cause.ErrorType switch
     {
-        ExportFailureCause.Unauthenticated or ExportFailureCause.PermissionDenied =>
+        _ when cause.IsAuthentication =>
             "Check the credentials the collector expects (OTEL_EXPORTER_OTLP_HEADERS, e.g. its API key)",
         ExportFailureCause.ConnectionRefused or ExportFailureCause.NameNotResolved or ExportFailureCause.ConnectionFailed =>
             "Check OTEL_EXPORTER_OTLP_ENDPOINT and that the collector runs (gRPC on 4317, http/protobuf on 4318 with OTEL_EXPORTER_OTLP_PROTOCOL)",
