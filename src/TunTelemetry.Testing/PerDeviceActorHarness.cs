@@ -84,10 +84,10 @@ public sealed class PerDeviceActorHarness : IDisposable
     }
 
     /// <summary>
-    /// Lists the devices of another network namespace as its namespace poller does with <c>--all-namespaces</c> (the
-    /// whole list each time): the supervisor starts the registered per-device actors (not the built-in poller) for
-    /// devices new to the list, each carrying <paramref name="ns"/> as <see cref="TunDevice.Namespace"/>, and stops
-    /// them for devices no longer in it; an empty list is what the poller says when its namespace goes. Returns, with
+    /// Lists the devices of another network namespace as its discovery does with <c>--all-namespaces</c> (the whole
+    /// list each time): the supervisor starts every per-device actor (the poller, reading the harness's kernel, and the
+    /// registered ones) for devices new to the list, each carrying <paramref name="ns"/> as
+    /// <see cref="TunDevice.Namespace"/>, and stops them for devices no longer in it (all, for an empty list). Returns, with
     /// the devices as the actors see them, once the aggregator has retired those no longer listed, so their grace period
     /// (<c>metrics.retain-deleted</c>) runs from the current virtual time.
     /// </summary>

@@ -35,7 +35,7 @@ public sealed class GetWatchedDevices
     }
 }
 
-/// <summary>The agent's own namespace's devices; those of other namespaces are their namespace pollers' (tuntelemetry.devices.watched counts both).</summary>
+/// <summary>The watched devices of every namespace: the agent's own first, then each other's by namespace and ifindex.</summary>
 /// <param name="Devices">Devices whose actors all run (none given up).</param>
 public sealed record WatchedDevices(IReadOnlyList<TunDevice> Devices, IReadOnlyList<TunDevice> GivenUp);
 
@@ -56,20 +56,22 @@ public sealed class GetRestartCounts
 public sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
 
 /// <summary>
-/// A namespace poller's devices now (<see cref="NamespacePollerActor"/>, with <c>--all-namespaces</c>), told when they
-/// change and, empty, when the poller stops (its namespace went). The supervisor starts the registered per-device
-/// extensions for each (not the poller or link-state actor: the namespace poller reads those devices itself) and stops
-/// them for a device no longer listed.
+/// A namespace's devices now, as its discovery listed them (<see cref="NamespaceDiscoveryActor"/>, with
+/// <c>--all-namespaces</c>); <see cref="Ended"/> (and empty) when the discovery stops (its namespace went). The
+/// supervisor watches each device as it watches the agent's own, and retires those no longer listed.
 /// </summary>
-internal sealed record NamespaceDevicesChanged(DeviceNamespace Namespace, IReadOnlyList<TunDevice> Devices);
+internal sealed record NamespaceDevicesChanged(DeviceNamespace Namespace, IReadOnlyList<TunDevice> Devices)
+{
+    public bool Ended { get; init; }
+}
 
 /// <summary>
 /// Owns the set of watched devices: follows discovery (<see cref="TunDeviceEvent"/>s), starts every registered
 /// per-device actor (the poller first) for each device, and stops them when the device goes. Only after all of a
 /// device's actors have stopped does it tell the aggregator to forget the device, so no late reading can resurrect a
 /// baseline. Devices are keyed by (namespace, ifindex): with <c>--all-namespaces</c> the devices of other namespaces,
-/// told by their namespace pollers (<see cref="NamespaceDevicesChanged"/>), get the registered extensions, under the
-/// same backoff and retirement rules.
+/// listed by their discovery (<see cref="NamespaceDevicesChanged"/>), are watched alike, under the same backoff and
+/// retirement rules.
 /// </summary>
 /// <remarks>
 /// A per-device actor that throws is stopped and started again after a backoff (<see cref="BackoffSettings"/>); only
@@ -101,15 +103,15 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     // (and closed its socket). Stale entries (started since, or retired) are skipped when taken.
     private readonly Queue<PerDeviceChild> _waitingForDescriptors = [];
     private bool _shortageReportScheduled;
-    private int _ownDevicesWaiting;
+    private int _devicesWaiting;
 
     // Devices listed together whose start is spread over the poll interval (tuntelemetry.poll-spread).
     private readonly Dictionary<int, TunDevice> _pending = [];
     private readonly CancellationTokenSource _stopWatching = new();
     private long _generation;
 
-    // Entries of devices of other namespaces, kept apart from the count this supervisor publishes.
-    private int _foreignActive;
+    // Each other namespace's discovery, by namespace inode: asked to list again when a poller finds a device gone.
+    private readonly Dictionary<ulong, IActorRef> _listers = [];
 
     public DeviceSupervisorActor(
         TunTelemetryOptions options,
@@ -141,17 +143,15 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<GetRestartCounts>(_ => Sender.Tell(new RestartCounts(_active.Values
             .SelectMany(e => e.Children).Select(c => (c.Entry.Device, c.Kind, c.Failures.Count)).ToArray())));
         Receive<GetWatchedDevices>(_ => Sender.Tell(new WatchedDevices(
-            OwnEntries.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values).OrderBy(d => d.IfIndex).ToArray(),
-            OwnEntries.Where(e => e.GivenUp).Select(e => e.Device).OrderBy(d => d.IfIndex).ToArray())));
+            InOrder(_active.Values.Where(e => !e.GivenUp).Select(e => e.Device).Concat(_pending.Values)),
+            InOrder(_active.Values.Where(e => e.GivenUp).Select(e => e.Device)))));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
 
-    /// <summary>The devices of the agent's own namespace (discovery's); the others' are their namespace pollers'.</summary>
-    private IEnumerable<DeviceEntry> OwnEntries => _active.Values.Where(e => e.Device.Namespace is null);
 
-    /// <summary>The registrations started for devices of other namespaces: the extensions, not the built-in readers.</summary>
-    private IEnumerable<PerDeviceActorRegistration> ForeignRegistrations => _registrations.Where(r => !r.OwnNamespaceOnly);
+    private static TunDevice[] InOrder(IEnumerable<TunDevice> devices) =>
+        devices.OrderBy(d => d.Namespace is not null).ThenBy(d => d.Namespace?.Inode).ThenBy(d => d.IfIndex).ToArray();
 
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
     /// <param name="createWatcher">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
@@ -204,7 +204,7 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void OnListed(TunDevicesListed listed)
     {
         var present = listed.Devices.ToDictionary(d => d.IfIndex);
-        foreach (DeviceEntry entry in OwnEntries.ToArray())
+        foreach (DeviceEntry entry in _active.Values.Where(e => e.Device.Namespace is null).ToArray())
         {
             if (!present.TryGetValue(entry.Device.IfIndex, out TunDevice? now) || now != entry.Device)
             {
@@ -305,9 +305,17 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
             Retire(entry, "gone (ENODEV)");
         }
 
-        if (vanished.Device.Namespace is not null)
+        if (vanished.Device.Namespace is { } ns)
         {
-            return; // its namespace poller lists it again if it is there, and its re-creation when that comes
+            // Its namespace's discovery lists again now: a re-creation under the same name, or a device that is there
+            // after all (a poll through an id that died with its namespace finds nothing), is watched at once.
+            if (_listers.TryGetValue(ns.Inode, out IActorRef? lister))
+            {
+                lister.Tell(RereadNamespace.Instance);
+            }
+
+            PublishCount();
+            return;
         }
 
         // A device deleted and re-created under the same name has a new ifindex; look now rather than wait for discovery.
@@ -338,30 +346,39 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Starts the extensions of a namespace's new devices and retires those it no longer lists (deleted, moved, renamed,
-    /// or all of them when its poller stopped). Nothing to do without extensions: the namespace poller reads and
-    /// retires its devices' built-in series itself.
+    /// Watches a namespace's new devices and retires those it no longer lists (deleted, moved, renamed, or all of them
+    /// when its discovery stopped). Only the namespace's current discovery is heard: an inode can come back with a new
+    /// one while the old one stops.
     /// </summary>
     private void OnNamespaceDevicesChanged(NamespaceDevicesChanged changed)
     {
-        PerDeviceActorRegistration[] registrations = ForeignRegistrations.ToArray();
-        if (registrations.Length == 0)
+        ulong inode = changed.Namespace.Inode;
+        if (changed.Ended)
         {
-            return;
+            if (!_listers.TryGetValue(inode, out IActorRef? current) || !current.Equals(Sender))
+            {
+                return;
+            }
+
+            _listers.Remove(inode);
+            _readerScanner?.Tell(new NamespaceUnlisted(inode));
+        }
+        else if (!_listers.TryGetValue(inode, out IActorRef? current) || !current.Equals(Sender))
+        {
+            _listers[inode] = Sender;
+            _readerScanner?.Tell(new NamespaceListed(inode));
         }
 
-        ulong inode = changed.Namespace.Inode;
-        TunDevice[] devices = changed.Devices.Where(d => d.Namespace?.Inode == inode).ToArray();
-        var listed = devices.ToHashSet();
+        var listed = changed.Devices.Where(d => d.Namespace?.Inode == inode).ToHashSet();
         foreach (DeviceEntry entry in _active.Values.Where(e => e.Device.Namespace?.Inode == inode).ToArray())
         {
             if (!listed.Contains(entry.Device))
             {
-                Retire(entry, devices.Length == 0 ? $"network namespace {changed.Namespace.Name} lists no devices now" : $"left network namespace {changed.Namespace.Name}");
+                Retire(entry, changed.Ended ? $"network namespace {changed.Namespace.Name} is gone" : $"left network namespace {changed.Namespace.Name}");
             }
         }
 
-        foreach (TunDevice device in devices)
+        foreach (TunDevice device in listed)
         {
             if (_active.TryGetValue(device.Identity, out DeviceEntry? entry))
             {
@@ -373,8 +390,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
                 Retire(entry, $"renamed to {device.Name}");
             }
 
-            Start(device, registrations);
+            Start(device);
         }
+
+        PublishCount();
     }
 
     private void OnSucceeded(IActorRef actor)
@@ -473,11 +492,8 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         if (_shortage.ActorWaits(child.Entry.Device, Context.System.Scheduler.Now))
         {
             PublishWaiting();
-            if (child.Entry.Device.Namespace is null)
-            {
-                _ownDevicesWaiting++;
-                PublishCount();
-            }
+            _devicesWaiting++;
+            PublishCount();
         }
 
         ScheduleShortageReport();
@@ -495,13 +511,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         if (_shortage.ActorDone(child.Entry.Device))
         {
             PublishWaiting();
-            if (child.Entry.Device.Namespace is null)
+            _devicesWaiting--;
+            if (!child.Entry.Retiring)
             {
-                _ownDevicesWaiting--;
-                if (!child.Entry.Retiring)
-                {
-                    PublishCount();
-                }
+                PublishCount();
             }
         }
 
@@ -602,33 +615,24 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         if (!entry.Children.Any(c => c.Actor is not null || c.RestartPending))
         {
-            _aggregator.Tell(new DeviceRetired(entry.Device) { ActorsStopped = true });
+            _aggregator.Tell(new DeviceRetired(entry.Device));
         }
     }
 
-    private void Start(TunDevice device) => Start(device, _registrations);
-
-    private void Start(TunDevice device, IEnumerable<PerDeviceActorRegistration> registrations)
+    private void Start(TunDevice device)
     {
         var entry = new DeviceEntry(device);
         _active[device.Identity] = entry;
-        if (device.Namespace is not null)
-        {
-            _foreignActive++;
-        }
 
         var context = new PerDeviceActorContext(device, _aggregator, Self, _options);
-        foreach (PerDeviceActorRegistration registration in registrations)
+        foreach (PerDeviceActorRegistration registration in _registrations)
         {
             var child = new PerDeviceChild(entry, registration.Name, registration.CreateProps(context));
             entry.Children.Add(child);
             StartChild(child);
         }
 
-        if (device.Namespace is null)
-        {
-            _readerScanner?.Tell(new DeviceWatchStarted(device)); // a namespace poller lists its own devices to the reader scan
-        }
+        _readerScanner?.Tell(new DeviceWatchStarted(device));
 
         _log.Info("Watching {0}", device);
     }
@@ -649,17 +653,10 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     private void Retire(DeviceEntry entry, string why)
     {
         _active.Remove(entry.Device.Identity);
-        if (entry.Device.Namespace is not null)
-        {
-            _foreignActive--;
-        }
 
         entry.Retiring = true;
         _log.Info("Stopped watching {0}: {1}", entry.Device, why);
-        if (entry.Device.Namespace is null)
-        {
-            _readerScanner?.Tell(new DeviceWatchStopped(entry.Device));
-        }
+        _readerScanner?.Tell(new DeviceWatchStopped(entry.Device));
 
         foreach (PerDeviceChild child in entry.Children)
         {
@@ -679,12 +676,9 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         RetiredWhenAllStopped(entry);
     }
 
-    // The own namespace's devices only: each namespace poller counts its own (NamespaceDevicesWatched).
     // A device whose actors wait for descriptors is not counted: it is not watched.
-    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _foreignActive - _ownDevicesWaiting + _pending.Count));
+    private void PublishCount() => _aggregator.Tell(new DevicesWatchedChanged(_active.Count - _devicesWaiting + _pending.Count));
 
-    // Every namespace's devices: their actors are all this supervisor's children, and a namespace poller does not know
-    // which of its devices wait.
     private void PublishWaiting() => _aggregator.Tell(new DevicesWaitingForDescriptors(_shortage.WaitingDevices));
 
     // The shortage line's timer never fires sooner than this, so a burst of changes in one instant makes one check.

@@ -22,25 +22,30 @@ public sealed class LinkStateActor : UntypedActor
     public const string RegistrationName = "link-state";
 
     private readonly PerDeviceActorContext _context;
-    private readonly Func<NetlinkRouteSocket> _openSocket;
-    private NetlinkRouteSocket? _socket;
+    private readonly Func<ILinkLookup> _openSocket;
+    private ILinkLookup? _socket;
     private ICancelable? _ticks;
     private bool _succeeded;
 
-    public LinkStateActor(PerDeviceActorContext context, Func<NetlinkRouteSocket> openSocket)
+    internal LinkStateActor(PerDeviceActorContext context, Func<ILinkLookup> openSocket)
     {
         _context = context;
         _openSocket = openSocket;
     }
 
+    /// <param name="openSocket">The socket of a device of the agent's namespace (tests); a device of another is read by its namespace's id.</param>
     public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
     {
-        Func<NetlinkRouteSocket> open = openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
-        return Akka.Actor.Props.Create(() => new LinkStateActor(context, open)).WithDispatcher(context.Options.NetlinkDispatcher);
+        Func<ILinkLookup> open = context.Device.Namespace is { } ns
+            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
+            : openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
+        // A producer, not Props.Create(() => new ...): Akka's activator finds public constructors only, and this one
+        // takes an internal type.
+        return Akka.Actor.Props.CreateBy(new Producer(() => new LinkStateActor(context, open))).WithDispatcher(context.Options.NetlinkDispatcher);
     }
 
     /// <summary>The registration to add with the builder (the host adds it when <c>metrics.link-state = on</c>).</summary>
-    public static PerDeviceActorRegistration Registration { get; } = new(RegistrationName, context => Props(context)) { OwnNamespaceOnly = true };
+    public static PerDeviceActorRegistration Registration { get; } = new(RegistrationName, context => Props(context));
 
     protected override void PreStart()
     {
@@ -94,6 +99,17 @@ public sealed class LinkStateActor : UntypedActor
         {
             _succeeded = true;
             _context.Supervisor.Tell(PerDeviceActorSucceeded.Instance, Self);
+        }
+    }
+
+    private sealed class Producer(Func<LinkStateActor> create) : IIndirectActorProducer
+    {
+        public Type ActorType => typeof(LinkStateActor);
+
+        public ActorBase Produce() => create();
+
+        public void Release(ActorBase actor)
+        {
         }
     }
 

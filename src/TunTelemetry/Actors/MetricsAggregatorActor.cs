@@ -7,12 +7,6 @@ using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Actors;
 
-/// <summary>
-/// A device's counters, read by something other than a poller (pollers hand theirs over in a <see cref="ReadingSlot"/>);
-/// counted exactly like a poller's reading.
-/// </summary>
-public sealed record LinkStatsSampled(TunDevice Device, LinkStats64 Stats, TimeSpan PollDuration);
-
 /// <summary>A poll failed; the poller is about to be restarted (or stopped, for <c>device_gone</c>).</summary>
 public sealed record PollFailed(TunDevice Device, string Reason);
 
@@ -23,18 +17,7 @@ public sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind
 public sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
 
 /// <summary>A device's actors have all stopped: forget its baseline and gauges.</summary>
-public sealed record DeviceRetired(TunDevice Device)
-{
-    /// <summary>
-    /// Sent by the device supervisor once every per-device actor of the device has stopped. A namespace poller retires
-    /// its devices itself, while their extension actors may still be stopping: their cumulative baselines are kept
-    /// until this retirement, so a report of theirs in between is counted as growth, not again in full.
-    /// </summary>
-    internal bool ActorsStopped { get; init; }
-}
-
-/// <summary>How many devices a namespace poller watches in its namespace now (0: none, or it stopped).</summary>
-internal sealed record NamespaceDevicesWatched(ulong Netns, int Count);
+public sealed record DeviceRetired(TunDevice Device);
 
 /// <summary>
 /// How many devices the supervisor has found but does not watch now because their actors wait for file descriptors
@@ -105,8 +88,6 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     private readonly Dictionary<(ulong? Netns, int IfIndex), Baseline> _baselines = [];
     private readonly Dictionary<(ulong? Netns, int IfIndex), Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
     private readonly HashSet<string> _rejectedReported = [];
-    private readonly Dictionary<ulong, int> _watchedInOtherNamespaces = [];
-    private int _watchedHere;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _renewalsSeen;
 
@@ -115,7 +96,6 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         _metrics = metrics;
         _retainDeleted = retainDeleted;
         Receive<LinkStatsReady>(OnReady);
-        Receive<LinkStatsSampled>(m => Count(m.Device, m.Stats, m.PollDuration));
         Receive<PollFailed>(m => _metrics.SeriesFor(m.Device).CountFailure(m.Reason));
         Receive<PerDeviceActorRestarting>(m => _metrics.SeriesFor(m.Device).CountRestart());
         Receive<PerDeviceActorGaveUp>(m => _metrics.SeriesFor(m.Device).CountGaveUp());
@@ -136,25 +116,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             }
         });
         Receive<DevicesWaitingForDescriptors>(m => _metrics.SetDevicesWaiting(m.Count));
-        Receive<DevicesWatchedChanged>(m =>
-        {
-            _watchedHere = m.Count;
-            _metrics.SetDevicesWatched(_watchedHere + _watchedInOtherNamespaces.Values.Sum());
-        });
-        Receive<NamespaceDevicesWatched>(m =>
-        {
-            // The gauge counts every namespace's devices: the supervisor's here, each namespace poller's there.
-            if (m.Count == 0)
-            {
-                _watchedInOtherNamespaces.Remove(m.Netns);
-            }
-            else
-            {
-                _watchedInOtherNamespaces[m.Netns] = m.Count;
-            }
-
-            _metrics.SetDevicesWatched(_watchedHere + _watchedInOtherNamespaces.Values.Sum());
-        });
+        Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
         Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
         Receive<ReadersObserved>(_metrics.SetReaders);
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
@@ -245,10 +207,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 
     private void OnRetired(DeviceRetired retired)
     {
-        if (retired.ActorsStopped || retired.Device.Namespace is null)
-        {
-            _extensionBaselines.Remove(retired.Device.Identity);
-        }
+        _extensionBaselines.Remove(retired.Device.Identity);
 
         if (_baselines.TryGetValue(retired.Device.Identity, out Baseline? baseline) && baseline.Name == retired.Device.Name)
         {

@@ -5,12 +5,12 @@ using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Actors;
 
-/// <summary>A namespace poller reads the namespace with this id in ours (given or confirmed by the kernel); the sender is the poller.</summary>
+/// <summary>A namespace discovery lists the namespace with this id in ours (given or confirmed by the kernel); the sender is the discovery.</summary>
 internal sealed record NamespaceIdClaimed(int Nsid);
 
 /// <summary>
-/// A namespace poller's namespace died: the kernel dropped its id and its file no longer leads to it (or to the same id).
-/// The sender is the poller, which stops.
+/// A namespace discovery's namespace died: the kernel dropped its id and its file no longer leads to it (or to the same id).
+/// The sender is the discovery, which stops.
 /// </summary>
 internal sealed class NamespaceDied
 {
@@ -32,13 +32,13 @@ internal sealed record NamespaceEventsMissed(string Reason);
 
 /// <summary>
 /// What the namespace watcher does with the link events of other namespaces: it runs one
-/// <see cref="NamespaceLinkListener"/> and routes each event, by the namespace id it carries, to the poller that owns
+/// <see cref="NamespaceLinkListener"/> and routes each event, by the namespace id it carries, to the discovery that owns
 /// that id now (<see cref="NamespaceIdRoutes{TOwner}"/>), which re-reads its namespace at once.
 /// </summary>
 /// <remarks>
-/// Namespace ids are reused, so a route lives only as long as its claim: a poller claims its id when the kernel gives it
-/// (and again after confirming it); the route goes when the poller stops, when the kernel drops the id
-/// (<c>RTM_DELNSID</c>, heard on the same socket and so in order with the events), or when another poller claims the id.
+/// Namespace ids are reused, so a route lives only as long as its claim: a discovery claims its id when the kernel gives it
+/// (and again after confirming it); the route goes when the discovery stops, when the kernel drops the id
+/// (<c>RTM_DELNSID</c>, heard on the same socket and so in order with the events), or when another discovery claims the id.
 /// An event whose id nobody owns is dropped. Between a namespace's death and its id's reuse no event can carry that id
 /// (the kernel tags events only of namespaces that have an id in ours); after the reuse, the new owner's first poll,
 /// which follows its claim, covers whatever its events said before the claim reached the watcher.
@@ -47,6 +47,7 @@ internal sealed partial class NamespaceWatcherActor
 {
     private readonly NamespaceIdRoutes<IActorRef> _routes = new();
     private NamespaceLinkListener? _listener;
+    private bool _hearsLinkEvents;
 
     private void ReceiveLinkEvents()
     {
@@ -55,7 +56,7 @@ internal sealed partial class NamespaceWatcherActor
         Receive<NamespaceIdDropped>(m => OnIdDropped(m.Nsid));
         Receive<NamespaceEventsMissed>(m => OnEventsMissed(m.Reason));
         Receive<NamespaceDied>(_ => OnNamespaceDied(Sender));
-        Receive<Terminated>(t => OnPollerTerminated(t.ActorRef));
+        Receive<Terminated>(t => OnDiscoveryTerminated(t.ActorRef));
     }
 
     /// <summary>
@@ -67,11 +68,12 @@ internal sealed partial class NamespaceWatcherActor
         try
         {
             _listener = StartListener(null);
+            _hearsLinkEvents = true;
         }
         catch (NetlinkException e)
         {
             _log.Warning("Cannot hear link events of other network namespaces: NETLINK_LISTEN_ALL_NSID needs CAP_NET_BROADCAST ({0}); " +
-                "devices created, deleted or moved there are seen at each namespace's next poll (every {1} s)", e.Message, _options.PollInterval.TotalSeconds);
+                "devices created, deleted or moved there are seen at each namespace's next listing (every {1} s)", e.Message, _options.PollInterval.TotalSeconds);
             try
             {
                 _listener = StartListener(NamespaceLinkListener.OpenIdEventsOnly);
@@ -112,16 +114,16 @@ internal sealed partial class NamespaceWatcherActor
 
     private void OnIdClaimed(NamespaceIdClaimed claimed)
     {
-        PollerStarted(Sender);
-        // A poller that still holds the id was given it before its namespace died: it must confirm, and it will stop.
+        DiscoveryStarted(Sender);
+        // A discovery that still holds the id was given it before its namespace died: it must confirm, and it will stop.
         _routes.Claim(claimed.Nsid, Sender)?.Tell(ConfirmNamespaceId.Instance);
     }
 
     private void OnLinksChanged(int nsid)
     {
-        if (_routes.TryRoute(nsid, out IActorRef poller))
+        if (_routes.TryRoute(nsid, out IActorRef discovery))
         {
-            poller.Tell(RereadNamespace.Instance);
+            discovery.Tell(RereadNamespace.Instance);
         }
     }
 
@@ -130,9 +132,9 @@ internal sealed partial class NamespaceWatcherActor
     private void OnEventsMissed(string reason)
     {
         _log.Warning("Link events of other network namespaces may have been lost ({0}): re-reading all {1} of them", reason, _routes.Count);
-        foreach (IActorRef poller in _routes.Owners)
+        foreach (IActorRef discovery in _routes.Owners)
         {
-            poller.Tell(RereadNamespace.Instance);
+            discovery.Tell(RereadNamespace.Instance);
         }
     }
 }

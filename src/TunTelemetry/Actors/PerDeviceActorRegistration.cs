@@ -15,7 +15,7 @@ public sealed record PerDeviceActorContext(TunDevice Device, IActorRef Aggregato
 /// <summary>
 /// A kind of actor the supervisor starts once per watched device, beside the poller: supervised with the same backoff
 /// (a thrown exception restarts it after a delay) and stopped when the device goes away. With <c>--all-namespaces</c>
-/// it is started for the devices of other network namespaces too (<see cref="TunDevice.Namespace"/> says which).
+/// it is started for the devices of every network namespace (<see cref="TunDevice.Namespace"/> says which).
 /// </summary>
 /// <param name="Name">A short actor-name-safe label (<c>link-state</c>); unique among registrations.</param>
 public sealed record PerDeviceActorRegistration(string Name, Func<PerDeviceActorContext, Props> CreateProps)
@@ -23,10 +23,4 @@ public sealed record PerDeviceActorRegistration(string Name, Func<PerDeviceActor
     public string Name { get; } = ActorPath.IsValidPathElement(Name) && !Name.Contains('$')
         ? Name
         : throw new ArgumentException($"'{Name}' is not a valid actor name", nameof(Name));
-
-    /// <summary>
-    /// A built-in actor that reads its device through the agent's own netlink sockets (the poller, link state): started
-    /// only for devices of the agent's own namespace, since a namespace poller reads the others' devices itself.
-    /// </summary>
-    internal bool OwnNamespaceOnly { get; init; }
 }

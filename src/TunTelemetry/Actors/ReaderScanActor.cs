@@ -12,13 +12,13 @@ public sealed record DeviceWatchStarted(TunDevice Device);
 public sealed record DeviceWatchStopped(TunDevice Device);
 
 /// <summary>
-/// With <c>--all-namespaces</c>, the devices a namespace poller watches in its namespace, sent when they change (the
-/// first time after its first poll, even when there are none): the reader scan names their readers too.
+/// With <c>--all-namespaces</c>, the devices of this namespace are known now (listed, maybe none): a holder of a TUN
+/// queue whose process is in it, but whose device is not, has moved its device to another namespace.
 /// </summary>
-internal sealed record NamespaceDevicesListed(ulong Netns, IReadOnlyList<TunDevice> Devices);
+internal sealed record NamespaceListed(ulong Netns);
 
-/// <summary>A namespace poller stopped (its namespace went): its devices' readers leave the export at once.</summary>
-internal sealed record NamespaceDevicesUnlisted(ulong Netns);
+/// <summary>The namespace's discovery stopped (its namespace went): its devices are no longer known.</summary>
+internal sealed record NamespaceUnlisted(ulong Netns);
 
 /// <summary>
 /// The readers of every watched device, after a scan or a device's retirement; sent to the aggregator. With
@@ -66,8 +66,7 @@ public sealed class GetReaders
 /// <summary>
 /// Names the processes that read each watched device: scans <c>/proc</c> (<see cref="TunReaderScan"/>) every
 /// <c>metrics.reader-interval</c> and about a second after devices appear (one scan for a burst of them), and tells
-/// the aggregator the readers of the watched devices: the device supervisor's in the agent's own network namespace and,
-/// with <c>--all-namespaces</c>, each namespace poller's. A drop counter says a reader fell behind; this says which
+/// the aggregator the readers of the devices the device supervisor watches, in every namespace it watches. A drop counter says a reader fell behind; this says which
 /// process, and whether it is stopped.
 /// </summary>
 /// <remarks>
@@ -88,9 +87,8 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private readonly Func<TunReaderTable> _scan;
     private readonly Func<int, ReaderCpu?> _sampleCpu;
     private readonly ulong? _ownNetns;
-    private readonly Dictionary<int, TunDevice> _watched = [];
-    private readonly Dictionary<ulong, IReadOnlyList<TunDevice>> _otherNamespaces = [];
-    private readonly Dictionary<ulong, IActorRef> _listedBy = [];
+    private readonly Dictionary<(ulong? Netns, int IfIndex), TunDevice> _watched = [];
+    private readonly HashSet<ulong> _listedNamespaces = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TunReaderTable? _table;
     private ReadersObserved _last = ReadersObserved.None;
@@ -107,17 +105,8 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         _ownNetns = ownNetns;
         Receive<DeviceWatchStarted>(OnStarted);
         Receive<DeviceWatchStopped>(OnStopped);
-        Receive<NamespaceDevicesListed>(OnListed);
-        Receive<NamespaceDevicesUnlisted>(m =>
-        {
-            // Only its own poller's word counts: a namespace inode can come back with a new poller while the old one stops.
-            if (_listedBy.GetValueOrDefault(m.Netns)?.Equals(Sender) == true)
-            {
-                _listedBy.Remove(m.Netns);
-                _otherNamespaces.Remove(m.Netns);
-                PublishSoon();
-            }
-        });
+        Receive<NamespaceListed>(m => _listedNamespaces.Add(m.Netns));
+        Receive<NamespaceUnlisted>(m => _listedNamespaces.Remove(m.Netns));
         Receive<Scan>(_ => OnScan());
         Receive<PublishNow>(_ => PublishWithoutLeft());
         Receive<GetReaders>(_ => Sender.Tell(_last));
@@ -161,30 +150,15 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
 
     private void OnStarted(DeviceWatchStarted started)
     {
-        _watched[started.Device.IfIndex] = started.Device;
-        ScanSoon();
+        _watched[started.Device.Identity] = started.Device;
+        ScanSoon(); // its readers a second later, one scan for a burst of devices
     }
 
     private void OnStopped(DeviceWatchStopped stopped)
     {
-        if (_watched.Remove(stopped.Device.IfIndex))
+        if (_watched.Remove(stopped.Device.Identity))
         {
-            PublishSoon();
-        }
-    }
-
-    private void OnListed(NamespaceDevicesListed listed)
-    {
-        IReadOnlyList<TunDevice> before = _otherNamespaces.GetValueOrDefault(listed.Netns) ?? [];
-        _otherNamespaces[listed.Netns] = listed.Devices;
-        _listedBy[listed.Netns] = Sender;
-        if (listed.Devices.Any(d => !before.Contains(d)))
-        {
-            ScanSoon(); // new devices: their readers a second later, as in the agent's own namespace
-        }
-        else if (before.Count > listed.Devices.Count)
-        {
-            PublishSoon(); // only some left: their readers go without waiting for a scan
+            PublishSoon(); // its readers go without waiting for a scan
         }
     }
 
@@ -256,14 +230,10 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private List<(ulong Netns, TunDevice Device)> Watched()
     {
         ulong own = _ownNetns!.Value;
-        var watched = new List<(ulong Netns, TunDevice Device)>(_watched.Count);
-        watched.AddRange(_watched.Values.OrderBy(d => d.IfIndex).Select(d => (own, d)));
-        foreach ((ulong netns, IReadOnlyList<TunDevice> devices) in _otherNamespaces.OrderBy(n => n.Key))
-        {
-            watched.AddRange(devices.OrderBy(d => d.IfIndex).Select(d => (netns, d)));
-        }
-
-        return watched;
+        return _watched.Values
+            .Select(d => (Netns: d.Namespace?.Inode ?? own, Device: d))
+            .OrderBy(w => w.Device.Namespace is not null).ThenBy(w => w.Netns).ThenBy(w => w.Device.IfIndex)
+            .ToList();
     }
 
     private void Publish()
@@ -271,7 +241,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         _publishPending = false;
         ulong own = _ownNetns!.Value;
         List<(ulong Netns, TunDevice Device)> watched = Watched();
-        var listed = new HashSet<ulong>(_otherNamespaces.Keys) { own };
+        var listed = new HashSet<ulong>(_listedNamespaces) { own };
         ReaderAttribution.Attributed attributed = ReaderAttribution.Attribute(_table!, watched, listed);
         if (attributed.Ambiguous > 0 && !_saidAmbiguous)
         {

@@ -16,6 +16,13 @@ namespace TunTelemetry.Devices;
 public sealed record DeviceNamespace(ulong Inode, string Name)
 {
     /// <summary>
+    /// The namespace's id in the agent's own (<c>RTM_NEWNSID</c>), by which its devices are read
+    /// (<c>IFLA_TARGET_NETNSID</c>); <see cref="Netlink.NetnsId.NotAssigned"/> until its discovery gave it one. The
+    /// kernel keeps an id for its namespace's whole life.
+    /// </summary>
+    internal int Nsid { get; init; } = Netlink.NetnsId.NotAssigned;
+
+    /// <summary>
     /// The agent's own namespace (the one its netlink sockets were made in), named by the rule every namespace is
     /// named by: on a host that is <c>pid:1</c>, in a container its container id. One /proc scan, at start.
     /// </summary>

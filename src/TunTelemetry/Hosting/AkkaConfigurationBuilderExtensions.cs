@@ -58,7 +58,7 @@ public static class AkkaConfigurationBuilderExtensions
 
             if (options.AllNamespaces && setup.WatchKernel)
             {
-                system.ActorOf(NamespaceWatcherActor.Props(aggregator, options, readerScanner: readers, supervisor: supervisor).WithDispatcher(options.ControlDispatcher), "namespaces");
+                system.ActorOf(NamespaceWatcherActor.Props(supervisor, options).WithDispatcher(options.ControlDispatcher), "namespaces");
             }
         });
     }

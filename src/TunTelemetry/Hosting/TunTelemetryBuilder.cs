@@ -21,12 +21,12 @@ public sealed class TunTelemetryBuilder
     public TunTelemetryBuilder(TunTelemetryOptions options)
     {
         Options = options;
-        OpenReader = () => NetlinkRouteSocket.Open(options.RequestSocket);
     }
 
     public TunTelemetryOptions Options { get; }
 
-    internal LinkStatsReaderFactory OpenReader { get; private set; }
+    /// <summary>The reader every poller opens (tests); null: the kernel's, by each device's namespace.</summary>
+    internal LinkStatsReaderFactory? OpenReader { get; private set; }
 
     internal Meter? Meter { get; private set; }
 
@@ -63,7 +63,7 @@ public sealed class TunTelemetryBuilder
     /// <summary>The instruments declared by the per-device actors added so far.</summary>
     public IReadOnlyList<DeviceInstrument> Instruments => _instruments;
 
-    /// <summary>Replaces how pollers open their socket (fault injection in tests).</summary>
+    /// <summary>Replaces how every poller, in any namespace, opens its socket (fault injection in tests).</summary>
     public TunTelemetryBuilder UseLinkStatsReader(LinkStatsReaderFactory openReader)
     {
         OpenReader = openReader ?? throw new ArgumentNullException(nameof(openReader));
@@ -87,8 +87,8 @@ public sealed class TunTelemetryBuilder
     /// <summary>The poller first, then link state (when enabled), then the user's actors.</summary>
     internal IReadOnlyList<PerDeviceActorRegistration> Registrations()
     {
-        LinkStatsReaderFactory open = OpenReader;
-        var all = new List<PerDeviceActorRegistration> { new(PollerName, context => DevicePollerActor.Props(context, open)) { OwnNamespaceOnly = true } };
+        LinkStatsReaderFactory? open = OpenReader;
+        var all = new List<PerDeviceActorRegistration> { new(PollerName, context => DevicePollerActor.Props(context, open ?? ReaderFor(context))) };
         if (Options.LinkStateMetrics)
         {
             all.Add(LinkStateActor.Registration);
@@ -97,6 +97,15 @@ public sealed class TunTelemetryBuilder
         all.AddRange(_extensions);
         return all;
     }
+
+    /// <summary>
+    /// A device of the agent's namespace is read with RTM_GETSTATS; one of another namespace through that namespace's
+    /// id in ours (RTM_GETLINK with <c>IFLA_TARGET_NETNSID</c>).
+    /// </summary>
+    private static LinkStatsReaderFactory ReaderFor(PerDeviceActorContext context) =>
+        context.Device.Namespace is { } ns
+            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
+            : () => NetlinkRouteSocket.Open(context.Options.RequestSocket);
 
     internal Func<TunDeviceWatcher>? WatcherFactory() =>
         WatchKernel ? () => new TunDeviceWatcher(Options.Devices, backoff: Options.Backoff) : null;

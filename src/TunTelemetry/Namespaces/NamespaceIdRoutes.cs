@@ -1,13 +1,13 @@
 namespace TunTelemetry.Namespaces;
 
 /// <summary>
-/// Which namespace poller owns which namespace id (nsid) now, so that a link event heard with an nsid wakes the poller
-/// of that namespace and no other. Pure: <see cref="Actors.NamespaceWatcherActor"/> keeps one, keyed by its pollers.
+/// Which namespace discovery owns which namespace id (nsid) now, so that a link event heard with an nsid wakes the discovery
+/// of that namespace and no other. Pure: <see cref="Actors.NamespaceWatcherActor"/> keeps one, keyed by its discovery actors.
 /// </summary>
 /// <remarks>
 /// The kernel reuses an nsid (the lowest free one) once its namespace dies, so a route must never outlive the owner's
 /// claim on it. Three things end a claim: the owner stops (<see cref="Release"/>); the kernel says the id was dropped
-/// (<c>RTM_DELNSID</c>, <see cref="Drop"/>); another poller claims the same id, which it can only have been given after
+/// (<c>RTM_DELNSID</c>, <see cref="Drop"/>); another discovery claims the same id, which it can only have been given after
 /// the first one's namespace died (<see cref="Claim"/>). In the last two cases the previous owner is returned, to be
 /// asked to confirm its id with the kernel: an <c>RTM_DELNSID</c> heard late may be about an earlier owner of the id,
 /// so the current owner confirms and claims again rather than be dropped on a guess. Until it does, events with that id

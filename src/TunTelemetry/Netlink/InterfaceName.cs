@@ -37,6 +37,22 @@ public static class InterfaceName
         return text.ToString();
     }
 
+    /// <summary>
+    /// Whether the kernel's <paramref name="bytes"/> are the name <paramref name="name"/> (as <see cref="Decode"/> gives
+    /// it). Allocates nothing for a valid UTF-8 name: it is asked at every poll of a device of another namespace.
+    /// </summary>
+    internal static bool Matches(ReadOnlySpan<byte> bytes, string name)
+    {
+        if (bytes.Length > MaxLength + 1 || !System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            return Decode(bytes) == name;
+        }
+
+        Span<char> chars = stackalloc char[MaxLength + 1];
+        int length = StrictUtf8.GetChars(bytes, chars);
+        return chars[..length].SequenceEqual(name);
+    }
+
     /// <summary>The bytes of a name as given by a person (UTF-8), checked against the kernel's rules.</summary>
     public static byte[] Encode(string name)
     {

@@ -9,12 +9,15 @@ namespace TunTelemetry.Netlink;
 /// this class owns the requests: RTM_GETSTATS for one device, RTM_GETLINK by name, by ifindex or as a dump, and the
 /// link notifications.
 /// </remarks>
-public sealed class NetlinkRouteSocket : ILinkStatsReader
+public sealed class NetlinkRouteSocket : ILinkStatsReader, ILinkLookup
 {
     // A stats reply is 232 bytes; the spare room lets an unexpected longer reply (or an error with an extended ack)
     // be read whole. The buffer lives on the stack for the one call: a 1 KiB array per socket was 10 MB of heap at
     // 10,000 devices.
     private const int StatsBufferSize = 1024;
+
+    /// <summary>Room for one link's RTM_NEWLINK (a TUN device's is about 1.5 KiB); a longer one throws as truncated.</summary>
+    internal const int LinkReplyBufferSize = 16 * 1024;
 
     private readonly NetlinkSocket _socket;
 
@@ -129,39 +132,16 @@ public sealed class NetlinkRouteSocket : ILinkStatsReader
     {
         uint sequence = _socket.NextSequence();
         Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
-        _socket.Send(request[..RtmGetLinkRequest.WriteOne(request, sequence, ifIndex, name)]);
-        for (int stale = 0; stale <= NetlinkSocket.MaxStaleRepliesPerRequest; stale++)
+        Span<byte> reply = stackalloc byte[LinkReplyBufferSize];
+        try
         {
-            using RentedDatagram datagram = _socket.ReceiveRented();
-            var messages = new NetlinkMessageReader(datagram.Bytes);
-            while (messages.Next())
-            {
-                NetlinkHeader header = messages.Header;
-                if (!_socket.IsReplyTo(header, sequence))
-                {
-                    continue;
-                }
-
-                if (header.Type == NetlinkMessageType.Error)
-                {
-                    if (NetlinkErrorMessage.ReadErrno(messages.Body) == Errno.ENODEV)
-                    {
-                        return null;
-                    }
-
-                    throw NetlinkErrorMessage.ToException(header, messages.Body, "RTM_GETLINK", ifIndex: 0);
-                }
-
-                if (header.Type != NetlinkMessageType.NewLink)
-                {
-                    throw new MalformedNetlinkReplyException(MalformedReplyReason.WrongMessageType,
-                        $"expected RTM_NEWLINK ({NetlinkMessageType.NewLink}), got message type {header.Type}");
-                }
-
-                return RtmNewLinkMessage.Decode(messages.Body);
-            }
+            ReadOnlySpan<byte> body = _socket.Request(request[..RtmGetLinkRequest.WriteOne(request, sequence, ifIndex, name)], reply, sequence,
+                "RTM_GETLINK", ifIndex: 0, out NetlinkHeader header);
+            return LinkReply.Decode(header, body);
         }
-
-        throw NetlinkSocket.TooManyStaleReplies();
+        catch (NetlinkErrnoException e) when (e.Errno == Errno.ENODEV)
+        {
+            return null;
+        }
     }
 }

@@ -133,7 +133,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             $"more than {MaxStaleRepliesPerRequest} replies to other requests arrived before the answer");
 
     /// <summary>Sends one request whole.</summary>
-    public void Send(ReadOnlySpan<byte> message)
+    public void Send(scoped ReadOnlySpan<byte> message)
     {
         fixed (byte* p = message)
         {
@@ -195,6 +195,27 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
 
         throw TooManyStaleReplies();
+    }
+
+    /// <summary>
+    /// The one request/reply routine of a request answered by one message (not a dump): sends <paramref name="request"/>
+    /// (numbered <paramref name="sequence"/>) and receives into <paramref name="buffer"/> until the message answering it
+    /// (<see cref="ReceiveReply"/>: stale replies and notifications passed over); returns its body, a slice of
+    /// <paramref name="buffer"/>. An <c>NLMSG_ERROR</c> with an errno throws the exception it means
+    /// (<see cref="NetlinkDeviceGoneException"/> for <c>ENODEV</c> about <paramref name="ifIndex"/>, when not 0); an
+    /// acknowledgement (errno 0) is returned like any answer, with its header's type.
+    /// </summary>
+    public ReadOnlySpan<byte> Request(scoped ReadOnlySpan<byte> request, Span<byte> buffer, uint sequence, string operation, int ifIndex,
+        out NetlinkHeader header, ushort onlyType = 0)
+    {
+        Send(request);
+        ReadOnlySpan<byte> body = ReceiveReply(buffer, sequence, out header, onlyType);
+        if (header.Type == NetlinkMessageType.Error && NetlinkErrorMessage.ReadErrno(body) != 0)
+        {
+            throw NetlinkErrorMessage.ToException(header, body, operation, ifIndex);
+        }
+
+        return body;
     }
 
     /// <summary>

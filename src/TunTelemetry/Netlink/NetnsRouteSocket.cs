@@ -18,6 +18,7 @@ internal sealed class NetnsRouteSocket : IDisposable
 {
     private const int ReplyBufferSize = 1024;
     private const string TargetedDump = "RTM_GETLINK dump (IFLA_TARGET_NETNSID)";
+    private const string TargetedGet = "RTM_GETLINK (IFLA_TARGET_NETNSID)";
 
     private readonly NetlinkSocket _socket;
 
@@ -61,12 +62,21 @@ internal sealed class NetnsRouteSocket : IDisposable
     {
         uint sequence = _socket.NextSequence();
         Span<byte> request = stackalloc byte[RtmNsidRequest.MaxSize];
-        _socket.Send(request[..RtmNsidRequest.WriteNew(request, sequence, (int)namespaceFile.DangerousGetHandle())]);
-        int errno = ReceiveAcknowledgement(sequence);
-        GC.KeepAlive(namespaceFile);
-        if (errno != 0 && errno != Errno.EEXIST)
+        Span<byte> reply = stackalloc byte[ReplyBufferSize];
+        try
         {
-            throw new NetlinkErrnoException("RTM_NEWNSID", errno, null);
+            // On a socket in RTNLGRP_NSID the kernel's notification of the id just given carries our request's sequence
+            // number and port id, and comes before the acknowledgement: the caller knows of that id already.
+            _ = _socket.Request(request[..RtmNsidRequest.WriteNew(request, sequence, (int)namespaceFile.DangerousGetHandle())], reply, sequence,
+                "RTM_NEWNSID", ifIndex: 0, out _, onlyType: NetlinkMessageType.Error);
+        }
+        catch (NetlinkErrnoException e) when (e.Errno == Errno.EEXIST)
+        {
+            // another process gave it an id meanwhile
+        }
+        finally
+        {
+            GC.KeepAlive(namespaceFile);
         }
     }
 
@@ -98,6 +108,50 @@ internal sealed class NetnsRouteSocket : IDisposable
         var sink = new LinkDescriptionSink([]);
         _socket.DumpAllLinks(new TargetedLinksDumpRequest(nsid, tunOnly), TargetedDump, ref sink);
         return sink.Links;
+    }
+
+    /// <summary>
+    /// The counters of device <paramref name="ifIndex"/> of namespace <paramref name="nsid"/>, named
+    /// <paramref name="name"/>, with one targeted RTM_GETLINK: a poll of a device of another namespace.
+    /// Allocates nothing. The device is gone (<see cref="NetlinkDeviceGoneException"/>) when the kernel answers
+    /// <c>ENODEV</c>, when the ifindex has another name now, or when no namespace has the id now (<c>EINVAL</c>: the
+    /// kernel drops an id only when its namespace dies, and its devices with it).
+    /// </summary>
+    public LinkStats64 ReadStats(int nsid, int ifIndex, string name)
+    {
+        Span<byte> reply = stackalloc byte[NetlinkRouteSocket.LinkReplyBufferSize];
+        ReadOnlySpan<byte> body = RequestLink(nsid, ifIndex, reply, out NetlinkHeader header);
+        return LinkReply.Stats(header, body, ifIndex, name);
+    }
+
+    /// <summary>Device <paramref name="ifIndex"/> of namespace <paramref name="nsid"/>; null when it (or the namespace) is gone.</summary>
+    public LinkDescription? GetLink(int nsid, int ifIndex)
+    {
+        Span<byte> reply = stackalloc byte[NetlinkRouteSocket.LinkReplyBufferSize];
+        try
+        {
+            ReadOnlySpan<byte> body = RequestLink(nsid, ifIndex, reply, out NetlinkHeader header);
+            return LinkReply.Decode(header, body);
+        }
+        catch (NetlinkDeviceGoneException)
+        {
+            return null;
+        }
+    }
+
+    private ReadOnlySpan<byte> RequestLink(int nsid, int ifIndex, Span<byte> reply, out NetlinkHeader header)
+    {
+        uint sequence = _socket.NextSequence();
+        Span<byte> request = stackalloc byte[RtmGetLinkTargetedRequest.MaxSize];
+        try
+        {
+            return _socket.Request(request[..RtmGetLinkTargetedRequest.WriteOne(request, sequence, nsid, ifIndex)], reply, sequence,
+                TargetedGet, ifIndex, out header);
+        }
+        catch (NetlinkErrnoException e) when (e.Errno == Errno.EINVAL)
+        {
+            throw new NetlinkDeviceGoneException(ifIndex);
+        }
     }
 
     /// <summary>
@@ -179,17 +233,10 @@ internal sealed class NetnsRouteSocket : IDisposable
     {
         uint sequence = _socket.NextSequence();
         Span<byte> request = stackalloc byte[RtmNsidRequest.MaxSize];
-        _socket.Send(request[..(byPid
-            ? RtmNsidRequest.WriteGetByPid(request, sequence, value)
-            : RtmNsidRequest.WriteGetByFd(request, sequence, value))]);
-
         Span<byte> reply = stackalloc byte[ReplyBufferSize];
-        ReadOnlySpan<byte> body = _socket.ReceiveReply(reply, sequence, out NetlinkHeader header);
-        if (header.Type == NetlinkMessageType.Error)
-        {
-            throw NetlinkErrorMessage.ToException(header, body, "RTM_GETNSID", ifIndex: 0);
-        }
-
+        ReadOnlySpan<byte> body = _socket.Request(request[..(byPid
+            ? RtmNsidRequest.WriteGetByPid(request, sequence, value)
+            : RtmNsidRequest.WriteGetByFd(request, sequence, value))], reply, sequence, "RTM_GETNSID", ifIndex: 0, out NetlinkHeader header);
         if (header.Type != NetnsMessageType.NewNsid)
         {
             throw new MalformedNetlinkReplyException(MalformedReplyReason.WrongMessageType,
@@ -197,15 +244,6 @@ internal sealed class NetnsRouteSocket : IDisposable
         }
 
         return RtmNsidMessage.Decode(body).Nsid;
-    }
-
-    /// <summary>Waits for the acknowledgement of <paramref name="sequence"/>; returns its errno (0: done).</summary>
-    private int ReceiveAcknowledgement(uint sequence)
-    {
-        // On a socket in RTNLGRP_NSID the kernel's notification of the id just given carries our request's sequence
-        // number and port id, and comes before the acknowledgement: the caller knows of that id already.
-        Span<byte> reply = stackalloc byte[ReplyBufferSize];
-        return NetlinkErrorMessage.ReadErrno(_socket.ReceiveReply(reply, sequence, out _, onlyType: NetlinkMessageType.Error));
     }
 
     private RentedDatagram ReceiveWithNsid(out int? nsid)

@@ -11,14 +11,19 @@ internal static class RtmNewLinkStats
 {
     private const int IfInfoMsgSize = 16;
     private const ushort IflaStats64 = 23;
+    private const ushort IflaIfName = 3;
 
     /// <summary>
     /// False when the message carries no <c>IFLA_STATS64</c>: the kernel leaves it out only for a device without
     /// statistics, so the caller treats that device as unreadable rather than as zeros.
     /// </summary>
-    public static bool TryRead(ReadOnlySpan<byte> body, out LinkStatsReading reading)
+    public static bool TryRead(ReadOnlySpan<byte> body, out LinkStatsReading reading) => TryRead(body, out reading, out _);
+
+    /// <summary>As <see cref="TryRead(ReadOnlySpan{byte}, out LinkStatsReading)"/>, with the link's name (<c>IFLA_IFNAME</c>, without its NUL; empty if absent).</summary>
+    public static bool TryRead(ReadOnlySpan<byte> body, out LinkStatsReading reading, out ReadOnlySpan<byte> name)
     {
         reading = default;
+        name = default;
         if (body.Length < IfInfoMsgSize)
         {
             throw new MalformedNetlinkReplyException(MalformedReplyReason.TooShort,
@@ -26,16 +31,25 @@ internal static class RtmNewLinkStats
         }
 
         int ifIndex = NativeEndian.ReadInt32(body[4..]);
+        bool found = false;
         var attributes = new NetlinkAttributeReader(body[IfInfoMsgSize..]);
         while (attributes.Next())
         {
             if (attributes.Type == IflaStats64)
             {
                 reading = new LinkStatsReading(ifIndex, LinkStats64.Decode(attributes.Payload));
-                return true;
+                found = true;
+                if (!name.IsEmpty)
+                {
+                    break; // the kernel puts the name first: nothing after the counters is needed
+                }
+            }
+            else if (attributes.Type == IflaIfName)
+            {
+                name = attributes.PayloadCString();
             }
         }
 
-        return false;
+        return found;
     }
 }

@@ -47,7 +47,7 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
             }
 
             Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, options,
-                () => new NamespaceScanner(["/run/netns"], procRoot: empty), TimeSpan.FromSeconds(1), pollerProps: PollerProps));
+                () => new NamespaceScanner(["/run/netns"], procRoot: empty), TimeSpan.FromSeconds(1), discoveryProps: PollerProps));
 
             Assert.Equal(0, starts.ExpectMsg<Started>(Patience).FailedBefore);
             Assert.Equal(1, starts.ExpectMsg<Started>(Patience).FailedBefore);
@@ -83,7 +83,7 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
                 Props.Create(() => new OpeningPoller(starts.Ref, discovered.OpenPath));
             Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
                 () => new NamespaceScanner([netnsDirectory], procRoot: Path.Combine(root, "proc")), TimeSpan.FromSeconds(1),
-                pollerProps: PollerProps));
+                discoveryProps: PollerProps));
 
             Opened first = starts.ExpectMsg<Opened>(Patience);
             Assert.Equal(($"/proc/{GonePid}/ns/net", false), (first.Path, first.Succeeded));
@@ -104,7 +104,7 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
 
     private sealed record Opened(string Path, bool Succeeded);
 
-    /// <summary>Opens the namespace's file as <see cref="NamespacePollerActor"/> does, and stops if it cannot.</summary>
+    /// <summary>Opens the namespace's file as <see cref="NamespaceDiscoveryActor"/> does, and stops if it cannot.</summary>
     private sealed class OpeningPoller(IActorRef starts, string path) : ReceiveActor
     {
         protected override void PreStart()

@@ -13,7 +13,7 @@ namespace TunTelemetry.IntegrationTests.Actors;
 /// <summary>
 /// The real <see cref="NamespaceWatcherActor"/> (its listening socket opened on the real kernel, as root; a scanner over
 /// empty directories, so it starts no poller of its own) routing link events by namespace id to probes standing in for
-/// namespace pollers, through claims, a reused id, a dropped id and an overrun. (A stopped poller's route goes with its
+/// namespace discovery actors, through claims, a reused id, a dropped id and an overrun. (A stopped poller's route goes with its
 /// Terminated: <c>NamespaceIdRoutes.Release</c>, tested in TunTelemetry.Tests.)
 /// </summary>
 public sealed class NamespaceWatcherRoutingSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)

@@ -109,7 +109,9 @@ public sealed class EmbeddedLibraryTests
             // ...and the aggregator still counts what reaches it.
             ulong[] counters = new ulong[LinkStats64.MaxFieldCount];
             counters[(int)LinkStats64Field.TxDropped] = 42;
-            aggregator.Tell(new LinkStatsSampled(other, LinkStats64.FromCounters(counters), TimeSpan.Zero));
+            var slot = new ReadingSlot(other); // as a poller hands its reading over
+            Assert.True(slot.Offer(LinkStats64.FromCounters(counters), TimeSpan.Zero));
+            aggregator.Tell(slot.Ready);
             DeviceReadings readings = await aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, Patience);
             Assert.Contains(readings.Devices, r => r.Name == other.Name && r.Last.TxDropped == 42);
             Assert.Equal(42, totals.Total(MetricNames.TxQueueDrops, other.Name));

@@ -53,6 +53,56 @@ public sealed class NetnsRouteSocketTests
     }
 
     [NetAdminFact]
+    public void One_device_is_polled_by_the_namespace_id_and_found_gone_when_deleted_renamed_or_its_namespace_died()
+    {
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        ns.AddTun("tn0");
+        Assert.Equal(4, ns.DropPackets("tn0", 4));
+        int ifIndex = ns.IfIndex("tn0");
+        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        int nsid;
+        using (SafeFileHandle file = File.OpenHandle(ns.Path))
+        {
+            nsid = ids.AssignId(file);
+        }
+
+        using NamespaceLinkReader reader = NamespaceLinkReader.Open(NetlinkSocketOptions.Default, nsid, "tn0");
+        LinkStats64 stats = reader.Read(ifIndex);
+        Assert.Equal(4UL, stats.TxDropped);
+        Assert.Equal(ns.Statistic("tn0", "tx", "dropped"), stats.TxDropped);
+        Assert.Equal(ns.Statistic("tn0", "tx", "packets"), stats.TxPackets);
+        Assert.Equal(ns.Statistic("tn0", "rx", "bytes"), stats.RxBytes);
+        Assert.Equal("tn0", reader.GetLink(ifIndex)?.Name);
+
+        // Renamed in place: the ifindex no longer leads to the device the poller knew.
+        ns.Ip("link", "set", "tn0", "name", "tn9");
+        Assert.Equal(ifIndex, Assert.Throws<NetlinkDeviceGoneException>(() => reader.Read(ifIndex)).IfIndex);
+        using (NamespaceLinkReader renamed = NamespaceLinkReader.Open(NetlinkSocketOptions.Default, nsid, "tn9"))
+        {
+            Assert.Equal(4UL, renamed.Read(ifIndex).TxDropped);
+        }
+
+        ns.Ip("link", "del", "tn9");
+        Assert.Throws<NetlinkDeviceGoneException>(() => reader.Read(ifIndex));
+        Assert.Null(reader.GetLink(ifIndex));
+
+        // The namespace dies: the kernel drops its id, and a poll through it finds the device gone.
+        ns.Delete();
+        Assert.True(SpinWait.SpinUntil(() =>
+        {
+            try
+            {
+                reader.Read(ifIndex);
+                return false;
+            }
+            catch (NetlinkDeviceGoneException)
+            {
+                return true;
+            }
+        }, Deadline), "a poll through a dead namespace's id did not find the device gone");
+    }
+
+    [NetAdminFact]
     public void An_unnamed_namespace_held_by_an_unshare_child_is_read_through_its_proc_file_and_its_pid()
     {
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();

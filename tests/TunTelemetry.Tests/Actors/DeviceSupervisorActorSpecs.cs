@@ -75,9 +75,9 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
 
     private void ExpectNoSample()
     {
-        Assert.DoesNotContain(_unclaimed, m => m is LinkStatsSampled);
+        Assert.DoesNotContain(_unclaimed, m => m is PolledReading);
         object? message = PollerReadings.TakeReading(_aggregator.ReceiveOne(TimeSpan.FromMilliseconds(150)));
-        Assert.False(message is LinkStatsSampled, $"unexpected {message}");
+        Assert.False(message is PolledReading, $"unexpected {message}");
         if (message is not null)
         {
             _unclaimed.Add(message);
@@ -89,7 +89,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 10);
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         _kernel.FailNextRead(FakeKernel.Timeout());
         Scheduler.Advance(TimeSpan.FromSeconds(15));
@@ -100,7 +100,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         Scheduler.Advance(TimeSpan.FromSeconds(1.9));
         ExpectNoSample();
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
-        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 10);
+        Expect<PolledReading>(m => m.Stats.TxDropped == 10);
         Assert.Equal(1, _kernel.OpenReaders);
         Assert.Equal(2, _kernel.OpensAttempted);
     }
@@ -121,7 +121,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         Scheduler.Advance(TimeSpan.FromSeconds(3.9));
         ExpectNoSample();
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
-        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 3);
+        Expect<PolledReading>(m => m.Stats.TxDropped == 3);
         Assert.Equal(3, _kernel.OpensAttempted);
         Assert.Equal(1, _kernel.OpenReaders);
     }
@@ -131,7 +131,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         _kernel.Remove(Tun0.IfIndex);
         Scheduler.Advance(TimeSpan.FromSeconds(15));
@@ -149,7 +149,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         var reborn = Tun0 with { IfIndex = 9 };
         _kernel.Set(Tun0.IfIndex, txDropped: 100);
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+        Expect<PolledReading>(m => m.Device == Tun0);
 
         _kernel.Remove(Tun0.IfIndex);
         supervisor.Tell(new TunDeviceRemoved(Tun0));
@@ -157,7 +157,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
 
         _kernel.Set(reborn.IfIndex, txDropped: 4);
         supervisor.Tell(new TunDeviceAppeared(reborn));
-        Expect<LinkStatsSampled>(m => m.Device == reborn && m.Stats.TxDropped == 4);
+        Expect<PolledReading>(m => m.Device == reborn && m.Stats.TxDropped == 4);
 
         supervisor.Tell(GetWatchedDevices.Instance);
         ExpectMsg<WatchedDevices>(w => w.Devices.SequenceEqual([reborn]));
@@ -168,7 +168,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         _kernel.FailNextOpen(FakeKernel.SendFailure());
         _kernel.FailNextRead(FakeKernel.Timeout());
@@ -178,7 +178,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         this.AwaitRestartCount(supervisor, 2);
         _kernel.Set(Tun0.IfIndex, txDropped: 2);
         Scheduler.Advance(TimeSpan.FromSeconds(4));
-        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 2); // the third poller polled successfully...
+        Expect<PolledReading>(m => m.Stats.TxDropped == 2); // the third poller polled successfully...
         this.AwaitRestartCount(supervisor, 0); // ...and said so: the streak is over
 
         // One poll interval later, a single failure: the first delay again (2 s), not the next in the doubling (8 s).
@@ -189,7 +189,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         Scheduler.Advance(TimeSpan.FromSeconds(1.9));
         ExpectNoSample();
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
-        Expect<LinkStatsSampled>(m => m.Stats.TxDropped == 3);
+        Expect<PolledReading>(m => m.Stats.TxDropped == 3);
     }
 
     [Fact]
@@ -201,7 +201,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         _kernel.FailReadsWhere(read => read % 5 == 0 ? FakeKernel.Timeout() : null);
         IActorRef supervisor = StartSupervisor(Options() with { NetlinkDispatcher = CallingThreadDispatcher.Id }, Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
         DateTimeOffset lastGood = Scheduler.Now;
         TimeSpan longestGap = TimeSpan.Zero;
         int failures = 0;
@@ -219,7 +219,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
                     failures++;
                     this.AwaitRestartCount(supervisor, 1); // a single failure: never two in a row
                 }
-                else if (message is LinkStatsSampled)
+                else if (message is PolledReading)
                 {
                     longestGap = TimeSpan.FromTicks(Math.Max(longestGap.Ticks, (Scheduler.Now - lastGood).Ticks));
                     lastGood = Scheduler.Now;
@@ -238,7 +238,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         IActorRef supervisor = StartSupervisor(Options(maxRetries: 1), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         for (ulong round = 2; round <= 4; round++) // three single failures, each followed by a good poll
         {
@@ -248,7 +248,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
             Expect<PollFailed>();
             this.AwaitRestartCount(supervisor, 1);
             Scheduler.Advance(TimeSpan.FromSeconds(2));
-            Expect<LinkStatsSampled>(m => m.Stats.TxDropped == round);
+            Expect<PolledReading>(m => m.Stats.TxDropped == round);
             this.AwaitRestartCount(supervisor, 0);
         }
 
@@ -268,7 +268,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         _kernel.FailNextRead(FakeKernel.Timeout());
         Scheduler.Advance(TimeSpan.FromSeconds(15));
@@ -286,7 +286,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         IActorRef supervisor = StartSupervisor(Options(maxRetries: 2), Tun0);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
 
         for (int i = 0; i < 10; i++)
         {
@@ -338,7 +338,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         }
 
         IActorRef supervisor = StartSupervisor(Options(), devices);
-        var started = new List<int> { Expect<LinkStatsSampled>().Device.IfIndex };
+        var started = new List<int> { Expect<PolledReading>().Device.IfIndex };
         supervisor.Tell(GetWatchedDevices.Instance); // the listing has been handled: the other starts are scheduled
         Assert.Equal(devices.Length, ExpectMsg<WatchedDevices>().Devices.Count);
         ExpectNoSample();
@@ -346,7 +346,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         for (int i = 1; i < devices.Length; i++)
         {
             Scheduler.Advance(TimeSpan.FromSeconds(15.0 / devices.Length));
-            started.Add(Expect<LinkStatsSampled>().Device.IfIndex);
+            started.Add(Expect<PolledReading>().Device.IfIndex);
             ExpectNoSample();
         }
 
@@ -362,15 +362,15 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         _kernel.Set(other.IfIndex, txDropped: 2);
         _kernel.Set(reborn.IfIndex, txDropped: 3);
         IActorRef supervisor = StartSupervisor(Options(), name => name == reborn.Name ? reborn : null, Tun0);
-        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+        Expect<PolledReading>(m => m.Device == Tun0);
 
         // A re-list after tun0 was re-created: tun0 is retired, the new tun0 waits for its spread start (half an
         // interval), and then tun0's old poller reports the device gone, which looks the name up and finds it.
         _kernel.Remove(Tun0.IfIndex);
         supervisor.Tell(new TunDevicesListed([other, reborn]));
-        Expect<LinkStatsSampled>(m => m.Device == other);
+        Expect<PolledReading>(m => m.Device == other);
         supervisor.Tell(new DeviceVanished(Tun0));
-        Expect<LinkStatsSampled>(m => m.Device == reborn);
+        Expect<PolledReading>(m => m.Device == reborn);
 
         Scheduler.Advance(TimeSpan.FromSeconds(7.5)); // when the spread start was due
         supervisor.Tell(GetWatchedDevices.Instance);
@@ -385,11 +385,11 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
         _kernel.Set(tun1.IfIndex, txDropped: 2);
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
-        Expect<LinkStatsSampled>(m => m.Device == Tun0);
+        Expect<PolledReading>(m => m.Device == Tun0);
 
         supervisor.Tell(new TunDevicesListed([tun1]));
         Expect<DeviceRetired>(m => m.Device == Tun0);
-        Expect<LinkStatsSampled>(m => m.Device == tun1);
+        Expect<PolledReading>(m => m.Device == tun1);
         AwaitAssert(() => Assert.Equal(1, _kernel.OpenReaders));
     }
 }

@@ -52,7 +52,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
         _ = LogLines;
         IActorRef supervisor = StartSupervisor(Options(), Poller(), devices);
 
-        var watched = Enumerable.Range(0, 3).Select(_ => Expect<LinkStatsSampled>().Device).ToList();
+        var watched = Enumerable.Range(0, 3).Select(_ => Expect<PolledReading>().Device).ToList();
         Expect<PollFailed>(m => m.Reason == "socket");
         Expect<PollFailed>(m => m.Reason == "socket");
         this.AwaitRestartCount(supervisor, 2);
@@ -82,7 +82,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
         // A watched device goes: its poller closes its reader, and the device that waited longest takes it at once,
         // before its backoff ends.
         supervisor.Tell(new TunDeviceRemoved(watched[0]));
-        TunDevice second = Expect<LinkStatsSampled>(m => waiting.Contains(m.Device)).Device;
+        TunDevice second = Expect<PolledReading>(m => waiting.Contains(m.Device)).Device;
         AwaitWatchedAgain(supervisor);
         Scheduler.Advance(TimeSpan.FromSeconds(60));
         string fewer = ExpectLog<Info>("Still out of file descriptors:");
@@ -90,7 +90,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
 
         supervisor.Tell(new TunDeviceRemoved(watched[1]));
         TunDevice last = waiting.Single(d => d != second);
-        Expect<LinkStatsSampled>(m => m.Device == last);
+        Expect<PolledReading>(m => m.Device == last);
         AwaitWatchedAgain(supervisor);
         Scheduler.Advance(TimeSpan.FromSeconds(60));
         string ended = ExpectLog<Info>("File descriptors suffice again:");
@@ -108,7 +108,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
         _kernel.Set(devices[1].IfIndex, txDropped: 2);
         _kernel.LimitOpenReaders(1);
         IActorRef supervisor = StartSupervisor(Options(maxRetries: 1), Poller(), devices);
-        Expect<LinkStatsSampled>();
+        Expect<PolledReading>();
         this.AwaitRestartCount(supervisor, 1);
 
         for (int restarts = 2; restarts <= 6; restarts++)

@@ -265,7 +265,7 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
         using var totals = new MetricTotals(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
-        aggregator.Tell(new LinkStatsSampled(Tun0, LinkStats64.FromCounters(new ulong[25]), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(Tun0, LinkStats64.FromCounters(new ulong[25]), TimeSpan.Zero));
         Assert.Single(ReadingsOf(aggregator).Devices); // answered after the reading was counted: no series still to come
         Assert.Equal(9, totals.SeriesOf("tun0"));
     }

@@ -12,9 +12,9 @@ using Xunit.Abstractions;
 namespace TunTelemetry.Tests.Actors;
 
 /// <summary>
-/// Per-device extensions for the devices of other network namespaces (<c>--all-namespaces</c>): told by a namespace
-/// poller (<see cref="NamespaceDevicesChanged"/>, sent here as the poller sends it), the supervisor runs them under the
-/// rules of its own devices, keyed by (namespace, ifindex). In virtual time.
+/// The devices of other network namespaces (<c>--all-namespaces</c>): listed by their namespace's discovery
+/// (<see cref="NamespaceDevicesChanged"/>, sent here as the discovery sends it), each gets the poller and the
+/// extensions under the rules of the agent's own devices, keyed by (namespace, ifindex). In virtual time.
 /// </summary>
 public sealed class ForeignDeviceExtensionSpecs : TestKit
 {
@@ -85,7 +85,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         (await supervisor.Ask<RestartCounts>(GetRestartCounts.Instance, TimeSpan.FromSeconds(30))).Restarts.ToArray();
 
     [Fact]
-    public async Task A_foreign_device_gets_the_extensions_but_not_the_built_in_readers_and_is_not_the_own_device_of_its_ifindex()
+    public async Task A_foreign_device_gets_its_own_poller_and_extensions_and_is_not_the_own_device_of_its_ifindex()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
@@ -100,17 +100,17 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
 
         (TunDevice Device, string Kind, int Restarts)[] actors = await ActorsOf(supervisor);
         Assert.Equal(["poller", "reporter"], actors.Where(a => a.Device == Tun0).Select(a => a.Kind).Order());
-        Assert.Equal(["reporter"], actors.Where(a => a.Device == VpnTun0).Select(a => a.Kind));
-        Assert.Equal(["reporter"], actors.Where(a => a.Device == PodTun0).Select(a => a.Kind));
+        Assert.Equal(["poller", "reporter"], actors.Where(a => a.Device == VpnTun0).Select(a => a.Kind).Order());
+        Assert.Equal(["poller", "reporter"], actors.Where(a => a.Device == PodTun0).Select(a => a.Kind).Order());
 
         // The own namespace's listing does not touch the others' devices (same ifindex), nor theirs the own device.
         supervisor.Tell(new TunDevicesListed([Tun0]));
         supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
-        report.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
         WatchedDevices watched = await supervisor.Ask<WatchedDevices>(GetWatchedDevices.Instance, TimeSpan.FromSeconds(30));
-        Assert.Equal([Tun0], watched.Devices); // the own namespace's; each namespace poller counts its own
-        DevicesWatchedChanged count = aggregator.ReceiveWhile<object>(TimeSpan.FromMilliseconds(500), m => m).OfType<DevicesWatchedChanged>().Last();
-        Assert.Equal(1, count.Count);
+        Assert.Equal([Tun0, VpnTun0, PodTun0], watched.Devices); // the own namespace's first, then by namespace
+        Assert.False(report.HasMessages, "a listing of unchanged devices started or stopped an actor"); // handled before the Ask
+        DevicesWatchedChanged count = aggregator.FishForMessage<DevicesWatchedChanged>(m => m.Count == 3, TimeSpan.FromSeconds(30));
+        Assert.Equal(3, count.Count);
     }
 
     [Fact]
@@ -143,7 +143,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
     }
 
     [Fact]
-    public void Extensions_stop_when_the_namespace_poller_retires_the_device_and_when_it_stops()
+    public void A_foreign_devices_actors_stop_when_its_namespace_no_longer_lists_it_and_when_the_namespace_goes()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
@@ -158,8 +158,8 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         Assert.Equal(VpnTun1, report.ExpectMsg<Stopped>().Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun1);
 
-        // The poller stopped (its namespace went): it says its namespace has no devices now.
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []));
+        // The discovery stopped (its namespace went): it says so, with no devices.
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true });
         Assert.Equal(VpnTun0, report.ExpectMsg<Stopped>().Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun0);
         report.ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // the own tun0 of the same ifindex runs on
@@ -168,6 +168,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
     [Fact]
     public void A_foreign_extension_waiting_out_its_backoff_is_not_started_after_its_namespace_went()
     {
+        _kernel.Set(Tun0.IfIndex, txDropped: 0); // its poller reads it: a device the kernel has
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
@@ -177,7 +178,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         report.ExpectMsg<Stopped>();
         this.AwaitRestartCount(supervisor, 1, "reporter");
 
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []));
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true });
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun0);
         Scheduler.Advance(TimeSpan.FromMinutes(1));
         report.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
@@ -207,19 +208,23 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
     }
 
     [Fact]
-    public void A_report_between_the_namespace_pollers_retirement_and_the_extensions_stop_is_counted_as_growth()
+    public void A_stopping_discovery_of_a_namespace_inode_that_came_back_does_not_retire_its_successors_devices()
     {
-        DeviceInstrument resets = DeviceInstrument.Counter("test.resets", "{reset}", "Resets.");
-        using var harness = new PerDeviceActorHarness(this, t => t.AddPerDeviceActor("idle", _ => Props.Empty, resets), Options);
-        TunDevice foreign = harness.ListNamespaceDevices(Vpn, Tun0).Single();
-        harness.Aggregator.Tell(new DeviceMeasured(foreign, resets.Name, 100));
-        harness.AwaitExport(e => e.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)) == 100, "100 resets");
+        _kernel.Set(Tun0.IfIndex, txDropped: 0);
+        TestProbe report = CreateTestProbe();
+        IActorRef supervisor = StartSupervisor(report, CreateTestProbe());
+        TestProbe oldDiscovery = CreateTestProbe();
+        TestProbe newDiscovery = CreateTestProbe();
 
-        // The namespace poller's dump lost the device: it retires it at once, while its extension is still running.
-        harness.Aggregator.Tell(new DeviceRetired(foreign));
-        harness.Aggregator.Tell(new DeviceMeasured(foreign, resets.Name, 105)); // a report already on its way
-        harness.ListNamespaceDevices(Vpn); // the supervisor stops the extension, then retires the device
-        ExportedMetrics export = harness.AwaitExport(e => e.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)) is not null, "the series in its grace period");
-        Assert.Equal(105, export.Value(resets.Name, "tun0", (MetricNames.NetnsInode, (long)Vpn.Inode), (MetricNames.NetnsName, Vpn.Name)));
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]), oldDiscovery);
+        Assert.Equal(VpnTun0, report.ExpectMsg<Started>().Device);
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]), newDiscovery);
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true }, oldDiscovery);
+        supervisor.Tell(GetWatchedDevices.Instance);
+        Assert.Equal([VpnTun0], ExpectMsg<WatchedDevices>().Devices);
+        Assert.False(report.HasMessages, "the old discovery's end stopped the device its successor lists");
+
+        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true }, newDiscovery);
+        Assert.Equal(VpnTun0, report.ExpectMsg<Stopped>().Device);
     }
 }

@@ -142,7 +142,7 @@ public sealed class ReaderScanActorSpecs : TestKit
     }
 
     [Fact]
-    public async Task Devices_a_namespace_poller_lists_get_their_own_namespaces_readers_with_its_attributes_until_it_stops()
+    public async Task Devices_of_another_namespace_get_their_own_namespaces_readers_with_its_attributes_until_they_stop()
     {
         IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
         var vpn = new DeviceNamespace(OtherNetns, "vpn");
@@ -152,9 +152,10 @@ public sealed class ReaderScanActorSpecs : TestKit
             (OtherNetns, "wg0", new TunReader(200, "wireguard-go", 'T')));
         IActorRef actor = Start(aggregatorActor, Interval);
 
-        // A namespace's devices appearing schedule the scan a second later, as the supervisor's do: one for both.
+        // Devices of two namespaces appearing schedule one scan a second later.
         actor.Tell(new DeviceWatchStarted(Wg0));
-        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]));
+        actor.Tell(new NamespaceListed(OtherNetns));
+        actor.Tell(new DeviceWatchStarted(wg0There));
         Handled(actor);
         Scheduler.Advance(ReaderScanActor.AppearanceDelay);
         AwaitAssert(() => Assert.Equal(
@@ -164,38 +165,18 @@ public sealed class ReaderScanActorSpecs : TestKit
         Assert.Equal([new TunReader(100, "wireguard-go", 'S')], observed.For(Wg0.IfIndex)); // ifindex lookups stay in our namespace
         Assert.Equal([new TunReader(200, "wireguard-go", 'T')], observed.ByIdentity()[(OtherNetns, 2)]);
 
-        // The device leaves its namespace's list, then the namespace goes: its readers leave at once, without a scan
-        // (and its holder, still in the last table, is not handed to our wg0 as a moved holder).
-        actor.Tell(new NamespaceDevicesListed(OtherNetns, []));
+        // The device stops being watched: its readers leave at once, without a scan (and its holder, still in the
+        // last table, is not handed to our wg0 as a moved holder: its namespace is listed).
+        actor.Tell(new DeviceWatchStopped(wg0There));
         AwaitAssert(() => Assert.Equal(["wireguard-go[100]@wg0 stopped=0"], ExportedReaders()));
-        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]));
+        actor.Tell(new DeviceWatchStarted(wg0There));
         Handled(actor);
         Scheduler.Advance(ReaderScanActor.AppearanceDelay);
         AwaitAssert(() => Assert.Equal(2, ExportedReaders().Length));
-        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns));
+        actor.Tell(new DeviceWatchStopped(wg0There));
+        actor.Tell(new NamespaceUnlisted(OtherNetns));
         AwaitAssert(() => Assert.Equal(["wireguard-go[100]@wg0 stopped=0"], ExportedReaders()));
         Assert.Equal(2, _scans);
-    }
-
-    [Fact]
-    public void A_stopping_poller_of_a_namespace_inode_that_came_back_does_not_unlist_its_successors_devices()
-    {
-        IActorRef aggregatorActor = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics));
-        TunDevice wg0There = new TunDevice(2, "wg0", TunDeviceKind.Tun) { Namespace = new DeviceNamespace(OtherNetns, "vpn") };
-        _table = Table(0, (OtherNetns, "wg0", new TunReader(200, "wireguard-go", 'S')));
-        IActorRef actor = Start(aggregatorActor, Interval);
-        TestProbe oldPoller = CreateTestProbe();
-        TestProbe newPoller = CreateTestProbe();
-
-        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), oldPoller);
-        actor.Tell(new NamespaceDevicesListed(OtherNetns, [wg0There]), newPoller);
-        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), oldPoller);
-        Handled(actor);
-        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
-        AwaitAssert(() => Assert.Equal(["wireguard-go[200]@wg0@vpn:4026532999 stopped=0"], ExportedReaders()));
-
-        actor.Tell(new NamespaceDevicesUnlisted(OtherNetns), newPoller);
-        AwaitAssert(() => Assert.Empty(ExportedReaders()));
     }
 
     /// <summary>

@@ -81,8 +81,8 @@ public sealed class SeriesLifecycleSpecs : TestKit
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, Retain));
         var tun0 = new TunDevice(7, "tun0", TunDeviceKind.Tun);
         var tun1 = new TunDevice(8, "tun1", TunDeviceKind.Tun);
-        aggregator.Tell(new LinkStatsSampled(tun0, Drops(30), TimeSpan.Zero));
-        aggregator.Tell(new LinkStatsSampled(tun1, Drops(4), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(tun0, Drops(30), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(tun1, Drops(4), TimeSpan.Zero));
         aggregator.Tell(new PollFailed(tun0, "timeout"));
         Handled(aggregator);
         Assert.Equal(new Dictionary<string, long> { ["tun0"] = 30, ["tun1"] = 4 }, Export());
@@ -105,14 +105,14 @@ public sealed class SeriesLifecycleSpecs : TestKit
     {
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, Retain));
         var first = new TunDevice(7, "wg0", TunDeviceKind.Tun);
-        aggregator.Tell(new LinkStatsSampled(first, Drops(100), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(first, Drops(100), TimeSpan.Zero));
         aggregator.Tell(new DeviceRetired(first));
         Handled(aggregator);
         Scheduler.Advance(TimeSpan.FromMinutes(1));
 
         // A VPN reconnect: same name, new ifindex, counters from zero. Its growth continues the series.
         var second = first with { IfIndex = 9 };
-        aggregator.Tell(new LinkStatsSampled(second, Drops(20), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(second, Drops(20), TimeSpan.Zero));
         Handled(aggregator);
         Scheduler.Advance(TimeSpan.FromMinutes(10)); // the first lifetime's grace period ran out meanwhile: no effect
         Handled(aggregator);
@@ -126,7 +126,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
 
         // After the grace period: a new series, whose first export counts the new device's kernel value in full.
         var third = first with { IfIndex = 11 };
-        aggregator.Tell(new LinkStatsSampled(third, Drops(7), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(third, Drops(7), TimeSpan.Zero));
         Handled(aggregator);
         Assert.Equal(7, Export()["wg0"]);
     }
@@ -151,7 +151,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
         for (int i = 0; i < devices.Length; i++)
         {
             ulong n = (ulong)(i + 1);
-            aggregator.Tell(new LinkStatsSampled(devices[i], Readings.Stats(txDropped: n, rxPackets: 10 * n, txPackets: 100 * n, rxBytes: 1000 * n), TimeSpan.Zero));
+            aggregator.Tell(PollerReadings.Ready(devices[i], Readings.Stats(txDropped: n, rxPackets: 10 * n, txPackets: 100 * n, rxBytes: 1000 * n), TimeSpan.Zero));
         }
 
         Handled(aggregator);
@@ -201,13 +201,13 @@ public sealed class SeriesLifecycleSpecs : TestKit
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, TimeSpan.Zero));
         var old = new TunDevice(7, "wg0", TunDeviceKind.Tun);
         var renamed = old with { IfIndex = 9 }; // another device renamed to wg0 before wg0's retirement arrived
-        aggregator.Tell(new LinkStatsSampled(old, Drops(5), TimeSpan.Zero));
-        aggregator.Tell(new LinkStatsSampled(renamed, Drops(3), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(old, Drops(5), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(renamed, Drops(3), TimeSpan.Zero));
         aggregator.Tell(new DeviceRetired(old));
         Handled(aggregator);
         Assert.Equal(8, Export()["wg0"]);
 
-        aggregator.Tell(new LinkStatsSampled(renamed, Drops(4), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(renamed, Drops(4), TimeSpan.Zero));
         aggregator.Tell(new DeviceRetired(old)); // told twice: no effect
         Handled(aggregator);
         Assert.Equal(9, Export()["wg0"]);
@@ -223,7 +223,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
     {
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, TimeSpan.Zero));
         var tun0 = new TunDevice(7, "tun0", TunDeviceKind.Tun);
-        aggregator.Tell(new LinkStatsSampled(tun0, Drops(5), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(tun0, Drops(5), TimeSpan.Zero));
         aggregator.Tell(new DeviceRetired(tun0));
         Handled(aggregator);
 
@@ -236,7 +236,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
     {
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(_metrics, TimeSpan.FromSeconds(1)));
         var live = new TunDevice(1, "steady0", TunDeviceKind.Tun);
-        aggregator.Tell(new LinkStatsSampled(live, Drops(1), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(live, Drops(1), TimeSpan.Zero));
         Handled(aggregator);
         Export();
         long before = ManagedMemory();
@@ -244,7 +244,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
         for (int cycle = 0; cycle < 1000; cycle++)
         {
             var device = new TunDevice(1000 + cycle, $"tun-{cycle:x4}", TunDeviceKind.Tun);
-            aggregator.Tell(new LinkStatsSampled(device, Drops((ulong)cycle), TimeSpan.Zero));
+            aggregator.Tell(PollerReadings.Ready(device, Drops((ulong)cycle), TimeSpan.Zero));
             aggregator.Tell(new PollFailed(device, "timeout"));
             aggregator.Tell(new DeviceRetired(device));
             Handled(aggregator); // the grace period's timer is set before the clock moves
@@ -279,8 +279,8 @@ public sealed class SeriesLifecycleSpecs : TestKit
         for (int cycle = 0; cycle < 300; cycle++)
         {
             var device = new TunDevice(1000 + cycle, $"tun-{cycle:x4}", TunDeviceKind.Tun);
-            aggregator.Tell(new LinkStatsSampled(steady, Drops((ulong)cycle + 1), TimeSpan.Zero));
-            aggregator.Tell(new LinkStatsSampled(device, Drops(3), TimeSpan.Zero));
+            aggregator.Tell(PollerReadings.Ready(steady, Drops((ulong)cycle + 1), TimeSpan.Zero));
+            aggregator.Tell(PollerReadings.Ready(device, Drops(3), TimeSpan.Zero));
             aggregator.Tell(new PollFailed(device, "timeout"));
             Handled(aggregator);
 
@@ -316,7 +316,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
         using SizedPipeline pipeline = new(Sys, maxDevices: 20);
         (TunDeviceMetrics metrics, MeterProvider provider, List<Metric> exported, IActorRef aggregator) = pipeline;
         var device = new TunDevice(7, "wg0", TunDeviceKind.Tun);
-        aggregator.Tell(new LinkStatsSampled(device, Drops(1), TimeSpan.Zero));
+        aggregator.Tell(PollerReadings.Ready(device, Drops(1), TimeSpan.Zero));
 
         for (int restart = 0; restart < 100; restart++)
         {

@@ -7,8 +7,8 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Actors;
 
 /// <summary>
-/// A link event said a TUN/TAP device of this namespace came, changed, went or moved: read the namespace now rather than
-/// at the next poll. Coalesced (<see cref="RereadWindow"/>): at most one extra dump per <see cref="NamespacePollerActor.RereadWindowLength"/>.
+/// A link event said a TUN/TAP device of this namespace came, changed, went or moved (or a poller found one of its
+/// devices gone): list the namespace's devices now rather than at the next listing. Coalesced (<see cref="RereadWindow"/>): at most one listing per <see cref="NamespaceDiscoveryActor.RereadWindowLength"/>.
 /// </summary>
 internal sealed class RereadNamespace
 {
@@ -20,8 +20,8 @@ internal sealed class RereadNamespace
 }
 
 /// <summary>
-/// The poller's namespace id may no longer be its own: the kernel dropped that id (<c>RTM_DELNSID</c>), or another
-/// poller was given it. The poller asks the kernel for its namespace's id again, and claims it again or stops.
+/// The namespace id may no longer be this actor's: the kernel dropped that id (<c>RTM_DELNSID</c>), or another
+/// namespace's actor was given it. The actor asks the kernel for its namespace's id again, and claims it again or stops.
 /// </summary>
 internal sealed class ConfirmNamespaceId
 {
@@ -33,13 +33,13 @@ internal sealed class ConfirmNamespaceId
 }
 
 /// <summary>
-/// What the namespace poller does with link events (<see cref="NamespaceLinkListener"/>, routed to it by
-/// <see cref="NamespaceWatcherActor"/>): it tells its parent which namespace id it owns, re-reads when told a device
-/// changed, and, when its id's ownership is in doubt, confirms it with the kernel or stops, retiring its devices at once.
+/// What the namespace discovery actor does with link events (<see cref="NamespaceLinkListener"/>, routed to it by
+/// <see cref="NamespaceWatcherActor"/>): it tells its parent which namespace id it owns, lists again when told a device
+/// changed, and, when its id's ownership is in doubt, confirms it with the kernel or stops, its devices told gone at once.
 /// </summary>
-internal sealed partial class NamespacePollerActor
+internal sealed partial class NamespaceDiscoveryActor
 {
-    /// <summary>The shortest time between two event-driven reads of one namespace: a burst of events costs one dump, then one more at most.</summary>
+    /// <summary>The shortest time between two event-driven listings of one namespace: a burst of events costs one dump, then one more at most.</summary>
     public static readonly TimeSpan RereadWindowLength = TimeSpan.FromSeconds(1);
 
     private readonly RereadWindow _rereads = new(RereadWindowLength);
@@ -51,7 +51,7 @@ internal sealed partial class NamespacePollerActor
         Receive<ConfirmNamespaceId>(_ => Confirm());
     }
 
-    /// <summary>Tells the watcher which namespace id this poller reads, so the events carrying it come here.</summary>
+    /// <summary>Tells the watcher which namespace id this actor lists, so the events carrying it come here.</summary>
     private void ClaimId() => Context.Parent.Tell(new NamespaceIdClaimed(_nsid), Self);
 
     private void OnRereadAsked()
@@ -67,24 +67,16 @@ internal sealed partial class NamespacePollerActor
         }
     }
 
-    /// <summary>
-    /// A poll now (devices found and retired, readings to the aggregator), then with link-state gauges a fresh link list,
-    /// which is where a rename in place shows; a renamed device is retired there and found again by one more poll.
-    /// </summary>
     private void Reread()
     {
         _rereads.Reading(Context.System.Scheduler.MonotonicClock);
-        Poll();
-        if (_options.LinkStateMetrics && Observe())
-        {
-            Poll();
-        }
+        List();
     }
 
     /// <summary>
-    /// Opens the namespace's file again and asks the kernel its id: still ours, the poller claims it again and re-reads
+    /// Opens the namespace's file again and asks the kernel its id: still ours, the actor claims it again and lists again
     /// (events with that id were dropped while its ownership was in doubt); otherwise the namespace it watched is gone,
-    /// since the kernel drops an id only when its namespace dies, and the poller stops rather than read a namespace that
+    /// since the kernel drops an id only when its namespace dies, and the actor stops rather than list a namespace that
     /// a reused id now names.
     /// </summary>
     private void Confirm()
@@ -124,7 +116,7 @@ internal sealed partial class NamespacePollerActor
     }
 
     /// <summary>
-    /// Tells the watcher, which must forget the namespace rather than start its poller again: its inode may be another
+    /// Tells the watcher, which must forget the namespace rather than start its discovery again: its inode may be another
     /// namespace's already. Then stops.
     /// </summary>
     private void Died()
