@@ -33,6 +33,12 @@ public sealed class FakeKernel
         lock (_gate) { _stats[ifIndex] = stats; }
     }
 
+    /// <summary>The device exists, with zero counters, unless it has counters already (ifindexes repeat across namespaces).</summary>
+    internal void Ensure(int ifIndex)
+    {
+        lock (_gate) { _stats.TryAdd(ifIndex, default); }
+    }
+
     /// <summary>The device disappears: reads answer ENODEV.</summary>
     public void Remove(int ifIndex)
     {

@@ -98,6 +98,11 @@ public sealed class PerDeviceActorHarness : IDisposable
         TunDevice[] inNamespace = devices.Select(d => d with { Namespace = ns }).ToArray();
         TunDevice[] left = _namespaceDevices.GetValueOrDefault(ns.Inode, []).Except(inNamespace).ToArray();
         _namespaceDevices[ns.Inode] = inNamespace;
+        foreach (TunDevice device in inNamespace)
+        {
+            Kernel.Ensure(device.IfIndex); // its poller reads the harness's kernel, by ifindex alone
+        }
+
         Supervisor.Tell(new NamespaceDevicesChanged(ns, inNamespace));
         if (left.Length > 0)
         {
