@@ -18,11 +18,13 @@ public sealed class TxQueueWatchActor : UntypedActor
 {
     public const string RegistrationName = "tx-queue-watch";
 
+    // snippet: instruments
     /// <summary>The instruments to declare with <c>AddPerDeviceActor</c>.</summary>
     public static readonly DeviceInstrument Queues = DeviceInstrument.Gauge("sample.tun.tx_queues", "{queue}", "TX queues of the device.");
 
     public static readonly DeviceInstrument Timeouts = DeviceInstrument.Counter(
         "sample.tun.tx_timeouts", "{timeout}", "TX queue timeouts, by queue.", seriesPerDevice: 16);
+    // end snippet
 
     private readonly PerDeviceActorContext _context;
     private readonly ITxQueueSource _source;
@@ -40,13 +42,14 @@ public sealed class TxQueueWatchActor : UntypedActor
     public static Props Props(PerDeviceActorContext context, ITxQueueSource source, TimeSpan interval) =>
         Akka.Actor.Props.Create(() => new TxQueueWatchActor(context, source, interval));
 
+    // snippet: lifecycle
     // The shape of the built-in pollers: a first read at once, then one cancellable repeated tell, cancelled on stop
     // and before a restart.
     protected override void PreStart()
     {
         if (_context.Device.Namespace is not null)
         {
-            return; // its sysfs is not ours to read (see remarks)
+            return; // the agent's sysfs shows its own namespace only: not this device's to read
         }
 
         Self.Tell(Read.Instance);
@@ -54,7 +57,9 @@ public sealed class TxQueueWatchActor : UntypedActor
     }
 
     protected override void PostStop() => _ticks?.Cancel();
+    // end snippet
 
+    // snippet: publish
     protected override void OnReceive(object message)
     {
         if (message is not Read)
@@ -77,6 +82,7 @@ public sealed class TxQueueWatchActor : UntypedActor
             _context.Supervisor.Tell(PerDeviceActorSucceeded.Instance, Self);
         }
     }
+    // end snippet
 
     private sealed class Read
     {

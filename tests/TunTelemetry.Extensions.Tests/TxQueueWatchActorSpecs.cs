@@ -16,9 +16,10 @@ namespace TunTelemetry.Extensions.Tests;
 /// </summary>
 public sealed class TxQueueWatchActorSpecs : TestKit
 {
+    // snippet: harness
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(15);
     private static readonly TunDevice Wg0 = new(7, "wg0", TunDeviceKind.Tun);
-    private readonly ScriptedQueues _queues = new();
+    private readonly ScriptedQueues _queues = new(); // the actor's ITxQueueSource: queues per device as each spec sets them
     private readonly PerDeviceActorHarness _harness;
 
     public TxQueueWatchActorSpecs(ITestOutputHelper output)
@@ -38,7 +39,9 @@ public sealed class TxQueueWatchActorSpecs : TestKit
     }
 
     private static (string, object) Queue(string name) => ("queue", name);
+    // end snippet
 
+    // snippet: virtual-time
     [Fact]
     public void A_15_s_tick_reports_the_queues_in_virtual_time_with_the_device_attributes()
     {
@@ -54,7 +57,9 @@ public sealed class TxQueueWatchActorSpecs : TestKit
         Assert.All(export.Of(TxQueueWatchActor.Timeouts.Name), p => Assert.Equal("wg0", p.Attributes[MetricNames.InterfaceName]));
         Assert.Equal(2, _queues.Reads); // one at start, one per tick: 15 s of virtual time took no real time
     }
+    // end snippet
 
+    // snippet: restart
     [Fact]
     public void A_failing_read_restarts_the_actor_after_the_backoff_and_counting_stays_exact()
     {
@@ -78,6 +83,7 @@ public sealed class TxQueueWatchActorSpecs : TestKit
         _harness.Advance(Interval);
         _harness.AwaitExport(e => e.Value(TxQueueWatchActor.Timeouts.Name, "wg0", Queue("tx-0")) == 8, "a reset counted as growth from zero");
     }
+    // end snippet
 
     [Fact]
     public void Its_series_leave_the_export_with_the_device_after_the_grace_period()
