@@ -1,5 +1,5 @@
-/* Starts N processes that each hold F open files, every 100th of them a TUN device (ttscanN), then waits for its
- * standard input to close and ends them all. The load for perf/reader-scan.sh: the /proc scan looks at every
+/* Starts N processes that each hold F open files, every 100th of them a TUN device (ttscanN), or D of them spread
+ * evenly with a third argument, then waits for its standard input to close and ends them all. The load for perf/reader-scan.sh: the /proc scan looks at every
  * process's open files. Build: cc -O2 -o fdholders perf/fdholders.c. Needs CAP_NET_ADMIN for the TUN devices. */
 #include <fcntl.h>
 #include <linux/if.h>
@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: fdholders PROCESSES FILES_EACH\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: fdholders PROCESSES FILES_EACH [DEVICES]\n");
         return 2;
     }
     int processes = atoi(argv[1]), files = atoi(argv[2]);
+    int devices = argc == 4 ? atoi(argv[3]) : (processes + 99) / 100;
+    int every = devices > 0 ? processes / devices : processes + 1;
+    if (every < 1) every = 1;
     pid_t *children = calloc(processes, sizeof(pid_t));
     int ready[2];
     if (pipe(ready) < 0) { perror("pipe"); return 1; }
@@ -28,7 +31,7 @@ int main(int argc, char **argv) {
         if (pid == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             int opened = 0;
-            if (i % 100 == 0) {
+            if (i % every == 0 && i / every < devices) {
                 int fd = open("/dev/net/tun", O_RDWR);
                 struct ifreq ifr;
                 memset(&ifr, 0, sizeof ifr);

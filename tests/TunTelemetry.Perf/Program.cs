@@ -9,6 +9,8 @@ return args.FirstOrDefault() switch
     "pipeline" when args.Length == 6 => PipelineBenchmark.Run(args[1], int.Parse(args[2]), int.Parse(args[3]), args[4] == "busy", int.Parse(args[5])),
     "reader-scan" when args.Length == 2 => ReaderScanBenchmark.Run(int.Parse(args[1])),
     "reader-scan" when args.Length == 3 => ReaderScanBenchmark.Run(int.Parse(args[1]), int.Parse(args[2])),
+    "reader-hour" when args.Length == 1 => ReaderScanBenchmark.RunHour(60, 900),
+    "reader-hour" when args.Length == 3 => ReaderScanBenchmark.RunHour(int.Parse(args[1]), int.Parse(args[2])),
     "reader-cpu" when args.Length == 3 => ReaderCpuBenchmark.Run(int.Parse(args[1]), int.Parse(args[2])),
     "actor-footprint" when args.Length == 2 => ActorFootprintBenchmark.Run(int.Parse(args[1])),
     "netns-scan" when args.Length == 2 => NamespaceScanBenchmark.Run(int.Parse(args[1])),
@@ -29,6 +31,8 @@ static int Usage()
                TunTelemetry.Perf actor-footprint N               live heap per actor, N actors of each per-device shape
                TunTelemetry.Perf reader-scan N [SOCKETS]         N /proc reader scans: wall, CPU, bytes per scan (with
                                                                  SOCKETS: while this process holds that many sockets)
+               TunTelemetry.Perf reader-hour [INTERVAL_S FULL_S] a steady hour of reader discovery (scans every INTERVAL_S,
+                                                                 60 by default, full every FULL_S, 900): CPU, light and full
                TunTelemetry.Perf reader-cpu PID N                 N samples of a reader's CPU (stat, schedstat, cgroup quota):
                                                                  wall, CPU, bytes per sample
                TunTelemetry.Perf netns-scan SCANS                 CPU per network namespace discovery scan (/proc and netns dirs)

@@ -31,6 +31,47 @@ public static class ReaderScanBenchmark
         }
     }
 
+    /// <summary>
+    /// A steady hour of reader discovery as the agent runs it: one scan every <paramref name="intervalSeconds"/>
+    /// (<c>metrics.reader-interval</c>) with the cache of <see cref="TunReaderScan.Incremental"/>, a full one every
+    /// <paramref name="fullScanSeconds"/> (<c>metrics.reader-full-scan-interval</c>), after a first full scan that fills
+    /// the cache (not counted: the agent does it once at start). The hour is simulated, scans back to back with their
+    /// times given; the CPU of the whole process is counted, light and full scans apart.
+    /// </summary>
+    public static int RunHour(int intervalSeconds, int fullScanSeconds)
+    {
+        var cache = new ReaderScanCache(TimeSpan.FromSeconds(fullScanSeconds), TunReaderScan.CountsOpenFiles());
+        TunReaderTable table = TunReaderScan.Scan(cache, TimeSpan.Zero, deviceAppeared: false);
+        int scans = 3600 / intervalSeconds, full = 0;
+        double lightCpu = 0, fullCpu = 0;
+        long listed = 0;
+        var wall = Stopwatch.StartNew();
+        for (int i = 1; i <= scans; i++)
+        {
+            double before = ProcessCpu.SelfMicroseconds();
+            table = TunReaderScan.Scan(cache, TimeSpan.FromSeconds(i * intervalSeconds), deviceAppeared: false);
+            double cpu = ProcessCpu.SelfMicroseconds() - before;
+            if (cache.Full)
+            {
+                full++;
+                fullCpu += cpu;
+            }
+            else
+            {
+                lightCpu += cpu;
+                listed += cache.Listed;
+            }
+        }
+
+        wall.Stop();
+        int light = scans - full;
+        int readers = table.All.Values.Sum(r => r.Count);
+        Console.WriteLine($"counts-open-files={TunReaderScan.CountsOpenFiles()} processes={table.Processes} hidden={table.HiddenProcesses} devices-with-readers={table.All.Count} readers={readers}");
+        Console.WriteLine($"hour: {scans} scans every {intervalSeconds}s ({full} full every {fullScanSeconds}s), cpu {(lightCpu + fullCpu) / 1000:0.0} ms, wall {wall.Elapsed.TotalMilliseconds:0} ms");
+        Console.WriteLine($"light scan: cpu {lightCpu / Math.Max(light, 1) / 1000:0.00} ms, {(double)listed / Math.Max(light, 1):0.0} processes listed; full scan: cpu {fullCpu / Math.Max(full, 1) / 1000:0.00} ms");
+        return 0;
+    }
+
     private static int Measure(int rounds, int ownSockets)
     {
         TunReaderTable warm = TunReaderScan.Scan();

@@ -65,8 +65,10 @@ public sealed class GetReaders
 
 /// <summary>
 /// Names the processes that read each watched device: scans <c>/proc</c> (<see cref="TunReaderScan"/>) every
-/// <c>metrics.reader-interval</c> and about a second after devices appear (one scan for a burst of them), and tells
-/// the aggregator the readers of the devices the device supervisor watches, in every namespace it watches. A drop counter says a reader fell behind; this says which
+/// <c>metrics.reader-interval</c> and about a second after devices appear (one scan for a burst of them, which looks
+/// at every process; the periodic ones list only processes that changed, see <see cref="ReaderScanCache"/>), and tells
+/// the aggregator the readers of the devices the device supervisor watches, in every namespace. A drop counter says a
+/// reader fell behind; this says which
 /// process, and whether it is stopped.
 /// </summary>
 /// <remarks>
@@ -84,7 +86,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
 
     private readonly IActorRef _aggregator;
     private readonly TimeSpan? _interval;
-    private readonly Func<TunReaderTable> _scan;
+    private readonly Func<bool, TunReaderTable> _scan;
     private readonly Func<int, ReaderCpu?> _sampleCpu;
     private readonly ulong? _ownNetns;
     private readonly Dictionary<(ulong? Netns, int IfIndex), TunDevice> _watched = [];
@@ -95,8 +97,9 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private bool _saidHidden;
     private bool _saidAmbiguous;
     private bool _publishPending;
+    private bool _deviceAppeared;
 
-    internal ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable> scan, ulong? ownNetns, Func<int, ReaderCpu?> sampleCpu)
+    internal ReaderScanActor(IActorRef aggregator, TimeSpan? interval, Func<bool, TunReaderTable> scan, ulong? ownNetns, Func<int, ReaderCpu?> sampleCpu)
     {
         _aggregator = aggregator;
         _interval = ownNetns is null ? null : interval;
@@ -115,15 +118,21 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="interval"><c>metrics.reader-interval</c>; null (off) never scans.</param>
-    /// <param name="scan">The scan (tests may count calls); <see cref="TunReaderScan.Scan"/> by default.</param>
+    /// <param name="scan">
+    /// The scan (tests may count calls); by default one that lists only what changed since the last, and every process
+    /// after a device appeared and every <see cref="ReaderScanCache.DefaultFullScanInterval"/> (<see cref="TunReaderScan"/>).
+    /// </param>
     /// <param name="ownNetns">The agent's namespace inode; read from <c>/proc/self/ns/net</c> by default.</param>
     public static Props Props(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable>? scan = null, ulong? ownNetns = null) =>
-        Props(aggregator, interval, scan, ownNetns, sampleCpu: null);
+        Props(aggregator, interval, scan is null ? null : _ => scan(), ownNetns, sampleCpu: null);
 
+    /// <param name="scan">The scan, told whether a device appeared since the last one (which makes it look at every process).</param>
     /// <param name="sampleCpu">Reads a reader's CPU by pid (<see cref="ReaderCpuSampler"/> by default).</param>
-    internal static Props Props(IActorRef aggregator, TimeSpan? interval, Func<TunReaderTable>? scan, ulong? ownNetns, Func<int, ReaderCpu?>? sampleCpu)
+    /// <param name="fullScanInterval"><c>metrics.reader-full-scan-interval</c>, for the default scan.</param>
+    internal static Props Props(IActorRef aggregator, TimeSpan? interval, Func<bool, TunReaderTable>? scan, ulong? ownNetns, Func<int, ReaderCpu?>? sampleCpu,
+        TimeSpan? fullScanInterval = null)
     {
-        Func<TunReaderTable> run = scan ?? TunReaderScan.Scan;
+        Func<bool, TunReaderTable> run = scan ?? TunReaderScan.Incremental(fullScanInterval ?? ReaderScanCache.DefaultFullScanInterval);
         ulong? netns = ownNetns ?? TunReaderScan.OwnNetNamespace();
         Func<int, ReaderCpu?> sample = sampleCpu ?? new ReaderCpuSampler().Sample;
         // A producer, not Props.Create(() => new ...): Akka's activator finds public constructors only, and this one
@@ -132,7 +141,8 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>The props for <paramref name="options"/>, as the host starts it.</summary>
-    public static Props Props(IActorRef aggregator, TunTelemetryOptions options) => Props(aggregator, options.ReaderInterval);
+    public static Props Props(IActorRef aggregator, TunTelemetryOptions options) =>
+        Props(aggregator, options.ReaderInterval, scan: null, ownNetns: null, sampleCpu: null, options.ReaderFullScanInterval);
 
     protected override void PreStart()
     {
@@ -165,6 +175,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
     /// <summary>Devices appeared: one scan a second later for all that appear meanwhile.</summary>
     private void ScanSoon()
     {
+        _deviceAppeared = true; // the next scan looks at every process: its reader may be one seen before with the same file count
         if (_interval is not null && !Timers.IsTimerActive(AppearanceKey.Instance))
         {
             Timers.StartSingleTimer(AppearanceKey.Instance, Scan.Instance, AppearanceDelay);
@@ -189,7 +200,8 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         TunReaderTable table;
         try
         {
-            table = _scan();
+            table = _scan(_deviceAppeared);
+            _deviceAppeared = false;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
         {

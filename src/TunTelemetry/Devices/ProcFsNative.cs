@@ -16,6 +16,11 @@ internal static unsafe partial class ProcFsNative
     internal const int O_CLOEXEC = 0x80000;
     internal const int EACCES = 13;
     internal const int EPERM = 1;
+    internal const uint STATX_INO = 0x100;
+    internal const uint STATX_SIZE = 0x200;
+
+    /// <summary>Room for <c>struct statx</c> (256 bytes in uapi/linux/stat.h); <c>stx_ino</c> at 32, <c>stx_size</c> at 40.</summary>
+    internal const int StatxSize = 256;
 
     [LibraryImport(Library, EntryPoint = "openat", SetLastError = true)]
     internal static partial int OpenAt(int directory, byte* path, int flags);
@@ -28,6 +33,9 @@ internal static unsafe partial class ProcFsNative
 
     [LibraryImport(Library, EntryPoint = "getdents64", SetLastError = true)]
     internal static partial nint GetDents64(int fd, byte* buffer, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "statx", SetLastError = true)]
+    internal static partial int Statx(int directory, byte* path, int flags, uint mask, byte* buffer);
 
     [LibraryImport(Library, EntryPoint = "close")]
     internal static partial int Close(int fd);

@@ -1,4 +1,5 @@
 using System.Buffers.Text;
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 using TunTelemetry.Netlink;
 
@@ -17,8 +18,10 @@ namespace TunTelemetry.Devices;
 /// same-named device of another namespace, so it is not guessed. A descriptor is recognised by its link target
 /// <c>/dev/net/tun</c>; a process that opened the clone device under another path is not seen.
 /// Cost: one <c>getdents64</c> per process and one <c>readlinkat</c> per open file; measured in
-/// <c>perf/reader-scan.sh</c>. The agent's own descriptors (a netlink socket per device and per-device actor, so tens
-/// of thousands on a large host) are looked through only while it holds devices itself (<see cref="OwnTunDescriptors"/>).
+/// <c>perf/reader-scan.sh</c>. The agent scans with a <see cref="ReaderScanCache"/> (<see cref="Incremental"/>), which
+/// lists again only the processes that changed or hold a queue, and costs one <c>statx</c> for each other process.
+/// The agent's own descriptors (a netlink socket per device and per-device actor, so tens of thousands on a large
+/// host) are looked through only while it holds devices itself (<see cref="OwnTunDescriptors"/>).
 /// </remarks>
 public static unsafe class TunReaderScan
 {
@@ -36,8 +39,42 @@ public static unsafe class TunReaderScan
         return length > 0 && ProcText.TryReadNetNamespace(link[..length], out ulong inode) ? inode : null;
     }
 
-    /// <summary>Scans every process once.</summary>
-    public static TunReaderTable Scan()
+    /// <summary>Scans every process once, listing each one's descriptors.</summary>
+    public static TunReaderTable Scan() => Scan(cache: null);
+
+    /// <summary>
+    /// Whether this kernel reports a process's open-file count as the size of <c>/proc/PID/fd</c> (Linux ≥ 6.2): the
+    /// agent's own process always has files open, so 0 means it does not.
+    /// </summary>
+    internal static bool CountsOpenFiles() => TryFingerprint("/proc/self/fd\0"u8, out ProcessFingerprint own) && own.OpenFiles > 0;
+
+    /// <summary>
+    /// A scan that remembers what it found between calls (<see cref="ReaderScanCache"/>): it lists only the processes
+    /// that are new, changed or hold a <c>/dev/net/tun</c>, and every process when a device appeared since the last
+    /// call (<c>deviceAppeared</c>) or <paramref name="fullScanInterval"/> passed since the last full scan.
+    /// </summary>
+    internal static Func<bool, TunReaderTable> Incremental(TimeSpan fullScanInterval)
+    {
+        var cache = new ReaderScanCache(fullScanInterval, CountsOpenFiles());
+        long start = Stopwatch.GetTimestamp();
+        return deviceAppeared => Scan(cache, Stopwatch.GetElapsedTime(start), deviceAppeared);
+    }
+
+    /// <summary>One scan with <paramref name="cache"/> at <paramref name="now"/> (monotonic).</summary>
+    internal static TunReaderTable Scan(ReaderScanCache cache, TimeSpan now, bool deviceAppeared)
+    {
+        cache.Begin(now, deviceAppeared);
+        try
+        {
+            return Scan(cache);
+        }
+        finally
+        {
+            cache.End();
+        }
+    }
+
+    private static TunReaderTable Scan(ReaderScanCache? cache)
     {
         var readers = new Dictionary<NetnsDevice, List<TunReader>>();
         var names = new Dictionary<string, string>(); // one string per device name, however many processes hold it
@@ -63,21 +100,48 @@ public static unsafe class TunReaderScan
                 continue;
             }
 
+            // The agent's own descriptors change all the time (a socket per device actor): while it holds devices
+            // itself it is listed every scan, as without a cache.
+            ProcessFingerprint fingerprint = default;
+            bool remembered = cache is not null && pid != OwnPid && TryFingerprint(Format(path, pid, "/fd\0"u8), out fingerprint);
+            if (remembered)
+            {
+                switch (cache!.Look(pid, fingerprint))
+                {
+                    case ProcessLook.Skip:
+                        continue;
+                    case ProcessLook.SkipHidden:
+                        hidden++;
+                        continue;
+                }
+            }
+
             int fdDirectory = OpenDirectory(Format(path, pid, "/fd\0"u8), out bool denied);
             if (fdDirectory < 0)
             {
                 hidden += denied ? 1 : 0; // otherwise it exited since /proc was listed
+                if (denied && remembered)
+                {
+                    cache!.Record(pid, fingerprint, ProcessFinding.Hidden);
+                }
+
                 continue;
             }
 
+            int tunFiles;
             try
             {
                 ListNumericEntries(fdDirectory, fds);
-                FindTunDevices(pid, fdDirectory, fds, devices, names, path);
+                tunFiles = FindTunDevices(pid, fdDirectory, fds, devices, names, path);
             }
             finally
             {
                 _ = ProcFsNative.Close(fdDirectory);
+            }
+
+            if (remembered)
+            {
+                cache!.Record(pid, fingerprint, tunFiles > 0 ? ProcessFinding.HoldsTun : ProcessFinding.Plain);
             }
 
             if (devices.Count == 0)
@@ -108,8 +172,24 @@ public static unsafe class TunReaderScan
             processes, hidden);
     }
 
-    private static void FindTunDevices(int pid, int fdDirectory, List<int> fds, List<string> devices, Dictionary<string, string> names, Span<byte> path)
+    /// <summary>The fingerprint of a process from one <c>statx</c> of its <c>fd</c> directory; false when it is gone.</summary>
+    private static bool TryFingerprint(ReadOnlySpan<byte> fdDirectory, out ProcessFingerprint fingerprint)
     {
+        byte* statx = stackalloc byte[ProcFsNative.StatxSize];
+        int result;
+        fixed (byte* p = fdDirectory)
+        {
+            result = ProcFsNative.Statx(ProcRoot, p, 0, ProcFsNative.STATX_INO | ProcFsNative.STATX_SIZE, statx);
+        }
+
+        fingerprint = result == 0 ? new ProcessFingerprint(*(ulong*)(statx + 32), *(long*)(statx + 40)) : default;
+        return result == 0;
+    }
+
+    /// <summary>Adds the devices the process's queues are attached to; returns how many <c>/dev/net/tun</c> it has open, attached or not.</summary>
+    private static int FindTunDevices(int pid, int fdDirectory, List<int> fds, List<string> devices, Dictionary<string, string> names, Span<byte> path)
+    {
+        int tunFiles = 0;
         Span<byte> link = stackalloc byte[TunPath.Length + 1];
         Span<byte> fdinfo = stackalloc byte[512];
         Span<byte> fdName = stackalloc byte[12];
@@ -126,6 +206,7 @@ public static unsafe class TunReaderScan
                 continue;
             }
 
+            tunFiles++;
             int read = ReadFile(Format(path, pid, "/fdinfo/"u8, fd), fdinfo);
             if (read <= 0 || !ProcText.TryReadIff(fdinfo[..read], out ReadOnlySpan<byte> iff))
             {
@@ -143,6 +224,8 @@ public static unsafe class TunReaderScan
                 devices.Add(shared); // one reader per device however many queues the process holds
             }
         }
+
+        return tunFiles;
     }
 
     private static ulong? ReadNetNamespace(int pid, Span<byte> path)

@@ -17,7 +17,7 @@ public static class TunTelemetryConfig
     private static readonly string[] KnownKeys =
     [
         "poll-interval", "poll-spread", "netlink-timeout", "devices.kind", "devices.include", "devices.exclude", "metrics.detailed",
-        "metrics.link-state", "metrics.link-state-interval", "metrics.reader-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
+        "metrics.link-state", "metrics.link-state-interval", "metrics.reader-interval", "metrics.reader-full-scan-interval", "metrics.max-devices", "metrics.retain-deleted", "backoff.min", "backoff.max", "backoff.random-factor", "backoff.max-retries",
         "backoff.reset-after", "prometheus.listen", "namespaces",
     ];
 
@@ -49,6 +49,15 @@ public static class TunTelemetryConfig
         double randomFactor = Number(config, "backoff.random-factor", d.Backoff.RandomFactor, 0, 1);
         int maxRetries = (int)Number(config, "backoff.max-retries", d.Backoff.MaxRetries, -1, 1_000_000, integer: true);
         TimeSpan resetAfter = Duration(config, "backoff.reset-after", d.Backoff.ResetAfter, TimeSpan.FromMilliseconds(10), TimeSpan.FromDays(1));
+        TimeSpan? readerInterval = DurationOrOff(config, "metrics.reader-interval", d.ReaderInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        // Unset, it grows with a long reader interval rather than reject it.
+        TimeSpan readerFullScan = Duration(config, "metrics.reader-full-scan-interval",
+            TimeSpan.FromTicks(Math.Max(d.ReaderFullScanInterval.Ticks, readerInterval?.Ticks ?? 0)), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (readerInterval is { } scanEvery && readerFullScan < scanEvery)
+        {
+            throw new TunTelemetryConfigException($"{Section}.metrics.reader-full-scan-interval",
+                $"{Show(readerFullScan)} must be at least reader-interval ({Show(scanEvery)})");
+        }
 
         return d with
         {
@@ -60,7 +69,8 @@ public static class TunTelemetryConfig
             DetailedMetrics = Switch(config, "metrics.detailed", d.DetailedMetrics),
             LinkStateMetrics = Switch(config, "metrics.link-state", d.LinkStateMetrics),
             LinkStateInterval = Duration(config, "metrics.link-state-interval", d.LinkStateInterval, TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1)),
-            ReaderInterval = DurationOrOff(config, "metrics.reader-interval", d.ReaderInterval, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)),
+            ReaderInterval = readerInterval,
+            ReaderFullScanInterval = readerFullScan,
             MaxDevices = (int)Number(config, "metrics.max-devices", d.MaxDevices, 1, 1_000_000, integer: true),
             RetainDeleted = Duration(config, "metrics.retain-deleted", d.RetainDeleted, TimeSpan.Zero, TimeSpan.FromDays(1)),
             Backoff = new BackoffSettings(backoffMin, backoffMax, randomFactor, maxRetries, resetAfter),

@@ -50,6 +50,14 @@ public sealed record TunTelemetryOptions
     public TimeSpan? ReaderInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// How often the reader scan lists every process's open files (<c>metrics.reader-full-scan-interval</c>). The scans
+    /// between list only processes that are new, hold a <c>/dev/net/tun</c>, or whose open-file count changed (one
+    /// <c>statx</c> each otherwise), and a device appearing makes the next scan full; this slow full scan is the safety
+    /// net for a process that swaps one open file for a TUN queue between two scans. At least <see cref="ReaderInterval"/>.
+    /// </summary>
+    public TimeSpan ReaderFullScanInterval { get; init; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>
     /// Devices the exporter keeps series for. The OpenTelemetry SDK reserves this many points per series kind up front
     /// and folds anything beyond into one overflow series, so it must exceed the devices a host will ever have.
     /// </summary>

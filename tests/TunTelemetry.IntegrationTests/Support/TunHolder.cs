@@ -89,6 +89,23 @@ public sealed partial class TunHolder : IDisposable
         return new TunHolder(process, name, pids);
     }
 
+    /// <summary>
+    /// Tells a holder started with <c>--commands</c> to change its open files (<c>open NAME</c>, <c>swap NAME</c>,
+    /// <c>move NAME</c>; see tun_holder.py) and waits until it has.
+    /// </summary>
+    public async Task CommandAsync(string command)
+    {
+        await _process.StandardInput.WriteLineAsync(command);
+        await _process.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        string? line = await _process.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line != "done")
+        {
+            string error = _process.HasExited ? await _process.StandardError.ReadToEndAsync(timeout.Token) : string.Empty;
+            throw new InvalidOperationException($"tun_holder.py {Name}: '{command}' answered {line} {error}");
+        }
+    }
+
     public void Stop(int pid) => Signal(pid, SigStop);
 
     public void Continue(int pid) => Signal(pid, SigCont);

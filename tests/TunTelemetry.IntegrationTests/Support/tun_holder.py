@@ -1,7 +1,7 @@
 """A real process that holds a TUN/TAP device open and never reads it, for the reader tests.
 
 Usage: tun_holder.py NAME [--queues N] [--detach K] [--fork] [--tap] [--pi] [--vnet-hdr] [--no-up] [--as-user UID]
-                    [--comm NAME]
+                    [--comm NAME] [--multi-queue] [--spare] [--commands]
 
 Opens N queues of NAME (IFF_MULTI_QUEUE when N > 1), detaches the last K of them (TUNSETQUEUE with
 IFF_DETACH_QUEUE), brings the device up (unless --no-up: an unprivileged process attaching to a
@@ -15,6 +15,14 @@ it works where /dev/net/tun is root-only (mode 0600, as on hardened hosts and ma
 
 With --comm NAME it names itself NAME (prctl PR_SET_NAME: what /proc/PID/stat and /proc/PID/comm show, at most 15
 bytes), as any process may, hostile bytes included.
+
+For the reader discovery tests, which need a process to change its open files while it runs: --queues 0 opens none
+(with --no-up: there is no device to bring up), --multi-queue asks for IFF_MULTI_QUEUE whatever N, --spare holds one
+more open file (/dev/null), and --commands reads lines from standard input after "ready" instead of waiting for it
+to close, answering each with "done":
+  open NAME   attach one more queue to NAME (one more open file)
+  swap NAME   close the spare file, then attach a queue to NAME: the same number of open files, often the same fd
+  move NAME   close the last queue, then attach a queue to NAME: the same number of open files
 """
 import ctypes
 import fcntl
@@ -58,14 +66,18 @@ def main(argv):
         flags |= IFF_NO_PI
     if "--vnet-hdr" in argv:
         flags |= IFF_VNET_HDR
-    if queues > 1:
+    if queues > 1 or "--multi-queue" in argv:
         flags |= IFF_MULTI_QUEUE
+
+    def attach(device):
+        fd = os.open("/dev/net/tun", os.O_RDWR)
+        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", device.encode("utf-8", "surrogateescape"), flags))
+        return fd
 
     fds = []
     for _ in range(queues):
-        fd = os.open("/dev/net/tun", os.O_RDWR)
-        fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH22x", name.encode("utf-8", "surrogateescape"), flags))
-        fds.append(fd)
+        fds.append(attach(name))
+    spare = os.open("/dev/null", os.O_RDONLY) if "--spare" in argv else None
     for fd in fds[queues - detach:]:
         fcntl.ioctl(fd, TUNSETQUEUE, struct.pack("16sH22x", b"", IFF_DETACH_QUEUE))
 
@@ -97,6 +109,18 @@ def main(argv):
         pids.append(child)
 
     print("ready", *pids, flush=True)
+    if "--commands" in argv:
+        for line in sys.stdin:
+            command, device = line.split()
+            if command == "open":
+                fds.append(attach(device))
+            elif command == "swap":
+                os.close(spare)
+                fds.append(attach(device))
+            elif command == "move":
+                os.close(fds.pop())
+                fds.append(attach(device))
+            print("done", flush=True)
     sys.stdin.read()
     if len(pids) > 1:
         os.waitpid(pids[1], 0)

@@ -87,6 +87,41 @@ public sealed class ReaderScanActorSpecs : TestKit
     }
 
     [Fact]
+    public void The_scan_after_devices_appear_is_told_to_look_at_every_process_and_the_periodic_ones_are_not()
+    {
+        TestProbe aggregator = CreateTestProbe();
+        var told = new List<bool>();
+        IActorRef actor = Sys.ActorOf(ReaderScanActor.Props(aggregator, Interval, deviceAppeared =>
+        {
+            told.Add(deviceAppeared);
+            return _table;
+        }, OwnNetns, sampleCpu: null));
+        Handled(actor);
+
+        actor.Tell(new DeviceWatchStarted(Wg0));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        aggregator.ExpectMsg<ReadersObserved>();
+        Scheduler.Advance(Interval);
+        aggregator.ExpectMsg<ReadersObserved>();
+
+        // Another namespace's new device too; a device that left is no reason to look again.
+        var vpn = new DeviceNamespace(OtherNetns, "vpn");
+        var wg0There = new TunDevice(2, "wg0", TunDeviceKind.Tun) { Namespace = vpn };
+        actor.Tell(new DeviceWatchStarted(wg0There));
+        Handled(actor);
+        Scheduler.Advance(ReaderScanActor.AppearanceDelay);
+        aggregator.ExpectMsg<ReadersObserved>();
+        actor.Tell(new DeviceWatchStopped(wg0There));
+        aggregator.ExpectMsg<ReadersObserved>(); // its readers go at once, without a scan
+        Handled(actor);
+        Scheduler.Advance(Interval);
+        aggregator.ExpectMsg<ReadersObserved>();
+
+        Assert.Equal([true, false, true, false], told);
+    }
+
+    [Fact]
     public async Task Off_never_scans()
     {
         TestProbe aggregator = CreateTestProbe();

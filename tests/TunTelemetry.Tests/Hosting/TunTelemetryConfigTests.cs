@@ -25,6 +25,7 @@ public sealed class TunTelemetryConfigTests
         Assert.Equal(TunKindSelection.All, options.Devices.Kinds);
         Assert.Null(options.PrometheusListen); // no port opened unless asked
         Assert.Equal(defaults.ReaderInterval, options.ReaderInterval);
+        Assert.Equal(defaults.ReaderFullScanInterval, options.ReaderFullScanInterval);
         Assert.False(options.AllNamespaces); // the agent's own namespace only, unless asked
     }
 
@@ -59,6 +60,29 @@ public sealed class TunTelemetryConfigTests
         var e = Assert.Throws<TunTelemetryConfigException>(() => Read($"tuntelemetry.metrics.reader-interval = {text}"));
         Assert.Equal("tuntelemetry.metrics.reader-interval", e.Key);
         Assert.Contains("off, or 1s to 3600s", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("", 15 * 60)] // the default
+    [InlineData("tuntelemetry.metrics.reader-full-scan-interval = 10m", 10 * 60)]
+    [InlineData("tuntelemetry.metrics.reader-full-scan-interval = 1m", 60)] // equal to reader-interval: every scan full
+    [InlineData("tuntelemetry.metrics.reader-interval = 1h", 60 * 60)] // unset, it grows with a longer reader interval
+    [InlineData("tuntelemetry.metrics.reader-interval = off\ntuntelemetry.metrics.reader-full-scan-interval = 1s", 1)]
+    public void The_full_reader_scan_interval_defaults_to_15_minutes_and_is_never_below_the_reader_interval(string hocon, int seconds)
+    {
+        Assert.Equal(TimeSpan.FromSeconds(seconds), Read(hocon).ReaderFullScanInterval);
+    }
+
+    [Theory]
+    [InlineData("tuntelemetry.metrics.reader-full-scan-interval = 30s", "30s must be at least reader-interval (60s)")]
+    [InlineData("tuntelemetry.metrics.reader-interval = 10m\ntuntelemetry.metrics.reader-full-scan-interval = 5m", "300s must be at least reader-interval (600s)")]
+    [InlineData("tuntelemetry.metrics.reader-full-scan-interval = 2d", "out of range (1s to 86400s)")]
+    [InlineData("tuntelemetry.metrics.reader-full-scan-interval = off", "is not a duration")]
+    public void A_full_reader_scan_interval_below_the_reader_interval_or_out_of_range_names_the_key(string hocon, string message)
+    {
+        var e = Assert.Throws<TunTelemetryConfigException>(() => Read(hocon));
+        Assert.Equal("tuntelemetry.metrics.reader-full-scan-interval", e.Key);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
     [Theory]
