@@ -10,8 +10,8 @@ namespace TunTelemetry.Perf;
 
 /// <summary>
 /// A local OTLP endpoint for the agent to export to during benchmarks: accepts every export, and writes how many
-/// it received, their bytes, how many <c>tundev.txq.drops</c> series the last request carrying that metric held (devices
-/// exported), and when the first export arrived (Unix milliseconds: perf/footprint.sh's start-to-first-export).
+/// it received, their bytes, how many <c>tundev.txq.drops</c> series the last export held (devices exported: the
+/// requests carrying that metric in a row), and when the first export arrived (Unix milliseconds: perf/footprint.sh's start-to-first-export).
 /// OTLP/HTTP on one port and, when given a second, OTLP/gRPC (HTTP/2 cleartext) there: the systemd unit's protocol.
 /// </summary>
 public static class OtlpSink
@@ -21,6 +21,7 @@ public static class OtlpSink
     public static async Task<int> RunAsync(int port, string statusFile, int? grpcPort = null)
     {
         long exports = 0, bytes = 0, lastSeries = 0, firstExportMs = 0;
+        bool previousCarried = false;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
@@ -40,10 +41,18 @@ public static class OtlpSink
             Interlocked.CompareExchange(ref firstExportMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), 0);
             Interlocked.Increment(ref exports);
             Interlocked.Add(ref bytes, data.Length);
-            // The agent sends a large export as several requests: only the one carrying the metric counts.
-            if (data.AsSpan().IndexOf(marker) >= 0)
+            // The agent sends a large export as several requests, one after another, and since OpenTelemetry 1.21 a
+            // metric may span consecutive requests: those carrying the metric in a row add up to one export's count.
+            bool carries = data.AsSpan().IndexOf(marker) >= 0;
+            lock (marker)
             {
-                Interlocked.Exchange(ref lastSeries, CountSeries(data, marker));
+                if (carries)
+                {
+                    long series = CountSeries(data, marker);
+                    lastSeries = previousCarried ? lastSeries + series : series;
+                }
+
+                previousCarried = carries;
             }
 
             await write.WaitAsync();

@@ -7,8 +7,8 @@ using TunTelemetry.Agent.Os;
 namespace TunTelemetry.Agent.Telemetry;
 
 /// <summary>
-/// Tells whether OTLP exports go out: the exporter reports each export's outcome here
-/// (<see cref="ChunkedOtlpMetricExporter"/>), the HTTP client it sends with records what its requests met
+/// Tells whether OTLP exports go out: the reader reports each export's outcome here
+/// (<see cref="OtlpExportReader"/>), the HTTP client it sends with records what its requests met
 /// (<see cref="CreateHandler"/>), and this turns both into <see cref="ExportHealth"/>'s log lines, the systemd status
 /// line and the failure counter <c>tuntelemetry.export.failures</c> by <c>error.type</c>. That counter is served on the
 /// Prometheus endpoint while OTLP fails, and sent with the next export that succeeds.

@@ -16,7 +16,7 @@ namespace TunTelemetry.Agent.Telemetry;
 /// <summary>
 /// OpenTelemetry SDK wiring: OTLP, a Prometheus scrape endpoint, both or neither (<see cref="MetricsExporters"/>). Endpoint, protocol, headers, export interval, service name and resource attributes come
 /// from the standard <c>OTEL_*</c> variables, which the SDK reads itself; this adds what the SDK does not know, and
-/// builds the OTLP reader itself so that an export goes as several requests (see <see cref="ChunkedOtlpMetricExporter"/>).
+/// builds the OTLP reader itself so that an export goes as several requests and tells how it ended (see <see cref="OtlpExportReader"/>).
 /// </summary>
 internal static class OpenTelemetrySetup
 {
@@ -89,21 +89,23 @@ internal static class OpenTelemetrySetup
         });
 
     /// <summary>
-    /// What <c>AddOtlpExporter</c> would build, with the exporter sending an export as several requests
-    /// (<see cref="ChunkedOtlpMetricExporter"/>): the exporter options from the <c>OTEL_EXPORTER_OTLP_*</c> environment
-    /// variables (read by the SDK's own constructor), the interval and timeout from <c>OTEL_METRIC_EXPORT_*</c>, the
-    /// temporality from <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c>.
+    /// What <c>AddOtlpExporter</c> would build, with an export sent as several requests and its outcome reported
+    /// (<see cref="OtlpExportReader"/>): the exporter options from the <c>OTEL_EXPORTER_OTLP_*</c> environment
+    /// variables (read by the SDK's own constructor), the interval, timeout and points per request from
+    /// <c>OTEL_METRIC_EXPORT_*</c> (<c>_MAX_BATCH_SIZE</c>: 7,000 when unset), the temporality from
+    /// <c>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE</c>.
     /// </summary>
     private static MetricReader CreateReader(IServiceProvider services)
     {
         OtlpExport otlp = services.GetRequiredService<OtlpExport>();
         PeriodicExportingMetricReaderOptions periodic = services.GetRequiredService<IOptionsMonitor<MetricReaderOptions>>()
             .Get(Options.DefaultName).PeriodicExportingMetricReaderOptions;
-        var exporter = new ChunkedOtlpMetricExporter(otlp.Options, ChunkedOtlpMetricExporter.DefaultPointsPerRequest, otlp.Health);
-        return new PeriodicExportingMetricReader(
-            exporter,
+        return new OtlpExportReader(
+            otlp.Options,
             periodic.ExportIntervalMilliseconds ?? DefaultExportIntervalMilliseconds,
-            periodic.ExportTimeoutMilliseconds ?? DefaultExportTimeoutMilliseconds)
+            periodic.ExportTimeoutMilliseconds ?? DefaultExportTimeoutMilliseconds,
+            periodic.MaxExportBatchSize ?? OtlpExportReader.DefaultPointsPerRequest,
+            otlp.Health)
         {
             TemporalityPreference = Temporality(services),
         };

@@ -20,6 +20,7 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
     private readonly object _gate = new();
     private readonly List<IReadOnlyList<ResourceMetrics>> _received = [];
     private readonly HashSet<string> _headers = [];
+    private readonly List<int> _grpcMessageSizes = [];
     private readonly X509Certificate2? _certificate;
     private readonly IPAddress _address;
     private (int HttpStatus, int GrpcStatus, string GrpcMessage)? _refusal;
@@ -146,6 +147,15 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
         get { lock (_gate) { return _received.ToArray(); } }
     }
 
+    /// <summary>
+    /// The length of every gRPC message received, as sent (before decompression): what a collector's
+    /// <c>max_recv_msg_size_mib</c> (4 MiB by default) is compared with.
+    /// </summary>
+    public IReadOnlyList<int> GrpcMessageSizes
+    {
+        get { lock (_gate) { return _grpcMessageSizes.ToArray(); } }
+    }
+
     /// <summary>The newest data point of a metric whose attributes include all of <paramref name="attributes"/>.</summary>
     public DataPoint? Latest(string metric, params (string Key, object Value)[] attributes)
     {
@@ -238,6 +248,11 @@ public sealed class OtlpTestReceiver : IAsyncDisposable
             bool compressed = body[offset] == 1;
             int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(body.AsSpan(offset + 1));
             byte[] message = body.AsSpan(offset + 5, length).ToArray();
+            lock (_gate)
+            {
+                _grpcMessageSizes.Add(length);
+            }
+
             Record(compressed ? Gunzip(message) : message);
             offset += 5 + length;
         }
