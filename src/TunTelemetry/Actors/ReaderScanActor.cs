@@ -12,13 +12,11 @@ public sealed record DeviceWatchStarted(TunDevice Device);
 public sealed record DeviceWatchStopped(TunDevice Device);
 
 /// <summary>
-/// With <c>--all-namespaces</c>, the devices of this namespace are known now (listed, maybe none): a holder of a TUN
-/// queue whose process is in it, but whose device is not, has moved its device to another namespace.
+/// With <c>--all-namespaces</c>, the devices of this namespace are known now (<paramref name="Listed"/>: listed, maybe
+/// none), or no longer (its discovery stopped). A holder of a TUN queue whose process is in a listed namespace, but
+/// whose device is not, has moved its device to another namespace.
 /// </summary>
-internal sealed record NamespaceListed(ulong Netns);
-
-/// <summary>The namespace's discovery stopped (its namespace went): its devices are no longer known.</summary>
-internal sealed record NamespaceUnlisted(ulong Netns);
+internal sealed record NamespaceListing(ulong Netns, bool Listed);
 
 /// <summary>
 /// The readers of every watched device, after a scan or a device's retirement; sent to the aggregator. With
@@ -108,8 +106,7 @@ public sealed class ReaderScanActor : ReceiveActor, IWithTimers
         _ownNetns = ownNetns;
         Receive<DeviceWatchStarted>(OnStarted);
         Receive<DeviceWatchStopped>(OnStopped);
-        Receive<NamespaceListed>(m => _listedNamespaces.Add(m.Netns));
-        Receive<NamespaceUnlisted>(m => _listedNamespaces.Remove(m.Netns));
+        Receive<NamespaceListing>(m => _ = m.Listed ? _listedNamespaces.Add(m.Netns) : _listedNamespaces.Remove(m.Netns));
         Receive<Scan>(_ => OnScan());
         Receive<PublishNow>(_ => PublishWithoutLeft());
         Receive<GetReaders>(_ => Sender.Tell(_last));

@@ -70,7 +70,7 @@ public sealed class NamespaceDiscoverySpecs(ITestOutputHelper output) : TestKit(
 
         TunDevice firstSeen = report.ExpectMsg<Started>(Patience).Device;
         Assert.Equal((ns.IfIndex(first), first, deviceNamespace.Inode), (firstSeen.IfIndex, firstSeen.Name, firstSeen.Namespace!.Inode));
-        Assert.Equal(deviceNamespace.Inode, readers.ExpectMsg<NamespaceListed>(Patience).Netns);
+        Assert.Equal(new NamespaceListing(deviceNamespace.Inode, Listed: true), readers.ExpectMsg<NamespaceListing>(Patience));
         Assert.Equal(firstSeen, readers.ExpectMsg<DeviceWatchStarted>(Patience).Device);
 
         // Its own poller read it through the namespace's id in ours: the kernel's counters of that device.
@@ -94,7 +94,7 @@ public sealed class NamespaceDiscoverySpecs(ITestOutputHelper output) : TestKit(
         Sys.Stop(discovery);
         Assert.Equal(secondSeen, report.ExpectMsg<Stopped>(Patience).Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == secondSeen, Patience);
-        readers.FishForMessage(m => m is NamespaceUnlisted u && u.Netns == deviceNamespace.Inode, Patience);
+        readers.FishForMessage(m => m is NamespaceListing { Listed: false } u && u.Netns == deviceNamespace.Inode, Patience);
     }
 
     [NetAdminFact]

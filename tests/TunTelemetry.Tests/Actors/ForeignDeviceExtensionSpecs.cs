@@ -146,6 +146,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
     public void A_foreign_devices_actors_stop_when_its_namespace_no_longer_lists_it_and_when_the_namespace_goes()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
+        _kernel.Set(VpnTun1.IfIndex, txDropped: 0); // every listed device exists: its poller reads it
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);

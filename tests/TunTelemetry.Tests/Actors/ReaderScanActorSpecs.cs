@@ -189,7 +189,7 @@ public sealed class ReaderScanActorSpecs : TestKit
 
         // Devices of two namespaces appearing schedule one scan a second later.
         actor.Tell(new DeviceWatchStarted(Wg0));
-        actor.Tell(new NamespaceListed(OtherNetns));
+        actor.Tell(new NamespaceListing(OtherNetns, Listed: true));
         actor.Tell(new DeviceWatchStarted(wg0There));
         Handled(actor);
         Scheduler.Advance(ReaderScanActor.AppearanceDelay);
@@ -209,7 +209,7 @@ public sealed class ReaderScanActorSpecs : TestKit
         Scheduler.Advance(ReaderScanActor.AppearanceDelay);
         AwaitAssert(() => Assert.Equal(2, ExportedReaders().Length));
         actor.Tell(new DeviceWatchStopped(wg0There));
-        actor.Tell(new NamespaceUnlisted(OtherNetns));
+        actor.Tell(new NamespaceListing(OtherNetns, Listed: false));
         AwaitAssert(() => Assert.Equal(["wireguard-go[100]@wg0 stopped=0"], ExportedReaders()));
         Assert.Equal(2, _scans);
     }
