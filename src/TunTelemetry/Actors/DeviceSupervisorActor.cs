@@ -87,6 +87,11 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     /// <summary>Carries out what the roster decided, then publishes the count.</summary>
     private void Apply(RosterChange change)
     {
+        if (change.Listing is { } listing)
+        {
+            _readerScanner?.Tell(listing); // before the devices: their scan then knows the namespace is listed
+        }
+
         foreach (TunDevice device in change.Unscheduled)
         {
             Timers.Cancel(device.Identity);
@@ -105,11 +110,6 @@ public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         foreach ((TunDevice device, TimeSpan delay) in change.Scheduled)
         {
             Timers.StartSingleTimer(device.Identity, new StartPending(device), delay);
-        }
-
-        if (change.Listing is { } listing)
-        {
-            _readerScanner?.Tell(listing);
         }
 
         if (!change.IsEmpty)

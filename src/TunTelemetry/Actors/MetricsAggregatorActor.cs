@@ -117,7 +117,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         });
         Receive<DevicesWaitingForDescriptors>(m => _metrics.SetDevicesWaiting(m.Count));
         Receive<DevicesWatchedChanged>(m => _metrics.SetDevicesWatched(m.Count));
-        Receive<LinkStateObserved>(m => _metrics.SetLinkState(m.Device, m.State));
+        Receive<LinkStateObserved>(m => _metrics.LinkStates.Set(m.Device, m.State, _metrics.DeviceTags(m.Device)));
         Receive<ReadersObserved>(_metrics.SetReaders);
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
             _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Namespace = b.Value.Namespace })
@@ -214,10 +214,10 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
             _baselines.Remove(retired.Device.Identity);
         }
 
-        _metrics.RemoveLinkState(retired.Device);
+        _metrics.LinkStates.Remove(retired.Device);
         if (_metrics.DeviceRetired(retired.Device) is { } generation)
         {
-            var key = TunDeviceMetrics.SeriesKey.Of(retired.Device);
+            var key = SeriesKey.Of(retired.Device);
             if (_retainDeleted <= TimeSpan.Zero)
             {
                 _metrics.DropSeries(key, generation); // no grace: gone from the next export
@@ -245,7 +245,7 @@ public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         }
     }
 
-    private sealed record DropSeries(TunDeviceMetrics.SeriesKey Key, long Generation);
+    private sealed record DropSeries(SeriesKey Key, long Generation);
 
     private sealed class Baseline(string name, DeviceSeries series, LinkStats64 last)
     {

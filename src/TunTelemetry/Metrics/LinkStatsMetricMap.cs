@@ -5,7 +5,25 @@ namespace TunTelemetry.Metrics;
 /// <summary>One kernel counter feeding one counter series (besides the device name attribute).</summary>
 /// <param name="Detailed">Exported only when <c>tuntelemetry.metrics.detailed = on</c>.</param>
 public sealed record LinkStatsMetricBinding(
-    LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType, bool Detailed);
+    LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType, bool Detailed)
+{
+    /// <summary>The binding's own attributes: its direction and error type, where it has them.</summary>
+    internal KeyValuePair<string, object?>[] Tags()
+    {
+        var tags = new List<KeyValuePair<string, object?>>(2);
+        if (Direction is not null)
+        {
+            tags.Add(new(MetricNames.Direction, Direction));
+        }
+
+        if (ErrorType is not null)
+        {
+            tags.Add(new(MetricNames.ErrorType, ErrorType));
+        }
+
+        return [.. tags];
+    }
+}
 
 /// <summary>
 /// Where every <c>rtnl_link_stats64</c> field goes: the single table behind both the instruments and README's metric

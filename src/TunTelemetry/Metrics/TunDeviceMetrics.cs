@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using TunTelemetry.Actors;
@@ -6,12 +5,6 @@ using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Metrics;
-
-/// <summary>The state one link-state observation leaves for the gauges.</summary>
-/// <param name="Up">Administratively up with carrier (<see cref="LinkDescription.IsUpWithCarrier"/>).</param>
-/// <param name="Queues">Enabled and disabled queues of a multi-queue TUN device; null for others (the kernel says nothing).</param>
-public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState, bool Up = false,
-    (uint Enabled, uint Disabled)? Queues = null);
 
 /// <summary>
 /// The instruments. Per-device counters are observable: the SDK reads the <see cref="DeviceSeries"/> totals that the
@@ -37,7 +30,6 @@ public sealed class TunDeviceMetrics : IDisposable
     private readonly Histogram<double> _pollDuration;
     private readonly ObservableGauge<int> _devicesWatchedGauge;
     private readonly MeterListener _lifetime = new();
-    private readonly ConcurrentDictionary<(ulong? Netns, int IfIndex), LinkStateEntry> _linkStates = new();
     private readonly Dictionary<SeriesKey, DeviceSeries> _series = [];
     private readonly object _gate = new();
     private SeriesStoreRenewal _renewal;
@@ -75,11 +67,11 @@ public sealed class TunDeviceMetrics : IDisposable
         LinkStatsMetricBinding[] exported = LinkStatsMetricMap.Bindings.Where(b => detailed || !b.Detailed).ToArray();
         _layout = new SeriesLayout(exported.Select(b => b.Field));
         _bindings = exported
-            .Select(b => new Binding(b.Field, _layout.SlotOf(b.Field), b.Metric, b.Unit, BindingTags(b)))
+            .Select(b => new Binding(b.Field, _layout.SlotOf(b.Field), b.Metric, b.Unit, b.Tags()))
             .ToArray();
 
         _pollDuration = meter.CreateHistogram<double>(MetricNames.PollDuration, "s",
-            "Time one RTM_GETSTATS round trip and decode took.",
+            "Time one poll's netlink round trip and decode took (RTM_GETSTATS; RTM_GETLINK for a device of another network namespace).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.001, 0.01, 0.1, 1] });
         _devicesWatchedGauge = meter.CreateObservableGauge(MetricNames.DevicesWatched, () => Volatile.Read(ref _devicesWatched), "{device}",
             "TUN/TAP devices currently watched.");
@@ -118,6 +110,9 @@ public sealed class TunDeviceMetrics : IDisposable
         return (Math.Max(perDevice, 1) * maxDevices) + 16;
     }
 
+    /// <summary>The <c>tundev.link.*</c> gauges' state; their instruments are made with the other per-device ones.</summary>
+    internal LinkStateGauges LinkStates { get; } = new();
+
     /// <summary>The <c>tundev.reader*</c> gauges' state; their instruments are made with the other per-device ones.</summary>
     internal ReaderGauges Readers { get; } = new();
 
@@ -155,10 +150,7 @@ public sealed class TunDeviceMetrics : IDisposable
     /// </summary>
     internal DeviceNamespace? OwnNamespace { get; set; }
 
-    /// <summary>
-    /// The series of <paramref name="device"/>'s name in its namespace, made on first use, with the device counted
-    /// as live.
-    /// </summary>
+    /// <summary>The series of <paramref name="device"/>'s name in its namespace, made on first use, with the device counted as live.</summary>
     internal DeviceSeries SeriesFor(TunDevice device)
     {
         lock (_gate)
@@ -268,21 +260,6 @@ public sealed class TunDeviceMetrics : IDisposable
 
     internal void SetDevicesWaiting(int count) => Volatile.Write(ref _devicesWaiting, count);
 
-    internal void SetLinkState(TunDevice device, LinkStateObservation state)
-    {
-        // The entry, with its attribute arrays, is made once per device; an observation only replaces its state.
-        if (_linkStates.TryGetValue(device.Identity, out LinkStateEntry? entry) && entry.Device == device)
-        {
-            entry.State = state;
-        }
-        else
-        {
-            _linkStates[device.Identity] = new LinkStateEntry(device, state, DeviceTags(device));
-        }
-    }
-
-    internal void RemoveLinkState(TunDevice device) => _linkStates.TryRemove(device.Identity, out _);
-
     /// <summary>
     /// The attributes naming a device: its name, and its namespace's inode and name when it has one; in the SDK's order
     /// (<see cref="SeriesAttributes.InSdkOrder"/>).
@@ -311,18 +288,7 @@ public sealed class TunDeviceMetrics : IDisposable
             "Per-device actors restarted after a failure.");
         meter.CreateObservableCounter(MetricNames.PollerGaveUp, () => ObserveSelf(s => s.GaveUp), "{poller}",
             "Per-device actors that exceeded backoff.max-retries and were given up.");
-        meter.CreateObservableGauge(MetricNames.LinkMtu, () => ObserveLinkState(s => s.Mtu), "By", "Device MTU.");
-        meter.CreateObservableGauge(MetricNames.LinkTxQueueLength, () => ObserveLinkState(s => s.TxQueueLength), "{packet}",
-            "Device TX queue length (txqueuelen): packets queued before the kernel starts dropping.");
-        meter.CreateObservableGauge(MetricNames.LinkOperState, () => ObserveLinkState(s => (long)s.OperState), "1",
-            "RFC 2863 operational state (IF_OPER_*): 0 unknown, 2 down, 5 dormant, 6 up.");
-
-        // A count of devices (1 or 0) rather than unit 1: the collector's Prometheus exporter appends _ratio to gauges
-        // of unit 1, and the names would then differ between its path and our own /metrics.
-        meter.CreateObservableGauge(MetricNames.LinkUp, () => ObserveLinkState(s => s.Up ? 1 : 0), "{device}",
-            "1 when the device is up and has carrier (IFF_UP and IFF_LOWER_UP or IFF_RUNNING; a TUN device has carrier while a process holds it), else 0.");
-        meter.CreateObservableGauge(MetricNames.LinkQueues, ObserveQueues, "{queue}",
-            "Queues of a multi-queue TUN/TAP device by state: enabled (attached) or disabled (detached with TUNSETQUEUE).");
+        LinkStates.CreateInstruments(meter);
         Readers.CreateInstruments(meter);
         foreach (DeviceInstrument instrument in _extensionInstruments.Values)
         {
@@ -352,23 +318,6 @@ public sealed class TunDeviceMetrics : IDisposable
         _renewal.Renewed(_series.Count);
         _readerRenewal.Renewed(Readers.Renewed());
         Interlocked.Increment(ref _renewals);
-    }
-
-    /// <summary>A binding's own attributes: its direction and error type, where it has them.</summary>
-    private static KeyValuePair<string, object?>[] BindingTags(LinkStatsMetricBinding binding)
-    {
-        var tags = new List<KeyValuePair<string, object?>>(2);
-        if (binding.Direction is not null)
-        {
-            tags.Add(new(MetricNames.Direction, binding.Direction));
-        }
-
-        if (binding.ErrorType is not null)
-        {
-            tags.Add(new(MetricNames.ErrorType, binding.ErrorType));
-        }
-
-        return [.. tags];
     }
 
     /// <summary>
@@ -441,55 +390,6 @@ public sealed class TunDeviceMetrics : IDisposable
                 }
             }
         }
-    }
-
-    // Enumerates the dictionary itself: its Values property would copy every entry into a new list per callback.
-    private IEnumerable<Measurement<long>> ObserveLinkState(Func<LinkStateObservation, long> value)
-    {
-        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
-        {
-            LinkStateEntry entry = pair.Value;
-            yield return SharedTagsMeasurement.Create(value(entry.State), entry.Tags);
-        }
-    }
-
-    private IEnumerable<Measurement<long>> ObserveQueues()
-    {
-        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
-        {
-            LinkStateEntry entry = pair.Value;
-            if (entry.State.Queues is { } queues)
-            {
-                KeyValuePair<string, object?>[] tags = entry.Tags;
-                yield return new Measurement<long>(queues.Enabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueEnabled)]);
-                yield return new Measurement<long>(queues.Disabled, [.. tags, new(MetricNames.QueueState, MetricNames.QueueDisabled)]);
-            }
-        }
-    }
-
-    /// <summary>A device's link state for the gauges, with its attributes made once.</summary>
-    private sealed class LinkStateEntry(TunDevice device, LinkStateObservation state, KeyValuePair<string, object?>[] tags)
-    {
-        private LinkStateObservation _state = state;
-
-        public TunDevice Device { get; } = device;
-
-        public KeyValuePair<string, object?>[] Tags { get; } = tags;
-
-        /// <summary>Written by the aggregator, read by the export thread: one reference, never torn.</summary>
-        public LinkStateObservation State
-        {
-            get => Volatile.Read(ref _state);
-            set => Volatile.Write(ref _state, value);
-        }
-    }
-
-    /// <summary>What a series is kept by: a device name in a namespace (null: the agent's own).</summary>
-    internal readonly record struct SeriesKey(ulong? Netns, string Name)
-    {
-        public static SeriesKey Of(TunDevice device) => new(device.Namespace?.Inode, device.Name);
-
-        public override string ToString() => Netns is null ? Name : $"{Name} in netns:[{Netns}]";
     }
 
     /// <param name="Slot">Where a <see cref="DeviceSeries"/> keeps the field's total.</param>

@@ -47,6 +47,9 @@ public sealed class ExportFailureTests(ITestOutputHelper output)
 
             await notify.WaitForAsync(m => Regex.IsMatch(m, @"^STATUS=exporting to http://127\.0\.0\.1:1/: failing since \S+Z \(\d+ exports\): connection refused"),
                 Patience, "saying exports fail");
+            // Exports start before the actors do; a stop while the actor system still starts fails the host's start.
+            await WaitAsync(async () => (await http.GetStringAsync(new Uri($"http://127.0.0.1:{prometheusPort}/metrics"))).Contains("tuntelemetry_devices_watched", StringComparison.Ordinal),
+                "the agent's actors started");
             Assert.Equal(0, agent.Terminate(Patience));
         }
         finally
@@ -90,6 +93,8 @@ public sealed class ExportFailureTests(ITestOutputHelper output)
             Assert.True(int.Parse(Regex.Match(recovery, @"\((\d+) failed exports\)").Groups[1].Value, CultureInfo.InvariantCulture) >= 4, recovery);
             await notify.WaitForAsync(m => m == $"STATUS=exporting to {endpoint}: ok", Patience, "saying exports go out again");
             Assert.True(receiver.Headers.Contains($"api-key: {Secret}"), "the header reached the collector");
+            // Exports start before the actors do; a stop while the actor system still starts fails the host's start.
+            await receiver.WaitForAsync(r => r.Latest("tuntelemetry.devices.watched") is not null, Patience, "the agent's actors started");
             Assert.Equal(0, agent.Terminate(Patience));
         }
         finally

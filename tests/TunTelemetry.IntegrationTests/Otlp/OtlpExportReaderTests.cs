@@ -159,7 +159,7 @@ public sealed class OtlpExportReaderTests(ITestOutputHelper output)
             var ns = new DeviceNamespace(4_026_532_000UL + (ulong)i, $"{i:D5}".PadRight(255, 'n'));
             var device = new TunDevice(i + 1, $"tun{i:D12}", TunDeviceKind.Tun) { Namespace = ns };
             metrics.SeriesFor(device).Add(LinkStats64.FromCounters(counters));
-            metrics.SetLinkState(device, new LinkStateObservation(1500, 500, LinkOperState.Up, Up: true, Queues: (4, 0)));
+            metrics.LinkStates.Set(device, new LinkStateObservation(1500, 500, LinkOperState.Up, Up: true, Queues: (4, 0)), metrics.DeviceTags(device));
         }
 
         using MeterProvider provider = Sdk.CreateMeterProviderBuilder()
