@@ -9,6 +9,7 @@ using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
 using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
+using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -111,7 +112,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
     {
         // lo is real and needs no privilege; the actor reads it with RTM_GETLINK like any TUN device.
         using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
-        using var totals = new MetricTotals(meter);
+        using var export = new MeterExport(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         var lo = new TunDevice(1, "lo", TunDeviceKind.Tun);
         var context = new PerDeviceActorContext(lo, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
@@ -119,9 +120,10 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
 
         uint mtu = uint.Parse(File.ReadAllText("/sys/class/net/lo/mtu").Trim(), System.Globalization.CultureInfo.InvariantCulture);
         uint txqlen = uint.Parse(File.ReadAllText("/sys/class/net/lo/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        AwaitAssert(() => Assert.Equal(mtu, (uint?)totals.Gauge(MetricNames.LinkMtu, "lo")));
-        Assert.Equal(txqlen, (uint?)totals.Gauge(MetricNames.LinkTxQueueLength, "lo"));
-        Assert.Equal((long)LinkOperState.Unknown, totals.Gauge(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
+        AwaitAssert(() => Assert.Equal(mtu, (uint?)export.Export().Value(MetricNames.LinkMtu, "lo")));
+        ExportedMetrics exported = export.Export();
+        Assert.Equal(txqlen, (uint?)exported.Value(MetricNames.LinkTxQueueLength, "lo"));
+        Assert.Equal((long)LinkOperState.Unknown, exported.Value(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
     }
 
     [Fact]
