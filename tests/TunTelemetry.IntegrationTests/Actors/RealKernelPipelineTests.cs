@@ -7,6 +7,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
+using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -22,7 +23,7 @@ public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(
     {
         using DroppingTunDevice tun = DroppingTunDevice.Create();
         using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
-        using var totals = new ExportedTotals(meter);
+        using var export = new MeterExport(meter);
         TunTelemetryOptions options = TunTelemetryOptions.Default with
         {
             PollInterval = TimeSpan.FromMilliseconds(200),
@@ -33,16 +34,16 @@ public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(
         var builder = new TunTelemetryBuilder(options);
         Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.WatcherFactory(), builder.NameResolver()));
 
-        AwaitAssert(() => Assert.True(totals.Has(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
-        Assert.Equal(0, totals.Total(MetricNames.TxQueueDrops, tun.Name));
+        AwaitAssert(() => Assert.NotNull(export.Export().Value(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
+        Assert.Equal(0, export.Export().Value(MetricNames.TxQueueDrops, tun.Name));
 
         tun.SendPackets(2000);
-        AwaitAssert(() => Assert.Equal(1500, totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
-        Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name));
+        AwaitAssert(() => Assert.Equal(1500, export.Export().Value(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
+        Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), export.Export().Value(MetricNames.TxQueueDrops, tun.Name));
 
         tun.SendPackets(700);
-        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
-        Assert.Equal(2200, totals.Total(MetricNames.TxQueueDrops, tun.Name));
-        Assert.Equal(2200, totals.Total(MetricNames.NetworkPacketDropped, tun.Name, MetricNames.Transmit));
+        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), export.Export().Value(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
+        Assert.Equal(2200, export.Export().Value(MetricNames.TxQueueDrops, tun.Name));
+        Assert.Equal(2200, export.Export().Value(MetricNames.NetworkPacketDropped, tun.Name, (MetricNames.Direction, MetricNames.Transmit)));
     }
 }

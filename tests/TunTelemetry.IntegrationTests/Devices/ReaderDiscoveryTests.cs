@@ -121,7 +121,7 @@ public sealed class ReaderDiscoveryTests : IDisposable
     {
         foreach (string device in _devices)
         {
-            TestNetns.Run("ip", "tuntap", "del", "dev", device, "mode", "tun", "multi_queue");
+            Command.Run("ip", "tuntap", "del", "dev", device, "mode", "tun", "multi_queue");
         }
     }
 
@@ -132,7 +132,7 @@ public sealed class ReaderDiscoveryTests : IDisposable
     private string PersistentDevice()
     {
         string name = $"ttd{Random.Shared.Next():x8}";
-        TestNetns.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "multi_queue");
+        Command.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "multi_queue");
         _devices.Add(name);
         return name;
     }

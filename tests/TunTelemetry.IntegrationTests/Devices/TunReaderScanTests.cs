@@ -55,7 +55,7 @@ public sealed class TunReaderScanTests
     public async Task Readers_of_same_named_devices_in_two_namespaces_are_told_apart()
     {
         string name = NewName();
-        using TestNetns netns = TestNetns.Create();
+        using TestNetworkNamespace netns = TestNetworkNamespace.CreateNamed();
         using TunHolder here = await TunHolder.StartAsync(name);
         using TunHolder there = await TunHolder.StartAsync(name, netns.Name);
 
@@ -84,7 +84,7 @@ public sealed class TunReaderScanTests
     public void A_device_nobody_holds_has_no_readers()
     {
         string name = NewName();
-        TestNetns.Run("ip", "tuntap", "add", "dev", name, "mode", "tun");
+        Command.Run("ip", "tuntap", "add", "dev", name, "mode", "tun");
         try
         {
             TunReaderTable table = TunReaderScan.Scan();
@@ -94,7 +94,7 @@ public sealed class TunReaderScanTests
         }
         finally
         {
-            TestNetns.Run("ip", "tuntap", "del", "dev", name, "mode", "tun");
+            Command.Run("ip", "tuntap", "del", "dev", name, "mode", "tun");
         }
     }
 

@@ -24,7 +24,7 @@ public sealed class ReaderExportTests(ITestOutputHelper output) : IDisposable
             """);
         string prefix = $"tx{Random.Shared.Next(0, 0xffffff):x6}";
         await using OtlpTestReceiver receiver = await OtlpTestReceiver.StartAsync();
-        using TestNetns netns = TestNetns.Create();
+        using TestNetworkNamespace netns = TestNetworkNamespace.CreateNamed();
         using TunHolder single = await TunHolder.StartAsync(prefix + "s");
         using TunHolder elsewhere = await TunHolder.StartAsync(single.Name, netns.Name); // same name, other namespace
         using TunHolder multi = await TunHolder.StartAsync(prefix + "m", null, "--queues", "3", "--detach", "1", "--fork");

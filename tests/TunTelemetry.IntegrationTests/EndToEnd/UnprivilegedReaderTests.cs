@@ -75,7 +75,7 @@ public sealed class UnprivilegedReaderTests(ITestOutputHelper output) : IDisposa
     }
 
     private void CreateOwnedDevice() =>
-        TestNetns.Run("ip", "tuntap", "add", "dev", Owned, "mode", "tun", "user", "65534", "group", "65534");
+        Command.Run("ip", "tuntap", "add", "dev", Owned, "mode", "tun", "user", "65534", "group", "65534");
 
     private static (int ExitCode, string Output) Snapshot(params string[] arguments)
     {
@@ -89,7 +89,7 @@ public sealed class UnprivilegedReaderTests(ITestOutputHelper output) : IDisposa
         File.Delete(_config);
         if (Sysfs.Exists(Owned))
         {
-            TestNetns.Run("ip", "tuntap", "del", "dev", Owned, "mode", "tun");
+            Command.Run("ip", "tuntap", "del", "dev", Owned, "mode", "tun");
         }
     }
 }

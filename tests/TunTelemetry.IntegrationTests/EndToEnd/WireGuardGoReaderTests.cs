@@ -23,26 +23,27 @@ public sealed class WireGuardGoReaderTests(ITestOutputHelper output) : IDisposab
     {
         // Its own name: wireguard-go's control socket is /var/run/wireguard/NAME.sock, one per host, not per namespace.
         string device = $"wg{Random.Shared.Next(0, 0xffffff):x6}";
-        using TestNetns netns = TestNetns.Create();
+        using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
+        string netns = ns.Name!;
         // No IPv6: the kernel's router solicitations would add a drop or two to the exact count.
-        TestNetns.Run("ip", "netns", "exec", netns.Name, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
-        using WireGuardGo wireguard = await WireGuardGo.StartAsync(netns.Name, device);
+        Command.Run("ip", "netns", "exec", netns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1");
+        using WireGuardGo wireguard = await WireGuardGo.StartAsync(netns, device);
         AgentProcess? agent = null;
         try
         {
-            TestNetns.Run("ip", "-n", netns.Name, "link", "set", device, "up");
+            ns.Ip("link", "set", device, "up");
             File.WriteAllText(_config, "tuntelemetry.metrics.reader-interval = 1s");
-            agent = AgentProcess.StartUnder(["ip", "netns", "exec", netns.Name],
+            agent = AgentProcess.StartUnder(["ip", "netns", "exec", netns],
                 new Dictionary<string, string> { ["OTEL_METRICS_EXPORTER"] = "none" },
                 "run", "--console", "--config", _config, "--poll-interval", "500ms", "--include", $"^{device}$");
             await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Pid}]", Patience);
 
-            TestNetns.Run("kill", "-STOP", $"{wireguard.Pid}");
-            Assert.Equal(600, PacketWriter.Send(device, 600, netns.Name));
+            Command.Run("kill", "-STOP", $"{wireguard.Pid}");
+            Assert.Equal(600, PacketWriter.Send(device, 600, netns));
 
             await agent.WaitForOutputAsync($"wireguard-go[{wireguard.Pid}]:STOPPED  <- ", Patience);
             await agent.WaitForAsync(a => a.ConsoleTxDropped(device) == 100, Patience, $"100 drops of {device}");
-            JsonElement snapshot = Snapshot(netns.Name, device);
+            JsonElement snapshot = Snapshot(netns, device);
             Assert.Equal(100UL, snapshot.GetProperty("stats").GetProperty("tx_dropped").GetUInt64());
             JsonElement reader = Assert.Single(snapshot.GetProperty("readers").EnumerateArray().ToArray());
             Assert.Equal(wireguard.Pid, reader.GetProperty("pid").GetInt32());

@@ -10,6 +10,7 @@ using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.TestSupport;
 using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Hosting;
@@ -89,7 +90,7 @@ public sealed class EmbeddedLibraryTests
         var hanging = new HangingReads();
         using var release = new ManualResetEventSlim();
         using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
-        using var totals = new ExportedTotals(meter);
+        using var export = new MeterExport(meter);
         using IHost host = BuildHost($"{NetlinkDispatcher.Id}.quiet-threads.thread-count = 1", akka => akka.WithTunTelemetry(
             TunTelemetryOptions.Default with { LinkStateMetrics = false, PollSpread = false },
             t => t.WithoutKernelDiscovery().UseMeter(meter).UseLinkStatsReader(() => new HangingReader(hanging, release))));
@@ -114,7 +115,7 @@ public sealed class EmbeddedLibraryTests
             aggregator.Tell(slot.Ready);
             DeviceReadings readings = await aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, Patience);
             Assert.Contains(readings.Devices, r => r.Name == other.Name && r.Last.TxDropped == 42);
-            Assert.Equal(42, totals.Total(MetricNames.TxQueueDrops, other.Name));
+            Assert.Equal(42, export.Export().Value(MetricNames.TxQueueDrops, other.Name));
             Assert.False(release.IsSet); // all of that while the pollers were still stuck
         }
         finally

@@ -18,7 +18,7 @@ public sealed class TunLinkInfoTests
     public void A_persistent_device_reports_its_owner_group_and_persist()
     {
         string name = DeviceName("ttcapowner");
-        TestNetns.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "user", "65534", "group", "65534");
+        Command.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "user", "65534", "group", "65534");
         try
         {
             using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
@@ -33,7 +33,7 @@ public sealed class TunLinkInfoTests
         }
         finally
         {
-            TestNetns.Run("ip", "tuntap", "del", "dev", name, "mode", "tun");
+            Command.Run("ip", "tuntap", "del", "dev", name, "mode", "tun");
         }
     }
 

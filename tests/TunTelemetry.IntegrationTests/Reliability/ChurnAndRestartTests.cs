@@ -8,6 +8,7 @@ using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -49,7 +50,7 @@ public sealed class ChurnAndRestartTests : TestKit
         string prefix = $"tc{Random.Shared.Next(0, 0xffff):x4}";
         int baselineSockets = NetlinkSockets.OpenRouteSockets();
         using var meter = new Meter($"TunTelemetry.Churn.{Guid.NewGuid():N}");
-        using var totals = new ExportedTotals(meter);
+        using var export = new MeterExport(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         TunTelemetryOptions options = Options(prefix);
         var builder = new TunTelemetryBuilder(options);
@@ -71,7 +72,7 @@ public sealed class ChurnAndRestartTests : TestKit
                     reusedExpected += 100;
                 }
 
-                AwaitAssert(() => Assert.True(totals.Total(MetricNames.TxQueueDrops, name) >= (name == reused ? reusedExpected : 100)),
+                AwaitAssert(() => Assert.True(export.Export().Value(MetricNames.TxQueueDrops, name) >= (name == reused ? reusedExpected : 100)),
                     TimeSpan.FromSeconds(30));
             }
         }
@@ -87,7 +88,7 @@ public sealed class ChurnAndRestartTests : TestKit
             Assert.Equal([steady.Name], ExpectMsg<DeviceReadings>().Devices.Select(d => d.Name));
             Assert.Equal(baselineSockets + 3, NetlinkSockets.OpenRouteSockets());
         }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(200));
-        Assert.Equal(reusedExpected, totals.Total(MetricNames.TxQueueDrops, reused));
+        Assert.Equal(reusedExpected, export.Export().Value(MetricNames.TxQueueDrops, reused));
         _output.WriteLine($"{Cycles} create/delete cycles; netlink sockets: {baselineSockets} before, {NetlinkSockets.OpenRouteSockets()} with one device watched");
 
         Watch(supervisor);
@@ -103,7 +104,7 @@ public sealed class ChurnAndRestartTests : TestKit
         int baselineSockets = NetlinkSockets.OpenRouteSockets();
         using DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
         using var meter = new Meter($"TunTelemetry.Faults.{Guid.NewGuid():N}");
-        using var totals = new ExportedTotals(meter);
+        using var export = new MeterExport(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         TunTelemetryOptions options = Options(prefix) with { LinkStateMetrics = false };
         int reads = 0;
@@ -136,8 +137,8 @@ public sealed class ChurnAndRestartTests : TestKit
         }
 
         AwaitAssert(() => Assert.True(Volatile.Read(ref reads) >= 400), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100));
-        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), totals.Total(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
-        Assert.Equal(550, totals.Total(MetricNames.TxQueueDrops, tun.Name));
+        AwaitAssert(() => Assert.Equal((long)Sysfs.Statistic(tun.Name, "tx_dropped"), export.Export().Value(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
+        Assert.Equal(550, export.Export().Value(MetricNames.TxQueueDrops, tun.Name));
         Assert.InRange(OpenOfOurs(), 0, 1);
         _output.WriteLine($"{reads} reads, half of them failed and restarted the poller with a new socket; {opened.Count} sockets opened");
         Assert.True(opened.Count >= 150, $"only {opened.Count} restarts");

@@ -35,18 +35,21 @@ public sealed class DevicePollerActorSpecs : TestKit
     public void Polls_at_start_then_every_15_seconds_and_not_between()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
-        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
 
         aggregator.ExpectReading(s => s.Device == Tun0 && s.Stats.TxDropped == 5);
         _kernel.Set(Tun0.IfIndex, txDropped: 6);
         Scheduler.Advance(TimeSpan.FromSeconds(14.9));
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        poller.AwaitHandled(); // any tick that fired has been handled
+        Assert.False(aggregator.HasMessages, "a reading before the interval was up");
         Assert.Equal(1, _kernel.Reads);
         Scheduler.Advance(TimeSpan.FromSeconds(0.1));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 6);
         _kernel.Set(Tun0.IfIndex, txDropped: 7);
         Scheduler.Advance(TimeSpan.FromSeconds(10));
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        poller.AwaitHandled();
+        Assert.False(aggregator.HasMessages, "a reading before the interval was up");
+        Assert.Equal(2, _kernel.Reads);
         Scheduler.Advance(TimeSpan.FromSeconds(5));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 7);
         Assert.Equal(3, _kernel.Reads);
@@ -66,14 +69,15 @@ public sealed class DevicePollerActorSpecs : TestKit
         _kernel.Set(Tun0.IfIndex, txDropped: 6);
         Scheduler.Advance(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 6); // a second good poll...
-        supervisor.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // ...is not announced again
+        poller.AwaitHandled(); // (handled in full)
+        Assert.False(supervisor.HasMessages, "a second success notice"); // ...is not announced again
     }
 
     [Fact]
     public void Reports_only_readings_that_changed()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 5);
-        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 5); // the first reading always goes
 
         for (int tick = 1; tick <= 3; tick++)
@@ -82,7 +86,8 @@ public sealed class DevicePollerActorSpecs : TestKit
             AwaitAssert(() => Assert.Equal(tick + 1, _kernel.Reads));
         }
 
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100)); // idle: polled, nothing to report
+        poller.AwaitHandled();
+        Assert.False(aggregator.HasMessages, "an unchanged reading reported"); // idle: polled, nothing to report
         _kernel.Set(Tun0.IfIndex, txDropped: 9);
         Scheduler.Advance(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading(s => s.Stats.TxDropped == 9);
@@ -92,12 +97,13 @@ public sealed class DevicePollerActorSpecs : TestKit
     public void Honours_a_changed_poll_interval()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = StartPoller(TimeSpan.FromMilliseconds(500)).Aggregator;
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromMilliseconds(500));
 
         aggregator.ExpectReading();
         _kernel.Set(Tun0.IfIndex, txDropped: 2);
         Scheduler.Advance(TimeSpan.FromMilliseconds(499));
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        poller.AwaitHandled();
+        Assert.False(aggregator.HasMessages, "a reading before the interval was up");
         Scheduler.Advance(TimeSpan.FromMilliseconds(1));
         aggregator.ExpectReading();
         for (int i = 0; i < 10; i++)
@@ -107,7 +113,9 @@ public sealed class DevicePollerActorSpecs : TestKit
             aggregator.ExpectReading();
         }
 
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        poller.AwaitHandled();
+        Assert.False(aggregator.HasMessages, "more than one reading per interval");
+        Assert.Equal(12, _kernel.Reads);
     }
 
     [Fact]
@@ -137,7 +145,7 @@ public sealed class DevicePollerActorSpecs : TestKit
     public void Keeps_one_tick_schedule_across_a_restart()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading();
 
         _kernel.FailNextRead(FakeKernel.Timeout()); // the guardian above this poller restarts it
@@ -153,7 +161,8 @@ public sealed class DevicePollerActorSpecs : TestKit
         }
 
         // The first incarnation's schedule was cancelled with it: one poll per interval, not two.
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(200));
+        poller.AwaitHandled(); // every tick told to the poller (the same ref across the restart) has been handled
+        Assert.False(aggregator.HasMessages, "a reading or failure from a second schedule");
         Assert.Equal(6, _kernel.Reads);
     }
 
@@ -161,7 +170,7 @@ public sealed class DevicePollerActorSpecs : TestKit
     public void Reports_a_vanished_device_to_its_supervisor_and_stops_polling()
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 1);
-        TestProbe aggregator = StartPoller(TimeSpan.FromSeconds(15)).Aggregator;
+        (TestProbe aggregator, IActorRef poller) = StartPoller(TimeSpan.FromSeconds(15));
         aggregator.ExpectReading();
 
         _kernel.Remove(Tun0.IfIndex);
@@ -172,7 +181,9 @@ public sealed class DevicePollerActorSpecs : TestKit
 
         int reads = _kernel.Reads;
         Scheduler.Advance(TimeSpan.FromMinutes(5));
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        poller.AwaitHandled(); // still running, waiting to be stopped; any tick that fired has been handled
+        Assert.False(aggregator.HasMessages, "a poll after the device vanished");
+        Assert.False(HasMessages, "a second vanished notice");
         Assert.Equal(reads, _kernel.Reads);
     }
 }

@@ -9,6 +9,7 @@ using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
 using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
+using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -26,13 +27,13 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly FakeKernel _kernel = new();
     private readonly Meter _meter = new($"TunTelemetry.Test.{Guid.NewGuid():N}");
-    private readonly MetricTotals _totals;
+    private readonly MeterExport _export;
     private readonly IActorRef _aggregator;
 
     public ExactCountingSpecs(ITestOutputHelper output)
         : base(VirtualTime.Config, output: output)
     {
-        _totals = new MetricTotals(_meter);
+        _export = new MeterExport(_meter);
         _aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(_meter, detailed: true)));
     }
 
@@ -52,9 +53,31 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         return supervisor;
     }
 
-    private long TxqDrops(string device = "tun0") => _totals.Total(MetricNames.TxQueueDrops, device);
+    private long? TxqDrops(string device = "tun0") => _export.Export().Value(MetricNames.TxQueueDrops, device);
 
-    private long PollFailures(string reason) => _totals.Total(MetricNames.PollFailures, "tun0", errorType: reason);
+    private long? PollFailures(string reason) =>
+        _export.Export().Value(MetricNames.PollFailures, "tun0", (MetricNames.ErrorType, reason));
+
+    /// <summary>Series of a device fed by its kernel counters (self-metrics such as poll failures excluded).</summary>
+    private static int KernelCounterSeries(ExportedMetrics export, string device) =>
+        export.Points.Count(p => p.Device == device && LinkStatsMetricMap.Bindings.Any(b => b.Metric == p.Metric));
+
+    /// <summary>A binding's own attributes besides the device's: its direction and error type, where it has them.</summary>
+    private static (string Key, object Value)[] AttributesOf(LinkStatsMetricBinding binding)
+    {
+        var attributes = new List<(string Key, object Value)>();
+        if (binding.Direction is not null)
+        {
+            attributes.Add((MetricNames.Direction, binding.Direction));
+        }
+
+        if (binding.ErrorType is not null)
+        {
+            attributes.Add((MetricNames.ErrorType, binding.ErrorType));
+        }
+
+        return [.. attributes];
+    }
 
     private void AwaitTotal(long expected, string device = "tun0") =>
         AwaitAssert(() => Assert.Equal(expected, TxqDrops(device)), Patience);
@@ -84,13 +107,14 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         AwaitAssert(() => Assert.Equal(1, PollFailures("socket")), Patience);
         Assert.Empty(ReadingsOf(_aggregator).Devices);
         Assert.Equal(0, _kernel.Reads);
-        Assert.False(_totals.Has(MetricNames.TxQueueDrops, "tun0"));
-        Assert.Equal(0, _totals.SeriesOf("tun0"));
+        ExportedMetrics export = _export.Export();
+        Assert.Null(export.Value(MetricNames.TxQueueDrops, "tun0"));
+        Assert.Equal(0, KernelCounterSeries(export, "tun0"));
 
         Scheduler.Advance(TimeSpan.FromSeconds(1));
         AwaitTotal(42);
         ReadingsOf(_aggregator); // the reading's other series are added in the same message
-        Assert.True(_totals.Has(MetricNames.NetworkPacketDropped, "tun0", MetricNames.Transmit));
+        Assert.NotNull(_export.Export().Value(MetricNames.NetworkPacketDropped, "tun0", (MetricNames.Direction, MetricNames.Transmit)));
     }
 
     [Fact]
@@ -98,10 +122,10 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0, rxPackets: 12);
         StartSupervisor(Tun0);
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
+        AwaitAssert(() => Assert.NotNull(TxqDrops()), Patience);
         ReadingsOf(_aggregator); // the reading's other series are added in the same message
         Assert.Equal(0, TxqDrops());
-        Assert.Equal(12, _totals.Total(MetricNames.NetworkPacketCount, "tun0", MetricNames.Receive));
+        Assert.Equal(12, _export.Export().Value(MetricNames.NetworkPacketCount, "tun0", (MetricNames.Direction, MetricNames.Receive)));
     }
 
     [Fact]
@@ -158,7 +182,7 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         IActorRef supervisor = StartSupervisor(Tun0);
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
+        AwaitAssert(() => Assert.NotNull(TxqDrops()), Patience);
 
         ulong kernel = 0;
         int reads = 1;
@@ -221,18 +245,18 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         _kernel.Set(Tun0.IfIndex, LinkStats64.FromCounters(counters));
         StartSupervisor(Tun0);
 
-        AwaitAssert(() => Assert.True(_totals.Has(MetricNames.TxQueueDrops, "tun0")), Patience);
+        AwaitAssert(() => Assert.NotNull(TxqDrops()), Patience);
         ReadingsOf(_aggregator); // the reading's other series are added in the same message
+        ExportedMetrics export = _export.Export();
         foreach (LinkStatsMetricBinding binding in LinkStatsMetricMap.Bindings)
         {
             if (binding.Field == LinkStats64Field.RxOtherhostDropped)
             {
-                Assert.DoesNotContain(_totals.Series, s => s.StartsWith(binding.Metric, StringComparison.Ordinal));
+                Assert.Empty(export.Of(binding.Metric));
                 continue;
             }
 
-            Assert.Equal((long)counters[(int)binding.Field],
-                _totals.Total(binding.Metric, "tun0", binding.Direction, binding.ErrorType));
+            Assert.Equal((long)counters[(int)binding.Field], export.Value(binding.Metric, "tun0", AttributesOf(binding)));
         }
     }
 
@@ -256,23 +280,23 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         Assert.Equal(40, TxqDrops());
         // Counting the slot's old reading again would add zero growth, so the totals cannot tell; the aggregator
         // records one poll duration per reading it counts, and it has counted two (10, then 40).
-        Assert.Equal(2, _totals.Recordings(MetricNames.PollDuration));
+        Assert.Equal(2, _export.HistogramCount(MetricNames.PollDuration));
     }
 
     [Fact]
     public void The_default_set_exports_nine_series_per_device()
     {
         var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
-        using var totals = new MetricTotals(meter);
+        using var export = new MeterExport(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         aggregator.Tell(PollerReadings.Ready(Tun0, LinkStats64.FromCounters(new ulong[25]), TimeSpan.Zero));
         Assert.Single(ReadingsOf(aggregator).Devices); // answered after the reading was counted: no series still to come
-        Assert.Equal(9, totals.SeriesOf("tun0"));
+        Assert.Equal(9, KernelCounterSeries(export.Export(), "tun0"));
     }
 
     public new void Dispose()
     {
-        _totals.Dispose();
+        _export.Dispose();
         _meter.Dispose();
         base.Dispose();
     }

@@ -9,6 +9,7 @@ using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
 using TunTelemetry.Testing;
 using TunTelemetry.Tests.Support;
+using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -72,12 +73,19 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         IActorRef supervisor = StartWithReporter(report, Options);
 
         supervisor.Tell(new TunDevicesListed([Tun0, Tap1]));
-        var started = new[] { report.ExpectMsg<Started>().Device, report.ExpectMsg<Started>().Device };
-        Assert.Equal([Tun0, Tap1], started.OrderBy(d => d.IfIndex));
+        var reporters = new Dictionary<TunDevice, IActorRef>();
+        for (int i = 0; i < 2; i++)
+        {
+            reporters[report.ExpectMsg<Started>().Device] = report.LastSender; // told from the reporter's PreStart
+        }
+
+        Assert.Equal([Tun0, Tap1], reporters.Keys.OrderBy(d => d.IfIndex));
 
         supervisor.Tell(new TunDeviceRemoved(Tap1));
         Assert.Equal(Tap1, report.ExpectMsg<Stopped>().Device);
-        report.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        supervisor.AwaitHandled(); // the removal handled: whatever it stopped has been told to stop
+        reporters[Tun0].AwaitHandled(); // tun0's reporter still runs
+        Assert.False(report.HasMessages, "another reporter started or stopped");
     }
 
     [Fact]
@@ -111,7 +119,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
     {
         // lo is real and needs no privilege; the actor reads it with RTM_GETLINK like any TUN device.
         using var meter = new Meter($"TunTelemetry.Test.{Guid.NewGuid():N}");
-        using var totals = new MetricTotals(meter);
+        using var export = new MeterExport(meter);
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         var lo = new TunDevice(1, "lo", TunDeviceKind.Tun);
         var context = new PerDeviceActorContext(lo, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
@@ -119,9 +127,10 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
 
         uint mtu = uint.Parse(File.ReadAllText("/sys/class/net/lo/mtu").Trim(), System.Globalization.CultureInfo.InvariantCulture);
         uint txqlen = uint.Parse(File.ReadAllText("/sys/class/net/lo/tx_queue_len").Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        AwaitAssert(() => Assert.Equal(mtu, (uint?)totals.Gauge(MetricNames.LinkMtu, "lo")));
-        Assert.Equal(txqlen, (uint?)totals.Gauge(MetricNames.LinkTxQueueLength, "lo"));
-        Assert.Equal((long)LinkOperState.Unknown, totals.Gauge(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
+        AwaitAssert(() => Assert.Equal(mtu, (uint?)export.Export().Value(MetricNames.LinkMtu, "lo")));
+        ExportedMetrics exported = export.Export();
+        Assert.Equal(txqlen, (uint?)exported.Value(MetricNames.LinkTxQueueLength, "lo"));
+        Assert.Equal((long)LinkOperState.Unknown, exported.Value(MetricNames.LinkOperState, "lo")); // lo reports UNKNOWN
     }
 
     [Fact]
@@ -138,10 +147,12 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo); // at start
         var scheduler = (TestScheduler)Sys.Scheduler;
         scheduler.Advance(TimeSpan.FromSeconds(59));
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        actor.AwaitHandled(); // any tick that fired has been handled
+        Assert.False(aggregator.HasMessages, "an observation before the interval was up");
         scheduler.Advance(TimeSpan.FromSeconds(1));
         aggregator.ExpectMsg<LinkStateObserved>(m => m.Device == lo);
-        aggregator.ExpectNoMsg(TimeSpan.FromMilliseconds(100));
+        actor.AwaitHandled();
+        Assert.False(aggregator.HasMessages, "more than one observation per interval");
         this.StopAndExpectNoTicks(actor, TimeSpan.FromMinutes(5));
     }
 
@@ -151,11 +162,13 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         TestProbe aggregator = CreateTestProbe();
         var ghost = new TunDevice(int.MaxValue - 3, "ghost0", TunDeviceKind.Tun);
         var context = new PerDeviceActorContext(ghost, aggregator, TestActor, TunTelemetryOptions.Default with { NetlinkDispatcher = "akka.actor.default-dispatcher" });
-        Sys.ActorOf(LinkStateActor.Props(context));
+        IActorRef actor = Sys.ActorOf(LinkStateActor.Props(context));
         ExpectMsg<DeviceVanished>(m => m.Device == ghost);
 
         ((TestScheduler)Sys.Scheduler).Advance(TimeSpan.FromMinutes(5));
-        ExpectNoMsg(TimeSpan.FromMilliseconds(200)); // its ticks stopped with the report: no second one
+        actor.AwaitHandled(); // still running, waiting to be stopped; any tick that fired has been handled
+        Assert.False(HasMessages, "a second vanished notice"); // its ticks stopped with the report: no second one
+        Assert.False(aggregator.HasMessages, "an observation of the vanished device");
     }
 
     [Fact]

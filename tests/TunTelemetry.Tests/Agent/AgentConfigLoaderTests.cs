@@ -3,7 +3,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.EndToEnd;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>Precedence: command line over hocon.conf over built-in defaults.</summary>
 public sealed class AgentConfigLoaderTests : IDisposable

@@ -1,0 +1,71 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using TunTelemetry.Testing;
+
+namespace TunTelemetry.TestSupport;
+
+/// <summary>
+/// The one way a test reads what a meter exports: the OpenTelemetry SDK collects it, as the agent's periodic reader
+/// does, into a cumulative in-memory exporter, and each <see cref="Export"/> is read as <c>TunTelemetry.Testing</c>'s
+/// <see cref="ExportedMetrics"/>, the type <see cref="PerDeviceActorHarness.Export"/> returns. A series the
+/// instruments' callbacks no longer report is absent from the next export, as it would be from OTLP.
+/// </summary>
+/// <remarks>
+/// Make it before the code under test records anything. A meter of its own per test: the SDK merges the
+/// same-named meters of one process into one stream.
+/// </remarks>
+public sealed class MeterExport : IDisposable
+{
+    // ExportedMetrics has no public constructor (its public API is shipped and only the harness makes one), and the
+    // test projects do not see TunTelemetry.Testing's internals: the constructor the harness calls is called here.
+    private static readonly ConstructorInfo NewExportedMetrics =
+        typeof(ExportedMetrics).GetConstructor(BindingFlags.Instance | BindingFlags.NonPublic, [typeof(IEnumerable<Metric>)])
+        ?? throw new MissingMethodException(nameof(ExportedMetrics), ".ctor(IEnumerable<Metric>)");
+
+    private readonly List<Metric> _exported = [];
+    private readonly MeterProvider _provider;
+
+    public MeterExport(Meter meter)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
+        _provider = Sdk.CreateMeterProviderBuilder().AddMeter(meter.Name).AddInMemoryExporter(_exported).Build();
+    }
+
+    /// <summary>Makes one export now and returns what it carried.</summary>
+    public ExportedMetrics Export()
+    {
+        lock (_exported)
+        {
+            _exported.Clear();
+            _provider.ForceFlush();
+            return (ExportedMetrics)NewExportedMetrics.Invoke([_exported]);
+        }
+    }
+
+    /// <summary>
+    /// How many values a histogram has recorded, summed over its series, in an export made now (an
+    /// <see cref="ExportedPoint"/> carries sums and gauges only).
+    /// </summary>
+    public long HistogramCount(string metric)
+    {
+        lock (_exported)
+        {
+            _exported.Clear();
+            _provider.ForceFlush();
+            long count = 0;
+            foreach (Metric m in _exported.Where(m => m.Name == metric))
+            {
+                foreach (ref readonly MetricPoint point in m.GetMetricPoints())
+                {
+                    count += point.GetHistogramCount();
+                }
+            }
+
+            return count;
+        }
+    }
+
+    public void Dispose() => _provider.Dispose();
+}
