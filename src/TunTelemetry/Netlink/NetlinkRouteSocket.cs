@@ -103,18 +103,12 @@ public sealed class NetlinkRouteSocket : ILinkStatsReader, ILinkLookup
         }
 
         using RentedDatagram _ = datagram;
-        var messages = new NetlinkMessageReader(datagram.Bytes);
-        while (messages.Next())
+        // The one notification decoder; this socket hears its own namespace only, and joins no namespace-id group.
+        var heard = new List<NamespacedLinkChange>();
+        NetnsRouteSocket.DecodeNotifications(datagram.Bytes, nsid: null, heard, idChanges: []);
+        foreach (NamespacedLinkChange change in heard)
         {
-            switch (messages.Header.Type)
-            {
-                case NetlinkMessageType.NewLink:
-                    changes.Add(new LinkChange(LinkChangeKind.AddedOrChanged, RtmNewLinkMessage.Decode(messages.Body)));
-                    break;
-                case NetlinkMessageType.DelLink:
-                    changes.Add(new LinkChange(LinkChangeKind.Removed, RtmNewLinkMessage.Decode(messages.Body)));
-                    break;
-            }
+            changes.Add(change.Change);
         }
 
         return true;
