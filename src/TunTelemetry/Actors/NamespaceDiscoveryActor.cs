@@ -87,7 +87,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
         {
             // Most often the namespace went between the scan and now, and the watcher's next scan says so; else (no
             // descriptor left, say) the watcher starts another one with the backoff while the namespace is there.
-            // Said once, not at every retry.
+            // Said here, once, not at every retry: the watcher's strategy does not log it again.
             if (_attempt == 0)
             {
                 _log.Warning("Cannot watch network namespace {0} (netns:[{1}]), retrying with the backoff while it exists: {2}", _namespace.Name, _namespace.Inode, e.Message);
@@ -97,8 +97,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
                 _log.Debug("Cannot watch network namespace {0} (netns:[{1}]), attempt {2}: {3}", _namespace.Name, _namespace.Inode, _attempt + 1, e.Message);
             }
 
-            Context.Stop(Self);
-            return;
+            throw; // the watcher's strategy stops it, and starts another after the backoff while the namespace exists
         }
 
         _namespace = _namespace with { Nsid = _nsid };

@@ -16,8 +16,8 @@ namespace TunTelemetry.Actors;
 /// <remarks>
 /// Without <c>CAP_NET_ADMIN</c> no other namespace can be read (the kernel refuses <c>RTM_NEWNSID</c>): the actor says
 /// so in one warning naming the capability and stops looking, and the agent goes on with its own namespace. A discovery
-/// actor that stops on its own (it could not open its socket or the namespace's file: no descriptor left, or the namespace
-/// going) is started again with <c>tuntelemetry.backoff</c> for as long as scans still find its namespace, never left
+/// actor that fails to start (it throws: it could not open its socket or the namespace's file: no descriptor left, or the namespace
+/// going) is stopped by this actor's strategy and started again with <c>tuntelemetry.backoff</c> for as long as scans still find its namespace, never left
 /// stopped for good; one that found its namespace dead (<see cref="NamespaceDied"/>) is not, and its namespace is gone.
 /// </remarks>
 internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
@@ -69,6 +69,10 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
         Akka.Actor.Props.Create(() => new NamespaceWatcherActor(supervisor, options,
             createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
             rescanInterval ?? DefaultRescanInterval, discoveryProps));
+
+    // A discovery that fails (it could not open its socket or its namespace's file) is stopped, not restarted at once:
+    // its Terminated starts another after the backoff while scans still find the namespace. It has said why itself.
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(-1, -1, _ => Directive.Stop, loggingEnabled: false);
 
     protected override void PreStart()
     {
@@ -170,7 +174,7 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
             return; // stopped by this actor: its namespace went, or access was denied
         }
 
-        // It stopped on its own, before claiming its namespace's id (it claims once it is watching).
+        // It failed to start, before claiming its namespace's id (it claims once it is watching).
         _discoveries.Remove(id);
         int failed = _failedStarts[id] = _failedStarts.GetValueOrDefault(id) + 1;
         if (!_denied && _present.ContainsKey(id))
