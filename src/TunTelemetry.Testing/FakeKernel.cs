@@ -6,7 +6,7 @@ namespace TunTelemetry.Testing;
 /// Counters and faults for pollers under test: what a real socket cannot produce on demand (a send that fails on the
 /// third poll, an open that fails twice). Every reader it opens is tracked, so tests can prove none leaks.
 /// </summary>
-public sealed class FakeKernel
+internal sealed class FakeKernel
 {
     private readonly object _gate = new();
     private readonly Dictionary<int, LinkStats64> _stats = [];

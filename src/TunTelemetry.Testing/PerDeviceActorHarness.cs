@@ -51,7 +51,7 @@ public sealed class PerDeviceActorHarness : IDisposable
     }
 
     /// <summary>The kernel the built-in poller reads: set counters, remove devices, inject faults.</summary>
-    public FakeKernel Kernel { get; } = new();
+    internal FakeKernel Kernel { get; } = new();
 
     public TunTelemetryOptions Options { get; }
 
@@ -118,6 +118,19 @@ public sealed class PerDeviceActorHarness : IDisposable
     /// time only after that, or the backoff delay starts later than the spec thinks.
     /// </summary>
     public void AwaitRestartScheduled(string kind, int expected) => _kit.AwaitRestartCount(Supervisor, expected, kind);
+
+    /// <summary>
+    /// How many times the supervisor has restarted the <paramref name="kind"/> actor of <paramref name="device"/> (as
+    /// <see cref="ListNamespaceDevices"/> returned it, for a device of another namespace); null when it runs no such actor
+    /// for that device.
+    /// </summary>
+    public int? Restarts(TunDevice device, string kind)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(kind);
+        RestartCounts counts = Supervisor.Ask<RestartCounts>(GetRestartCounts.Instance, TimeSpan.FromSeconds(30)).Result;
+        return counts.Restarts.Where(r => r.Device == device && r.Kind == kind).Select(r => (int?)r.Restarts).FirstOrDefault();
+    }
 
     /// <summary>Moves virtual time on: every tick and backoff due within <paramref name="by"/> fires.</summary>
     public void Advance(TimeSpan by) => Scheduler.Advance(by);

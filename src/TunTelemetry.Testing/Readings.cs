@@ -3,7 +3,7 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Testing;
 
 /// <summary>Readings for specs: a few named counters set, every other field zero.</summary>
-public static class Readings
+internal static class Readings
 {
     /// <param name="fields">24 for a kernel without <c>rx_otherhost_dropped</c>.</param>
     public static LinkStats64 Stats(ulong txDropped, ulong rxPackets = 0, ulong txPackets = 0, ulong rxBytes = 0, int fields = LinkStats64.MaxFieldCount)

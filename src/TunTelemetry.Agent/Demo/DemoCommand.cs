@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Akka.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using TunTelemetry.Demo;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;

@@ -26,7 +26,7 @@ namespace TunTelemetry.Actors;
 /// counts nothing twice because readings are cumulative.
 /// </para>
 /// </remarks>
-public sealed class DevicePollerActor : UntypedActor
+internal sealed class DevicePollerActor : UntypedActor
 {
     private readonly TunDevice _device;
     private readonly IActorRef _aggregator;

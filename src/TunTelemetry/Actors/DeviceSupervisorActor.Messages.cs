@@ -2,8 +2,14 @@ using TunTelemetry.Devices;
 
 namespace TunTelemetry.Actors;
 
-/// <summary>A per-device actor found its device gone (the kernel answered ENODEV).</summary>
-public sealed record DeviceVanished(TunDevice Device);
+/// <summary>
+/// A per-device actor found its device gone (the kernel answered ENODEV): the supervisor stops the device's actors
+/// rather than restart them.
+/// </summary>
+public sealed class DeviceVanished(TunDevice device)
+{
+    public TunDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+}
 
 /// <summary>
 /// A per-device actor tells its supervisor (<see cref="PerDeviceActorContext.Supervisor"/>, with itself as the sender)
@@ -20,7 +26,7 @@ public sealed class PerDeviceActorSucceeded
 }
 
 /// <summary>Asks the supervisor which devices it watches; answered with <see cref="WatchedDevices"/>.</summary>
-public sealed class GetWatchedDevices
+internal sealed class GetWatchedDevices
 {
     public static readonly GetWatchedDevices Instance = new();
 
@@ -31,10 +37,10 @@ public sealed class GetWatchedDevices
 
 /// <summary>The watched devices of every namespace: the agent's own first, then each other's by namespace and ifindex.</summary>
 /// <param name="Devices">Devices whose actors all run (none given up).</param>
-public sealed record WatchedDevices(IReadOnlyList<TunDevice> Devices, IReadOnlyList<TunDevice> GivenUp);
+internal sealed record WatchedDevices(IReadOnlyList<TunDevice> Devices, IReadOnlyList<TunDevice> GivenUp);
 
 /// <summary>Asks the supervisor how often each per-device actor has been restarted; answered with <see cref="RestartCounts"/>.</summary>
-public sealed class GetRestartCounts
+internal sealed class GetRestartCounts
 {
     public static readonly GetRestartCounts Instance = new();
 
@@ -47,7 +53,7 @@ public sealed class GetRestartCounts
 /// Per device and actor kind, the failures in a row: restarts since the actor last said it succeeded
 /// (<see cref="PerDeviceActorSucceeded"/>); a count goes up when the restart is scheduled, before its delay.
 /// </param>
-public sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
+internal sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
 
 /// <summary>
 /// A namespace's devices now, as its discovery listed them (<see cref="NamespaceDiscoveryActor"/>, with

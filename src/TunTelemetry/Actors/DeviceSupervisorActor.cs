@@ -22,7 +22,7 @@ namespace TunTelemetry.Actors;
 /// <see cref="DescriptorWaitList"/>. The supervisor does that itself rather than putting a <c>BackoffSupervisor</c>
 /// above each actor: at 10,000 devices those were 10,000 more actors and about 13 MB.
 /// </remarks>
-public sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
+internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 {
     private readonly TunTelemetryOptions _options;
     private readonly IActorRef _aggregator;

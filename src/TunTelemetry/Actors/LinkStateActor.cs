@@ -16,7 +16,7 @@ namespace TunTelemetry.Actors;
 /// One per device, so shaped like <see cref="DevicePollerActor"/> (see its remarks): an untyped actor with one
 /// cancellable repeated tell, not a <see cref="ReceiveActor"/> with <see cref="IWithTimers"/>.
 /// </remarks>
-public sealed class LinkStateActor : UntypedActor
+internal sealed class LinkStateActor : UntypedActor
 {
     /// <summary>The registration name (and actor name prefix).</summary>
     public const string RegistrationName = "link-state";

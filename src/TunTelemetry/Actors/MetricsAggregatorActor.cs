@@ -8,16 +8,16 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Actors;
 
 /// <summary>A poll failed; the poller is about to be restarted (or stopped, for <c>device_gone</c>).</summary>
-public sealed record PollFailed(TunDevice Device, string Reason);
+internal sealed record PollFailed(TunDevice Device, string Reason);
 
 /// <summary>A per-device actor failed; the device supervisor restarts it after a backoff unless it gives up.</summary>
-public sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind);
+internal sealed record PerDeviceActorRestarting(TunDevice Device, string ActorKind);
 
 /// <summary>A per-device actor exceeded its retries and was given up.</summary>
-public sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
+internal sealed record PerDeviceActorGaveUp(TunDevice Device, string ActorKind);
 
 /// <summary>A device's actors have all stopped: forget its baseline and gauges.</summary>
-public sealed record DeviceRetired(TunDevice Device);
+internal sealed record DeviceRetired(TunDevice Device);
 
 /// <summary>
 /// How many devices the supervisor has found but does not watch now because their actors wait for file descriptors
@@ -26,10 +26,10 @@ public sealed record DeviceRetired(TunDevice Device);
 internal sealed record DevicesWaitingForDescriptors(int Count);
 
 /// <summary>How many devices the supervisor watches now.</summary>
-public sealed record DevicesWatchedChanged(int Count);
+internal sealed record DevicesWatchedChanged(int Count);
 
 /// <summary>Asks the aggregator for every device's last reading; answered with <see cref="DeviceReadings"/>.</summary>
-public sealed class GetDeviceReadings
+internal sealed class GetDeviceReadings
 {
     public static readonly GetDeviceReadings Instance = new();
 
@@ -39,9 +39,9 @@ public sealed class GetDeviceReadings
 }
 
 /// <summary>The last reading of every device with a baseline, for the console view.</summary>
-public sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
+internal sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
 
-public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
+internal sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
 {
     /// <summary>The device's namespace when it is not the agent's own (ifindexes and names repeat across namespaces).</summary>
     internal DeviceNamespace? Namespace { get; init; }
@@ -53,20 +53,43 @@ public sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
 /// <summary>
 /// A per-device extension's measurement of one of its declared instruments (<see cref="DeviceInstrument"/>) for its
 /// device. Counters take the source's cumulative value (counted exactly, as the poller's readings are); gauges the
-/// current value. <paramref name="Attributes"/> are the extension's own, beside the device's; each distinct set is a
+/// current value. <paramref name="attributes"/> are the extension's own, beside the device's; each distinct set is a
 /// series of its own. A report for an undeclared instrument, a negative counter value or an attribute named like a
 /// device attribute is logged once and ignored.
 /// </summary>
-public sealed record DeviceMeasured(TunDevice Device, string Instrument, long Value, IReadOnlyList<KeyValuePair<string, object?>>? Attributes = null);
+/// <param name="device">The device measured (<see cref="PerDeviceActorContext.Device"/>).</param>
+/// <param name="instrument">The declared instrument's <see cref="DeviceInstrument.Name"/>.</param>
+/// <param name="value">A counter's cumulative value, or a gauge's current one.</param>
+/// <param name="attributes">The extension's own attributes, if any.</param>
+public sealed class DeviceMeasured(TunDevice device, string instrument, long value, IReadOnlyList<KeyValuePair<string, object?>>? attributes = null)
+{
+    public TunDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+
+    public string Instrument { get; } = instrument ?? throw new ArgumentNullException(nameof(instrument));
+
+    public long Value { get; } = value;
+
+    public IReadOnlyList<KeyValuePair<string, object?>>? Attributes { get; } = attributes;
+}
 
 /// <summary>
 /// An extension's series with these attributes no longer exists (a process it described exited): it leaves the next
 /// export. The device's other series stay.
 /// </summary>
-public sealed record DeviceSeriesEnded(TunDevice Device, string Instrument, IReadOnlyList<KeyValuePair<string, object?>>? Attributes = null);
+/// <param name="device">The device whose series ended.</param>
+/// <param name="instrument">The declared instrument's <see cref="DeviceInstrument.Name"/>.</param>
+/// <param name="attributes">The series' own attributes, as its <see cref="DeviceMeasured"/> reports carried them.</param>
+public sealed class DeviceSeriesEnded(TunDevice device, string instrument, IReadOnlyList<KeyValuePair<string, object?>>? attributes = null)
+{
+    public TunDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+
+    public string Instrument { get; } = instrument ?? throw new ArgumentNullException(nameof(instrument));
+
+    public IReadOnlyList<KeyValuePair<string, object?>>? Attributes { get; } = attributes;
+}
 
 /// <summary>A link-state reading for the gauges.</summary>
-public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
+internal sealed record LinkStateObserved(TunDevice Device, LinkStateObservation State);
 
 /// <summary>
 /// Turns kernel counter readings into exact cumulative totals. It keeps the last reading of every device, so the
@@ -81,7 +104,7 @@ public sealed record LinkStateObserved(TunDevice Device, LinkStateObservation St
 /// export, with their memory. A device of that name seen again within that time continues them; one seen later starts
 /// new series, counted from its kernel values in full (to a backend, an ordinary counter reset).
 /// </remarks>
-public sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
+internal sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 {
     private readonly TunDeviceMetrics _metrics;
     private readonly TimeSpan _retainDeleted;

@@ -4,13 +4,30 @@ using TunTelemetry.Hosting;
 
 namespace TunTelemetry.Actors;
 
-/// <summary>What a per-device actor is given when the supervisor starts it for a device.</summary>
-/// <param name="Device">The device it serves; its ifindex identifies this incarnation of the device.</param>
-/// <param name="Aggregator">Where to send measurements: <see cref="MetricsAggregatorActor"/>, the only metrics writer.</param>
-/// <param name="Supervisor">
-/// The <see cref="DeviceSupervisorActor"/>; tell it <see cref="DeviceVanished"/> when the device turns out to be gone.
-/// </param>
-public sealed record PerDeviceActorContext(TunDevice Device, IActorRef Aggregator, IActorRef Supervisor, TunTelemetryOptions Options);
+/// <summary>
+/// What a per-device actor is given when the supervisor starts it for a device. A spec can make one with probes for
+/// the aggregator and the supervisor.
+/// </summary>
+public sealed class PerDeviceActorContext(TunDevice device, IActorRef aggregator, IActorRef supervisor, TunTelemetryOptions options)
+{
+    /// <summary>The device it serves; its ifindex identifies this incarnation of the device.</summary>
+    public TunDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+
+    /// <summary>
+    /// Where to send <see cref="DeviceMeasured"/> and <see cref="DeviceSeriesEnded"/>: the metrics aggregator, the
+    /// only metrics writer.
+    /// </summary>
+    public IActorRef Aggregator { get; } = aggregator ?? throw new ArgumentNullException(nameof(aggregator));
+
+    /// <summary>
+    /// The device supervisor: tell it <see cref="PerDeviceActorSucceeded"/> after a good read and
+    /// <see cref="DeviceVanished"/> when the device turns out to be gone.
+    /// </summary>
+    public IActorRef Supervisor { get; } = supervisor ?? throw new ArgumentNullException(nameof(supervisor));
+
+    /// <summary>The options the library runs with.</summary>
+    public TunTelemetryOptions Options { get; } = options ?? throw new ArgumentNullException(nameof(options));
+}
 
 /// <summary>
 /// A kind of actor the supervisor starts once per watched device, beside the poller: supervised with the same backoff
@@ -18,7 +35,7 @@ public sealed record PerDeviceActorContext(TunDevice Device, IActorRef Aggregato
 /// it is started for the devices of every network namespace (<see cref="TunDevice.Namespace"/> says which).
 /// </summary>
 /// <param name="Name">A short actor-name-safe label (<c>link-state</c>); unique among registrations.</param>
-public sealed record PerDeviceActorRegistration(string Name, Func<PerDeviceActorContext, Props> CreateProps)
+internal sealed record PerDeviceActorRegistration(string Name, Func<PerDeviceActorContext, Props> CreateProps)
 {
     public string Name { get; } = ActorPath.IsValidPathElement(Name) && !Name.Contains('$')
         ? Name

@@ -8,7 +8,7 @@ namespace TunTelemetry.Actors;
 /// fully described by its message, so this carries the message and reason but no stack trace, and a device failing
 /// for hours writes one line per retry rather than a page.
 /// </summary>
-public sealed class PollFailedException(TunDevice device, NetlinkException cause)
+internal sealed class PollFailedException(TunDevice device, NetlinkException cause)
     : Exception($"polling {device} failed: {cause.Message}")
 {
     public TunDevice Device { get; } = device;

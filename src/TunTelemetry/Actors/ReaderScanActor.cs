@@ -6,10 +6,10 @@ using TunTelemetry.Hosting;
 namespace TunTelemetry.Actors;
 
 /// <summary>The supervisor started watching a device (sent to the <see cref="ReaderScanActor"/>).</summary>
-public sealed record DeviceWatchStarted(TunDevice Device);
+internal sealed record DeviceWatchStarted(TunDevice Device);
 
 /// <summary>The supervisor stopped watching a device: its readers leave the export at once.</summary>
-public sealed record DeviceWatchStopped(TunDevice Device);
+internal sealed record DeviceWatchStopped(TunDevice Device);
 
 /// <summary>
 /// With <c>--all-namespaces</c>, the devices of this namespace are known now (<paramref name="Listed"/>: listed, maybe
@@ -23,7 +23,7 @@ internal sealed record NamespaceListing(ulong Netns, bool Listed);
 /// <c>--all-namespaces</c> it has the devices of every watched namespace, each carrying its namespace.
 /// </summary>
 /// <param name="Scanned">Whether a scan has run at all (false while <c>reader-interval = off</c> or before the first).</param>
-public sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> Devices)
+internal sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> Devices)
 {
     public static ReadersObserved None { get; } = new(false, []);
 
@@ -49,10 +49,10 @@ public sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders> 
 }
 
 /// <summary>One watched device and the processes holding it open (none: nothing reads it).</summary>
-public sealed record DeviceReaders(TunDevice Device, IReadOnlyList<TunReader> Readers);
+internal sealed record DeviceReaders(TunDevice Device, IReadOnlyList<TunReader> Readers);
 
 /// <summary>Asks the <see cref="ReaderScanActor"/> for the last <see cref="ReadersObserved"/>.</summary>
-public sealed class GetReaders
+internal sealed class GetReaders
 {
     public static readonly GetReaders Instance = new();
 
@@ -77,7 +77,7 @@ public sealed class GetReaders
 /// a holder whose device or process changed namespace after it attached is handled as
 /// <see cref="ReaderAttribution"/> says.
 /// </remarks>
-public sealed class ReaderScanActor : ReceiveActor, IWithTimers
+internal sealed class ReaderScanActor : ReceiveActor, IWithTimers
 {
     /// <summary>How long after a device appears the scan runs: devices found together share one scan.</summary>
     public static readonly TimeSpan AppearanceDelay = TimeSpan.FromSeconds(1);

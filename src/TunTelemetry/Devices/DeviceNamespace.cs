@@ -15,6 +15,10 @@ namespace TunTelemetry.Devices;
 /// <param name="Name">Its <c>ip netns</c> name, else the container id of a member process, else <c>pid:</c> its lowest pid (<c>linux.netns.name</c>).</param>
 public sealed record DeviceNamespace(ulong Inode, string Name)
 {
+    public ulong Inode { get; internal init; } = Inode;
+
+    public string Name { get; internal init; } = Name;
+
     /// <summary>
     /// The namespace's id in the agent's own (<c>RTM_NEWNSID</c>), by which its devices are read
     /// (<c>IFLA_TARGET_NETNSID</c>); <see cref="Netlink.NetnsId.NotAssigned"/> until its discovery gave it one. The

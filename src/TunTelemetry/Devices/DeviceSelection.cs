@@ -38,13 +38,13 @@ public sealed class DeviceSelection
 
     public static DeviceSelection All { get; } = new();
 
-    public TunKindSelection Kinds { get; }
+    internal TunKindSelection Kinds { get; }
 
-    public IReadOnlyList<string> IncludePatterns => _include.Select(r => r.ToString()).ToArray();
+    internal IReadOnlyList<string> IncludePatterns => _include.Select(r => r.ToString()).ToArray();
 
-    public IReadOnlyList<string> ExcludePatterns => _exclude.Select(r => r.ToString()).ToArray();
+    internal IReadOnlyList<string> ExcludePatterns => _exclude.Select(r => r.ToString()).ToArray();
 
-    public bool Matches(TunDevice device)
+    internal bool Matches(TunDevice device)
     {
         TunKindSelection kind = device.Kind == TunDeviceKind.Tap ? TunKindSelection.Tap : TunKindSelection.Tun;
         if ((Kinds & kind) == 0)
@@ -61,7 +61,7 @@ public sealed class DeviceSelection
     }
 
     /// <summary>The TUN/TAP device a link is, if this selection watches it.</summary>
-    public TunDevice? Select(LinkDescription link) =>
+    internal TunDevice? Select(LinkDescription link) =>
         TunDevice.FromLink(link) is { } device && Matches(device) ? device : null;
 
     private static Regex[] Compile(IEnumerable<string>? patterns, string what)

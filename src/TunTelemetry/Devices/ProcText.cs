@@ -4,7 +4,7 @@ namespace TunTelemetry.Devices;
 /// Allocation-free parsers for the <c>/proc</c> texts the reader scan needs (formats in proc(5) and
 /// <c>tun_chr_show_fdinfo</c> in <c>drivers/net/tun.c</c>).
 /// </summary>
-public static class ProcText
+internal static class ProcText
 {
     private static ReadOnlySpan<byte> IffPrefix => "iff:\t"u8;
 

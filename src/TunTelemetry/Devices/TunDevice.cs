@@ -15,20 +15,28 @@ public enum TunDeviceKind
 /// </summary>
 public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
 {
+    /// <summary>The device's interface index in its namespace.</summary>
+    public int IfIndex { get; internal init; } = IfIndex;
+
+    /// <summary>The device's name in its namespace (<c>network.interface.name</c>).</summary>
+    public string Name { get; internal init; } = Name;
+
+    public TunDeviceKind Kind { get; internal init; } = Kind;
+
     /// <summary>
     /// The namespace of a device read from another network namespace (with <c>--all-namespaces</c>); null for a device
     /// of the agent's own namespace, in either mode (with <c>--all-namespaces</c> its series still carry the agent's
     /// own namespace's attributes). A device with a namespace cannot be read through the agent's <c>/sys/class/net</c>
     /// or its own netlink sockets by ifindex.
     /// </summary>
-    public DeviceNamespace? Namespace { get; init; }
+    public DeviceNamespace? Namespace { get; internal init; }
 
     /// <summary>The device's namespace inode, null for the agent's own: with the ifindex, what tells devices apart.</summary>
     internal (ulong? Netns, int IfIndex) Identity => (Namespace?.Inode, IfIndex);
 
-    public string KindName => Kind == TunDeviceKind.Tap ? LinkKinds.Tap : LinkKinds.Tun;
+    internal string KindName => Kind == TunDeviceKind.Tap ? LinkKinds.Tap : LinkKinds.Tun;
 
-    public static TunDevice? FromLink(LinkDescription link) => link.Kind switch
+    internal static TunDevice? FromLink(LinkDescription link) => link.Kind switch
     {
         LinkKinds.Tun => new TunDevice(link.IfIndex, link.Name, TunDeviceKind.Tun),
         LinkKinds.Tap => new TunDevice(link.IfIndex, link.Name, TunDeviceKind.Tap),

@@ -3,7 +3,7 @@ using TunTelemetry.Netlink;
 namespace TunTelemetry.Devices;
 
 /// <summary>Finds the TUN/TAP devices of this network namespace with one RTM_GETLINK dump.</summary>
-public static class TunDeviceDiscovery
+internal static class TunDeviceDiscovery
 {
     public static IReadOnlyList<TunDevice> List(NetlinkRouteSocket socket, DeviceSelection selection)
     {

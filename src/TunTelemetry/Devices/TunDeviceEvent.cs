@@ -1,19 +1,19 @@
 namespace TunTelemetry.Devices;
 
 /// <summary>What <see cref="TunDeviceWatcher"/> reports.</summary>
-public abstract record TunDeviceEvent;
+internal abstract record TunDeviceEvent;
 
 /// <summary>
 /// The complete set of watched devices: at start, and again after notifications were lost or the notification socket
 /// failed. Anything the consumer knows that is not in it is gone.
 /// </summary>
-public sealed record TunDevicesListed(IReadOnlyList<TunDevice> Devices) : TunDeviceEvent;
+internal sealed record TunDevicesListed(IReadOnlyList<TunDevice> Devices) : TunDeviceEvent;
 
 /// <summary>A watched device appeared (or was renamed into the selection).</summary>
-public sealed record TunDeviceAppeared(TunDevice Device) : TunDeviceEvent;
+internal sealed record TunDeviceAppeared(TunDevice Device) : TunDeviceEvent;
 
 /// <summary>A watched device was deleted (or renamed out of the selection).</summary>
-public sealed record TunDeviceRemoved(TunDevice Device) : TunDeviceEvent;
+internal sealed record TunDeviceRemoved(TunDevice Device) : TunDeviceEvent;
 
 /// <summary>The watcher could not list or follow devices; it retries on its own after <paramref name="RetryIn"/>.</summary>
-public sealed record TunDeviceWatchFailed(Exception Error, TimeSpan RetryIn) : TunDeviceEvent;
+internal sealed record TunDeviceWatchFailed(Exception Error, TimeSpan RetryIn) : TunDeviceEvent;

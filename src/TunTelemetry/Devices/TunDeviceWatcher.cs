@@ -11,7 +11,7 @@ namespace TunTelemetry.Devices;
 /// drops notifications (<c>ENOBUFS</c>) or the socket fails, it re-lists rather than guess; a socket that fails is
 /// opened again after <c>tuntelemetry.backoff</c>'s delay, as every retry of the agent waits.
 /// </summary>
-public sealed class TunDeviceWatcher
+internal sealed class TunDeviceWatcher
 {
     private readonly DeviceSelection _selection;
     private readonly Func<NetlinkRouteSocket> _openSocket;

@@ -6,7 +6,7 @@ namespace TunTelemetry.Devices;
 /// </summary>
 /// <param name="Name">The process's <c>comm</c> (at most 15 bytes: <c>wireguard-go</c>, <c>openvpn</c>).</param>
 /// <param name="State">The state letter of <c>/proc/PID/stat</c> (<c>R</c>, <c>S</c>, <c>T</c>, ...; see proc(5)).</param>
-public sealed record TunReader(int Pid, string Name, char State)
+internal sealed record TunReader(int Pid, string Name, char State)
 {
     /// <summary>The state as a word: running, sleeping, disk-sleep, stopped, tracing-stop, zombie, dead, idle, ...</summary>
     public string StateName => State switch
@@ -36,7 +36,7 @@ public sealed record TunReader(int Pid, string Name, char State)
 }
 
 /// <summary>A device name within one network namespace (by the inode of its <c>ns/net</c>): names repeat across namespaces.</summary>
-public readonly record struct NetnsDevice(ulong NetNamespace, string Device);
+internal readonly record struct NetnsDevice(ulong NetNamespace, string Device);
 
 /// <summary>What one <c>/proc</c> scan found: the readers of every TUN/TAP device, keyed by namespace and name.</summary>
 /// <param name="Processes">Processes looked at.</param>
@@ -44,7 +44,7 @@ public readonly record struct NetnsDevice(ulong NetNamespace, string Device);
 /// Processes whose open files or network namespace could not be read (another user's, when the agent is not root);
 /// their readers are not in the table.
 /// </param>
-public sealed class TunReaderTable(IReadOnlyDictionary<NetnsDevice, IReadOnlyList<TunReader>> readers, int processes, int hiddenProcesses)
+internal sealed class TunReaderTable(IReadOnlyDictionary<NetnsDevice, IReadOnlyList<TunReader>> readers, int processes, int hiddenProcesses)
 {
     public static TunReaderTable Empty { get; } = new(new Dictionary<NetnsDevice, IReadOnlyList<TunReader>>(), 0, 0);
 

@@ -23,7 +23,7 @@ namespace TunTelemetry.Devices;
 /// The agent's own descriptors (a netlink socket per device and per-device actor, so tens of thousands on a large
 /// host) are looked through only while it holds devices itself (<see cref="OwnTunDescriptors"/>).
 /// </remarks>
-public static unsafe class TunReaderScan
+internal static unsafe class TunReaderScan
 {
     private const int ProcRoot = -100; // AT_FDCWD: paths below are absolute
 

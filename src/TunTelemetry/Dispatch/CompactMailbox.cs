@@ -9,7 +9,7 @@ namespace TunTelemetry.Dispatch;
 /// The mailbox type behind <see cref="CompactMessageQueue"/>: <c>mailbox-type =
 /// "TunTelemetry.Dispatch.CompactMailbox, TunTelemetry"</c> on a dispatcher or a mailbox definition.
 /// </summary>
-public sealed class CompactMailbox(Settings settings, Config config)
+internal sealed class CompactMailbox(Settings settings, Config config)
     : MailboxType(settings, config), IProducesMessageQueue<CompactMessageQueue>
 {
     public override IMessageQueue Create(IActorRef owner, ActorSystem system) => new CompactMessageQueue();

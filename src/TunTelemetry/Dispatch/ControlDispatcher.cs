@@ -10,7 +10,7 @@ namespace TunTelemetry.Dispatch;
 /// stop counting and the supervisor stop following devices. Not Akka's default dispatcher either: in a host that embeds
 /// the library, that belongs to the host, and in the agent the thread pool would be woken for every busy reading.
 /// </remarks>
-public static class ControlDispatcher
+internal static class ControlDispatcher
 {
     public const string Id = "tuntelemetry-control-dispatcher";
 

@@ -9,7 +9,7 @@ namespace TunTelemetry.Dispatch;
 /// they never run on Akka's default dispatcher. The aggregator shares the pollers' threads so that a reading is
 /// handled by the thread that read it, without a hand-off.
 /// </remarks>
-public static class NetlinkDispatcher
+internal static class NetlinkDispatcher
 {
     public const string Id = "tuntelemetry-netlink-dispatcher";
 

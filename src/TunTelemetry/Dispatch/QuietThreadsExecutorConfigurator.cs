@@ -8,7 +8,7 @@ namespace TunTelemetry.Dispatch;
 /// <c>executor = "TunTelemetry.Dispatch.QuietThreadsExecutorConfigurator, TunTelemetry"</c>, with
 /// <c>quiet-threads.thread-count</c> (default 2).
 /// </summary>
-public sealed class QuietThreadsExecutorConfigurator(Config config, IDispatcherPrerequisites prerequisites)
+internal sealed class QuietThreadsExecutorConfigurator(Config config, IDispatcherPrerequisites prerequisites)
     : ExecutorServiceConfigurator(config, prerequisites)
 {
     public override ExecutorService Produce(string id) =>

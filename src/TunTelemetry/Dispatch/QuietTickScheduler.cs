@@ -20,7 +20,7 @@ namespace TunTelemetry.Dispatch;
 /// runs on the timer's pool worker in Akka's: scheduled tells (all the agent schedules) only enqueue a message.
 /// Due times come from a monotonic clock, so a wall-clock step moves no timer.
 /// </remarks>
-public sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider, IDisposable
+internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider, IDisposable
 {
     private static readonly long Started = Stopwatch.GetTimestamp();
 

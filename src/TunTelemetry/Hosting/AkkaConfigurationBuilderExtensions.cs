@@ -11,9 +11,9 @@ namespace TunTelemetry.Hosting;
 public static class AkkaConfigurationBuilderExtensions
 {
     /// <summary>
-    /// Starts TunTelemetry in this actor system: a <see cref="MetricsAggregatorActor"/>, a <see cref="ReaderScanActor"/>
-    /// and a <see cref="DeviceSupervisorActor"/> (in the <c>ActorRegistry</c>; take them as <c>IRequiredActor&lt;T&gt;</c>),
-    /// which starts a poller and the registered per-device actors for every watched device.
+    /// Starts TunTelemetry in this actor system: the metrics aggregator, the reader scan and the device supervisor, which
+    /// starts a poller and the registered per-device actors (<see cref="TunTelemetryBuilder.AddPerDeviceActor"/>) for
+    /// every watched device. These actors are internal: a host talks to them only through what it registers.
     /// </summary>
     /// <remarks>
     /// A guest in the host's actor system: it adds two dispatchers of its own (<see cref="NetlinkDispatcher"/>,
@@ -64,8 +64,8 @@ public static class AkkaConfigurationBuilderExtensions
     }
 
     /// <summary>
-    /// Runs the whole actor system on TunTelemetry's scheduler (<see cref="QuietTickScheduler"/>, ticking at
-    /// <see cref="TunTelemetryOptions.SchedulerTick"/>): one thread woken once per tick that has work, where Akka's wakes
+    /// Runs the whole actor system on TunTelemetry's scheduler (a thirtieth of the poll interval per tick, within
+    /// 100 ms to 500 ms): one thread woken once per tick that has work, where Akka's wakes
     /// the .NET timer thread and thread-pool workers every tick. The agent uses it; a host that embeds the library and
     /// wants the same low idle cost calls it too. Appended, so <c>akka.scheduler</c> settings of the host win.
     /// </summary>

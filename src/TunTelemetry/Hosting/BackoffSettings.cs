@@ -14,7 +14,7 @@ public sealed record BackoffSettings(TimeSpan Min, TimeSpan Max, double RandomFa
 
     /// <summary>The wait before restart number <paramref name="restart"/> of a streak (0 for the first failure after a success).</summary>
     /// <param name="random">Uniform in [0, 1): how much of <see cref="RandomFactor"/> this restart is stretched by.</param>
-    public TimeSpan DelayBefore(int restart, double random)
+    internal TimeSpan DelayBefore(int restart, double random)
     {
         double doubled = Min.Ticks * Math.Pow(2, Math.Min(restart, 62));
         double ticks = Math.Min(Max.Ticks, doubled) * (1 + (random * RandomFactor));

@@ -7,7 +7,7 @@ namespace TunTelemetry.Hosting;
 /// A TCP listen address written <c>HOST:PORT</c> (<c>127.0.0.1:9464</c>, <c>localhost:9464</c>, <c>[::1]:9464</c>), as
 /// <c>tuntelemetry.prometheus.listen</c> and <c>--prometheus-listen</c> take it.
 /// </summary>
-public sealed record ListenAddress(string Host, int Port)
+internal sealed record ListenAddress(string Host, int Port)
 {
     /// <summary>Parses <paramref name="text"/>, or says in one line what is wrong with it.</summary>
     public static bool TryParse(string text, out ListenAddress? address, out string error)

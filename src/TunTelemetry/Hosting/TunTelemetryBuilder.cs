@@ -23,7 +23,7 @@ public sealed class TunTelemetryBuilder
         Options = options;
     }
 
-    public TunTelemetryOptions Options { get; }
+    internal TunTelemetryOptions Options { get; }
 
     /// <summary>The reader every poller opens (tests); null: the kernel's, by each device's namespace.</summary>
     internal LinkStatsReaderFactory? OpenReader { get; private set; }
@@ -61,10 +61,10 @@ public sealed class TunTelemetryBuilder
     }
 
     /// <summary>The instruments declared by the per-device actors added so far.</summary>
-    public IReadOnlyList<DeviceInstrument> Instruments => _instruments;
+    internal IReadOnlyList<DeviceInstrument> Instruments => _instruments;
 
     /// <summary>Replaces how every poller, in any namespace, opens its socket (fault injection in tests).</summary>
-    public TunTelemetryBuilder UseLinkStatsReader(LinkStatsReaderFactory openReader)
+    internal TunTelemetryBuilder UseLinkStatsReader(LinkStatsReaderFactory openReader)
     {
         OpenReader = openReader ?? throw new ArgumentNullException(nameof(openReader));
         return this;
@@ -78,7 +78,7 @@ public sealed class TunTelemetryBuilder
     }
 
     /// <summary>Do not follow the kernel's devices; the caller tells the supervisor <see cref="TunDeviceEvent"/>s.</summary>
-    public TunTelemetryBuilder WithoutKernelDiscovery()
+    internal TunTelemetryBuilder WithoutKernelDiscovery()
     {
         WatchKernel = false;
         return this;

@@ -79,7 +79,7 @@ public static class TunTelemetryConfig
     }
 
     /// <summary>Parses <c>15s</c>, <c>500ms</c>, <c>1m</c>, <c>2h</c> (as HOCON durations are written).</summary>
-    public static bool TryParseDuration(string text, out TimeSpan value)
+    internal static bool TryParseDuration(string text, out TimeSpan value)
     {
         value = default;
         text = text.Trim();
@@ -273,7 +273,7 @@ public static class TunTelemetryConfig
     }
 
     /// <summary><c>current</c> (the agent's own network namespace: false) or <c>all</c> (every one: true).</summary>
-    public static bool? ParseNamespaces(string text) => text.Trim().ToLowerInvariant() switch
+    internal static bool? ParseNamespaces(string text) => text.Trim().ToLowerInvariant() switch
     {
         "current" => false,
         "all" => true,
@@ -281,7 +281,7 @@ public static class TunTelemetryConfig
     };
 
     /// <summary><c>tun</c>, <c>tap</c> or <c>all</c>.</summary>
-    public static TunKindSelection? ParseKind(string text) => text.Trim().ToLowerInvariant() switch
+    internal static TunKindSelection? ParseKind(string text) => text.Trim().ToLowerInvariant() switch
     {
         "tun" => TunKindSelection.Tun,
         "tap" => TunKindSelection.Tap,

@@ -7,6 +7,11 @@ namespace TunTelemetry.Hosting;
 /// The agent's settings, read from the <c>tuntelemetry</c> section of <c>hocon.conf</c> by
 /// <see cref="TunTelemetryConfig"/>, which validates every value. Defaults match <c>hocon.conf</c>.
 /// </summary>
+/// <remarks>
+/// A host sets the common ones in code (<c>TunTelemetryOptions.Default with { PollInterval = ... }</c>). The agent's
+/// tuning knobs (<see cref="ReaderFullScanInterval"/>, <see cref="DescriptorReserve"/>, <see cref="NetlinkDispatcher"/>,
+/// <see cref="ControlDispatcher"/>) are read-only here: they come from HOCON through <see cref="TunTelemetryConfig.Read"/>.
+/// </remarks>
 public sealed record TunTelemetryOptions
 {
     public static TunTelemetryOptions Default { get; } = new();
@@ -55,7 +60,7 @@ public sealed record TunTelemetryOptions
     /// <c>statx</c> each otherwise), and a device appearing makes the next scan full; this slow full scan is the safety
     /// net for a process that swaps one open file for a TUN queue between two scans. At least <see cref="ReaderInterval"/>.
     /// </summary>
-    public TimeSpan ReaderFullScanInterval { get; init; } = TimeSpan.FromMinutes(15);
+    public TimeSpan ReaderFullScanInterval { get; internal init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>
     /// Devices the exporter keeps series for. The OpenTelemetry SDK reserves this many points per series kind up front
@@ -76,7 +81,7 @@ public sealed record TunTelemetryOptions
     /// Where the agent serves its metrics for Prometheus to scrape (<c>prometheus.listen</c>); null, the default, opens
     /// no port. The library only carries the setting: the host chooses and runs the exporter.
     /// </summary>
-    public ListenAddress? PrometheusListen { get; init; }
+    internal ListenAddress? PrometheusListen { get; init; }
 
     /// <summary>
     /// Descriptors under <c>RLIMIT_NOFILE</c> that per-device and per-namespace sockets leave to the process itself
@@ -84,13 +89,13 @@ public sealed record TunTelemetryOptions
     /// into them is not watched for now and retried (the supervisor says so in one line); 0 lets sockets take the last
     /// descriptor, after which the runtime cannot start a thread or load an assembly and the process dies.
     /// </summary>
-    public int DescriptorReserve { get; init; } = Netlink.DescriptorReserve.AgentDefault;
+    public int DescriptorReserve { get; internal init; } = Netlink.DescriptorReserve.AgentDefault;
 
     /// <summary>
     /// How every request/reply socket of the agent is opened: bounded by <see cref="NetlinkTimeout"/>, leaving
     /// <see cref="DescriptorReserve"/> descriptors free.
     /// </summary>
-    public NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout, KeepFreeDescriptors = DescriptorReserve };
+    internal NetlinkSocketOptions RequestSocket => new() { ReceiveTimeout = NetlinkTimeout, KeepFreeDescriptors = DescriptorReserve };
 
     /// <summary>
     /// The Akka scheduler tick TunTelemetry asks for when the host sets none: a thirtieth of the poll interval, within
@@ -98,7 +103,7 @@ public sealed record TunTelemetryOptions
     /// (at 10,000 devices polled every 15 s, 500 ms ticks measured 0.90 % of a core against 1.20 % with 100 ms); a
     /// thirtieth keeps a poll within about 3 % of its interval and still gives poll spreading 30 slots per interval.
     /// </summary>
-    public TimeSpan SchedulerTick => TimeSpan.FromMilliseconds(Math.Clamp(PollInterval.TotalMilliseconds / 30, 100, 500));
+    internal TimeSpan SchedulerTick => TimeSpan.FromMilliseconds(Math.Clamp(PollInterval.TotalMilliseconds / 30, 100, 500));
 
     /// <summary>
     /// The scheduler the agent runs on: <see cref="Dispatch.QuietTickScheduler"/> (one thread, woken once per tick that
@@ -106,17 +111,17 @@ public sealed record TunTelemetryOptions
     /// <see cref="AkkaConfigurationBuilderExtensions.WithTunTelemetryScheduler"/>; the library never sets it on its own,
     /// because the scheduler is the whole actor system's.
     /// </summary>
-    public string SchedulerHocon => $$"""
+    internal string SchedulerHocon => $$"""
         akka.scheduler.implementation = "{{typeof(Dispatch.QuietTickScheduler).FullName}}, {{typeof(Dispatch.QuietTickScheduler).Assembly.GetName().Name}}"
         akka.scheduler.tick-duration = {{(int)SchedulerTick.TotalMilliseconds}}ms
         """;
 
     /// <summary>The dispatcher the per-device actors run on (see <see cref="Dispatch.NetlinkDispatcher"/>).</summary>
-    public string NetlinkDispatcher { get; init; } = Dispatch.NetlinkDispatcher.Id;
+    public string NetlinkDispatcher { get; internal init; } = Dispatch.NetlinkDispatcher.Id;
 
     /// <summary>
     /// The dispatcher of the device supervisor and the metrics aggregator (see <see cref="Dispatch.ControlDispatcher"/>):
     /// never one whose threads block in netlink calls.
     /// </summary>
-    public string ControlDispatcher { get; init; } = Dispatch.ControlDispatcher.Id;
+    public string ControlDispatcher { get; internal init; } = Dispatch.ControlDispatcher.Id;
 }

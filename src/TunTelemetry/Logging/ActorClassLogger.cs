@@ -25,7 +25,7 @@ namespace TunTelemetry.Logging;
 /// adds from the host's services, as for its own logger. Add it with
 /// <see cref="LoggerConfigBuilderExtensions.AddActorClassLogger"/>.
 /// </remarks>
-public sealed class ActorClassLogger : ActorBase, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
+internal sealed class ActorClassLogger : ActorBase, IRequiresMessageQueue<ILoggerMessageQueueSemantics>
 {
     private readonly ILoggerFactory _loggerFactory;
 

@@ -1,9 +1,10 @@
+using System.Reflection;
 using System.Text.RegularExpressions;
 
 namespace TunTelemetry.Metrics;
 
 /// <summary>What a <see cref="DeviceInstrument"/> exports.</summary>
-public enum DeviceInstrumentKind
+internal enum DeviceInstrumentKind
 {
     /// <summary>
     /// A monotonic cumulative sum. Report the source's own cumulative value (a kernel counter, a process's CPU time);
@@ -24,24 +25,40 @@ public enum DeviceInstrumentKind
 /// (<see cref="MetricNames.InterfaceName"/>) besides their own, and they follow the device-series lifecycle: they
 /// leave the export <c>metrics.retain-deleted</c> after the device is gone, with the built-in series.
 /// </summary>
-/// <param name="Name">
-/// The instrument name (OpenTelemetry syntax: a letter, then up to 254 letters, digits, <c>_ . - /</c>); not one of the
-/// built-in names.
-/// </param>
-/// <param name="Unit">The UCUM unit (<c>{queue}</c>, <c>By</c>, <c>s</c>).</param>
-/// <param name="Description">One line for the backend's metric description.</param>
-/// <param name="Kind">Counter or gauge.</param>
-/// <param name="SeriesPerDevice">
-/// How many attribute sets one device reports at most (1 when the extension adds no attributes of its own); sizes the
-/// SDK's room for the instrument: see <see cref="CardinalityLimit"/>.
-/// </param>
-public sealed partial record DeviceInstrument(string Name, string Unit, string Description, DeviceInstrumentKind Kind, int SeriesPerDevice = 1)
+/// <remarks>Made with <see cref="Counter"/> or <see cref="Gauge"/>.</remarks>
+public sealed partial class DeviceInstrument
 {
-    public string Name { get; } = Validate(Name);
+    private DeviceInstrument(string name, string unit, string description, DeviceInstrumentKind kind, int seriesPerDevice)
+    {
+        Name = Validate(name);
+        Unit = unit ?? throw new ArgumentNullException(nameof(unit));
+        Description = description ?? throw new ArgumentNullException(nameof(description));
+        Kind = kind;
+        SeriesPerDevice = seriesPerDevice >= 1
+            ? seriesPerDevice
+            : throw new ArgumentOutOfRangeException(nameof(seriesPerDevice), seriesPerDevice, "at least 1");
+    }
 
-    public int SeriesPerDevice { get; } = SeriesPerDevice >= 1
-        ? SeriesPerDevice
-        : throw new ArgumentOutOfRangeException(nameof(SeriesPerDevice), SeriesPerDevice, "at least 1");
+    /// <summary>
+    /// The instrument name (OpenTelemetry syntax: a letter, then up to 254 letters, digits, <c>_ . - /</c>); not one of
+    /// the built-in names.
+    /// </summary>
+    public string Name { get; }
+
+    /// <summary>The UCUM unit (<c>{queue}</c>, <c>By</c>, <c>s</c>).</summary>
+    internal string Unit { get; }
+
+    /// <summary>One line for the backend's metric description.</summary>
+    internal string Description { get; }
+
+    /// <summary>Counter or gauge.</summary>
+    internal DeviceInstrumentKind Kind { get; }
+
+    /// <summary>
+    /// How many attribute sets one device reports at most (1 when the extension adds no attributes of its own); sizes
+    /// the SDK's room for the instrument: see <see cref="CardinalityLimit"/>.
+    /// </summary>
+    internal int SeriesPerDevice { get; }
 
     public static DeviceInstrument Counter(string name, string unit, string description, int seriesPerDevice = 1) =>
         new(name, unit, description, DeviceInstrumentKind.CumulativeCounter, seriesPerDevice);
@@ -64,7 +81,7 @@ public sealed partial record DeviceInstrument(string Name, string Unit, string D
                 $"'{name}' is not an OpenTelemetry instrument name (a letter, then up to 254 letters, digits, _ . - /)", nameof(name));
         }
 
-        if (typeof(MetricNames).GetFields().Any(f => f.IsLiteral && Equals(f.GetRawConstantValue(), name)))
+        if (typeof(MetricNames).GetFields(BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static).Any(f => f.IsLiteral && Equals(f.GetRawConstantValue(), name)))
         {
             throw new ArgumentException($"'{name}' is a built-in TunTelemetry instrument", nameof(name));
         }

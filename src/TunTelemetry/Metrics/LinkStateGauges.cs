@@ -8,7 +8,7 @@ namespace TunTelemetry.Metrics;
 /// <summary>The state one link-state observation leaves for the gauges.</summary>
 /// <param name="Up">Administratively up with carrier (<see cref="LinkDescription.IsUpWithCarrier"/>).</param>
 /// <param name="Queues">Enabled and disabled queues of a multi-queue TUN device; null for others (the kernel says nothing).</param>
-public sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState, bool Up = false,
+internal sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOperState OperState, bool Up = false,
     (uint Enabled, uint Disabled)? Queues = null);
 
 /// <summary>

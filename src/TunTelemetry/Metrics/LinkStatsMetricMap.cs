@@ -4,7 +4,7 @@ namespace TunTelemetry.Metrics;
 
 /// <summary>One kernel counter feeding one counter series (besides the device name attribute).</summary>
 /// <param name="Detailed">Exported only when <c>tuntelemetry.metrics.detailed = on</c>.</param>
-public sealed record LinkStatsMetricBinding(
+internal sealed record LinkStatsMetricBinding(
     LinkStats64Field Field, string Metric, string Unit, string? Direction, string? ErrorType, bool Detailed)
 {
     /// <summary>The binding's own attributes: its direction and error type, where it has them.</summary>
@@ -30,7 +30,7 @@ public sealed record LinkStatsMetricBinding(
 /// table. Every one of the 25 fields is bound at least once; <c>tx_dropped</c> twice (the seed's metric and the
 /// semantic-convention one).
 /// </summary>
-public static class LinkStatsMetricMap
+internal static class LinkStatsMetricMap
 {
     private const string Rx = MetricNames.Receive;
     private const string Tx = MetricNames.Transmit;

@@ -18,7 +18,7 @@ namespace TunTelemetry.Metrics;
 /// <see cref="SeriesStoreRenewal"/> says so, because disposing its meter is the only way the SDK frees the points of
 /// names that left. That meter goes when the given one is disposed (the host's meter factory disposes it at shutdown).
 /// </remarks>
-public sealed class TunDeviceMetrics : IDisposable
+internal sealed class TunDeviceMetrics : IDisposable
 {
     /// <summary>The meter name to pass to <c>AddMeter</c> (or use <c>AddTunTelemetryInstrumentation</c>).</summary>
     public const string MeterName = "TunTelemetry";

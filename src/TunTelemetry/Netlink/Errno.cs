@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace TunTelemetry.Netlink;
 
 /// <summary>Linux errno numbers the agent reasons about, and symbolic names for messages.</summary>
-public static class Errno
+internal static class Errno
 {
     public const int EPERM = 1;
     public const int ENOENT = 2;

@@ -7,7 +7,7 @@ namespace TunTelemetry.Netlink;
 /// Valid UTF-8 (dots, dashes, non-ASCII letters) decodes as it is; any other byte becomes <c>\xNN</c>, so two
 /// different names never print the same and nothing is silently replaced.
 /// </summary>
-public static class InterfaceName
+internal static class InterfaceName
 {
     /// <summary>IFNAMSIZ - 1.</summary>
     public const int MaxLength = 15;

@@ -1,6 +1,6 @@
 namespace TunTelemetry.Netlink;
 
-public enum LinkChangeKind
+internal enum LinkChangeKind
 {
     /// <summary>RTM_NEWLINK: a link appeared, or an existing one changed (state, MTU, name).</summary>
     AddedOrChanged,
@@ -10,4 +10,4 @@ public enum LinkChangeKind
 }
 
 /// <summary>One link notification from the <c>RTNLGRP_LINK</c> multicast group.</summary>
-public sealed record LinkChange(LinkChangeKind Kind, LinkDescription Link);
+internal sealed record LinkChange(LinkChangeKind Kind, LinkDescription Link);

@@ -6,7 +6,7 @@ namespace TunTelemetry.Netlink;
 /// A decoded <c>struct rtnl_link_stats64</c>: all 25 counters of one device at one instant. Immutable and held inline
 /// (200 bytes, no heap object), so a poll can produce one without allocating.
 /// </summary>
-public readonly struct LinkStats64 : IEquatable<LinkStats64>
+internal readonly struct LinkStats64 : IEquatable<LinkStats64>
 {
     /// <summary>Fields in the newest layout this agent knows (Linux 5.19+: 25).</summary>
     public const int MaxFieldCount = 25;

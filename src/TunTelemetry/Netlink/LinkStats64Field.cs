@@ -4,7 +4,7 @@ namespace TunTelemetry.Netlink;
 /// The fields of <c>struct rtnl_link_stats64</c> (<c>uapi/linux/if_link.h</c>), in the kernel's order: the value is the
 /// field's index, its byte offset is eight times that.
 /// </summary>
-public enum LinkStats64Field
+internal enum LinkStats64Field
 {
     RxPackets,
     TxPackets,
@@ -36,7 +36,7 @@ public enum LinkStats64Field
 }
 
 /// <summary>Names of <see cref="LinkStats64Field"/> as the kernel spells them (and as sysfs names its files).</summary>
-public static class LinkStats64FieldNames
+internal static class LinkStats64FieldNames
 {
     private static readonly string[] KernelNames =
     [

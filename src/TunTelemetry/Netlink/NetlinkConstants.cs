@@ -28,7 +28,7 @@ internal static class NetlinkMessageFlags
 
 /// <summary>Multicast groups a route socket can join (<c>RTMGRP_*</c> bit masks for <c>nl_groups</c>).</summary>
 [Flags]
-public enum NetlinkRouteGroups : uint
+internal enum NetlinkRouteGroups : uint
 {
     None = 0,
     Link = 1, // RTMGRP_LINK: RTM_NEWLINK / RTM_DELLINK notifications

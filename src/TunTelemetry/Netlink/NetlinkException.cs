@@ -5,7 +5,7 @@ namespace TunTelemetry.Netlink;
 /// (<see cref="NetlinkDeviceGoneException"/>), the kernel refused (<see cref="NetlinkErrnoException"/>), the socket
 /// failed (<see cref="NetlinkSocketException"/>), or the reply made no sense (<see cref="MalformedNetlinkReplyException"/>).
 /// </summary>
-public abstract class NetlinkException : Exception
+internal abstract class NetlinkException : Exception
 {
     protected NetlinkException(string message, Exception? inner = null)
         : base(message, inner)
@@ -17,7 +17,7 @@ public abstract class NetlinkException : Exception
 }
 
 /// <summary>The kernel answered <c>-ENODEV</c>: no device has this ifindex (any more).</summary>
-public sealed class NetlinkDeviceGoneException(int ifIndex)
+internal sealed class NetlinkDeviceGoneException(int ifIndex)
     : NetlinkException($"network device with ifindex {ifIndex} is gone (ENODEV)")
 {
     public int IfIndex { get; } = ifIndex;
@@ -26,7 +26,7 @@ public sealed class NetlinkDeviceGoneException(int ifIndex)
 }
 
 /// <summary>The kernel answered a request with an error other than <c>ENODEV</c>.</summary>
-public sealed class NetlinkErrnoException(string operation, int errno, string? kernelMessage)
+internal sealed class NetlinkErrnoException(string operation, int errno, string? kernelMessage)
     : NetlinkException(
         $"{operation}: kernel answered {Netlink.Errno.Name(errno)} ({errno}: {Netlink.Errno.Describe(errno)})"
         + (string.IsNullOrEmpty(kernelMessage) ? string.Empty : $": {kernelMessage}"))
@@ -45,7 +45,7 @@ public sealed class NetlinkErrnoException(string operation, int errno, string? k
 }
 
 /// <summary>A socket call (<c>socket</c>, <c>bind</c>, <c>send</c>, <c>recv</c>, ...) failed or timed out.</summary>
-public sealed class NetlinkSocketException : NetlinkException
+internal sealed class NetlinkSocketException : NetlinkException
 {
     public NetlinkSocketException(string operation, int errno)
         : this(operation, errno, Describe(operation, errno))
@@ -98,7 +98,7 @@ public sealed class NetlinkSocketException : NetlinkException
 }
 
 /// <summary>Why a reply was rejected.</summary>
-public enum MalformedReplyReason
+internal enum MalformedReplyReason
 {
     /// <summary>Fewer bytes than a header, struct or attribute needs.</summary>
     TooShort,
@@ -126,7 +126,7 @@ public enum MalformedReplyReason
 }
 
 /// <summary>The kernel's reply (or bytes claiming to be one) could not be decoded.</summary>
-public sealed class MalformedNetlinkReplyException(MalformedReplyReason kind, string message)
+internal sealed class MalformedNetlinkReplyException(MalformedReplyReason kind, string message)
     : NetlinkException($"malformed netlink reply ({kind}): {message}")
 {
     public MalformedReplyReason Kind { get; } = kind;

@@ -9,7 +9,7 @@ namespace TunTelemetry.Netlink;
 /// this class owns the requests: RTM_GETSTATS for one device, RTM_GETLINK by name, by ifindex or as a dump, and the
 /// link notifications.
 /// </remarks>
-public sealed class NetlinkRouteSocket : ILinkStatsReader, ILinkLookup
+internal sealed class NetlinkRouteSocket : ILinkStatsReader, ILinkLookup
 {
     // A stats reply is 232 bytes; the spare room lets an unexpected longer reply (or an error with an extended ack)
     // be read whole. The buffer lives on the stack for the one call: a 1 KiB array per socket was 10 MB of heap at

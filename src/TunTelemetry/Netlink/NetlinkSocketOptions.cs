@@ -1,7 +1,7 @@
 namespace TunTelemetry.Netlink;
 
 /// <summary>How a <see cref="NetlinkRouteSocket"/> is opened.</summary>
-public sealed record NetlinkSocketOptions
+internal sealed record NetlinkSocketOptions
 {
     public static NetlinkSocketOptions Default { get; } = new();
 

@@ -1,7 +1,7 @@
 namespace TunTelemetry.Netlink;
 
 /// <summary>The kind of a link as TunTelemetry reports it.</summary>
-public static class LinkKinds
+internal static class LinkKinds
 {
     public const string Tun = "tun";
     public const string Tap = "tap";
@@ -15,7 +15,7 @@ public static class LinkKinds
 /// link kind (<c>veth</c>, <c>bridge</c>, ...), or for links without one a name of their hardware type
 /// (<c>loopback</c>, <c>ether</c>, <c>none</c>).
 /// </param>
-public sealed record LinkDescription(
+internal sealed record LinkDescription(
     int IfIndex,
     string Name,
     string Kind,
@@ -44,7 +44,7 @@ public sealed record LinkDescription(
 }
 
 /// <summary>RFC 2863 operational state (<c>IF_OPER_*</c> in <c>uapi/linux/if.h</c>).</summary>
-public enum LinkOperState : byte
+internal enum LinkOperState : byte
 {
     Unknown = 0,
     NotPresent = 1,
@@ -56,7 +56,7 @@ public enum LinkOperState : byte
 }
 
 /// <summary>Decodes an RTM_NEWLINK or RTM_DELLINK message body.</summary>
-public static class RtmNewLinkMessage
+internal static class RtmNewLinkMessage
 {
     private const int IfInfoMsgSize = 16;
 

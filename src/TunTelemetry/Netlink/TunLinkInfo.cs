@@ -14,7 +14,7 @@ namespace TunTelemetry.Netlink;
 /// <param name="MultiQueue">Created with <c>IFF_MULTI_QUEUE</c>: each open file is one queue.</param>
 /// <param name="Queues">Attached (enabled) queues; the kernel reports it for multi-queue devices only, else null.</param>
 /// <param name="DisabledQueues">Queues detached with <c>TUNSETQUEUE</c>/<c>IFF_DETACH_QUEUE</c>; multi-queue only, else null.</param>
-public sealed record TunLinkInfo(
+internal sealed record TunLinkInfo(
     uint? Owner,
     uint? Group,
     string Type,

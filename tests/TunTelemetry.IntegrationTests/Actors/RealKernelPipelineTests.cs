@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using TunTelemetry.Actors;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;

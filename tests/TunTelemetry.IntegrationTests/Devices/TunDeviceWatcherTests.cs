@@ -1,4 +1,4 @@
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.Devices;
 using TunTelemetry.IntegrationTests.Support;
 using Xunit;

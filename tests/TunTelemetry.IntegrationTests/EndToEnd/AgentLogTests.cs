@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.IntegrationTests.Otlp;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;

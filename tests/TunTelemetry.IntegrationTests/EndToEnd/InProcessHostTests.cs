@@ -2,7 +2,7 @@ using Akka.Configuration;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Exporter;
 using TunTelemetry.Agent;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Otlp;

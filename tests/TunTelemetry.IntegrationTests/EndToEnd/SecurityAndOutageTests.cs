@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.IntegrationTests.Otlp;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;

@@ -1,4 +1,4 @@
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.IntegrationTests.Otlp;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Namespaces;
 using TunTelemetry.Netlink;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using TunTelemetry.Demo;
+using TunTelemetry.Agent.Demo;
 using TunTelemetry.IntegrationTests.Otlp;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;

@@ -14,7 +14,7 @@ public sealed class PublishedAgent : IAsyncLifetime
 
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), $"tuntelemetry-publish-{Guid.NewGuid():n}");
 
-    /// <summary>The release number every project takes from Directory.Build.props, e.g. <c>0.1.0</c>.</summary>
+    /// <summary>The release number every project takes from Directory.Build.props, e.g. <c>1.0.0</c>.</summary>
     public static string ProjectVersion { get; } =
         XDocument.Load(Path.Combine(AgentProcess.RepositoryRoot, "Directory.Build.props")).Descendants("Version").Single().Value;
 

@@ -7,10 +7,10 @@ using Xunit;
 namespace TunTelemetry.Tests.Support;
 
 /// <summary>One reading a poller handed over, as the aggregator takes it from the poller's slot.</summary>
-public sealed record PolledReading(TunDevice Device, LinkStats64 Stats, TimeSpan PollDuration);
+internal sealed record PolledReading(TunDevice Device, LinkStats64 Stats, TimeSpan PollDuration);
 
 /// <summary>A probe standing in for the aggregator takes a poller's readings from its slot, as the aggregator does.</summary>
-public static class PollerReadings
+internal static class PollerReadings
 {
     /// <summary>The reading a <see cref="LinkStatsReady"/> announces, taken from its slot; other messages unchanged.</summary>
     public static object? TakeReading(object? message) =>

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace TunTelemetry.Demo;
+namespace TunTelemetry.Agent.Demo;
 
 /// <summary>libc calls for creating TUN/TAP devices and writing packets into them (demo and tests only).</summary>
 internal static unsafe partial class TunTapNative

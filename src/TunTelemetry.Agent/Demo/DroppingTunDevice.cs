@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using TunTelemetry.Devices;
 
-namespace TunTelemetry.Demo;
+namespace TunTelemetry.Agent.Demo;
 
 /// <summary>
 /// A TUN or TAP device that drops packets for real, for the <c>demo</c> command and the real-kernel tests. It holds
@@ -12,7 +12,7 @@ namespace TunTelemetry.Demo;
 /// with an <c>AF_PACKET</c> socket bound to the device: no address or route is involved and nothing leaves it.
 /// Closing the descriptor deletes the device. Needs CAP_NET_ADMIN.
 /// </summary>
-public sealed unsafe class DroppingTunDevice : IDisposable
+internal sealed unsafe class DroppingTunDevice : IDisposable
 {
     private int _fd;
 
