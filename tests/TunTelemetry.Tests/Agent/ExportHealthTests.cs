@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using TunTelemetry.Agent.Telemetry;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Agent;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>What the agent says about failing exports, decided in virtual time: no clock, no logger, no network.</summary>
 public sealed class ExportHealthTests

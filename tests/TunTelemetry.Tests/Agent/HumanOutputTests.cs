@@ -9,7 +9,7 @@ using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Agent;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>
 /// Every output a person reads, rendered with names an attacker chose: the device's, its namespace's, its reader's.

@@ -5,7 +5,7 @@ using OpenTelemetry.Metrics;
 using TunTelemetry.Agent.Telemetry;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Otlp;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE, which the agent reads itself since it builds its own reader.</summary>
 public sealed class TemporalityPreferenceTests

@@ -2,7 +2,7 @@ using TunTelemetry.Agent.ConsoleView;
 using TunTelemetry.Devices;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Agent;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>What the console view says next to a device about its readers.</summary>
 public sealed class ConsoleViewFlagTests

@@ -3,7 +3,7 @@ using TunTelemetry.Agent.Telemetry;
 using TunTelemetry.Hosting;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Prometheus;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>OTEL_METRICS_EXPORTER and the Prometheus listen address together decide which exporters run.</summary>
 public sealed class MetricsExportersTests

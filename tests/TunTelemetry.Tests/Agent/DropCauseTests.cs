@@ -1,7 +1,7 @@
 using TunTelemetry.Agent.Diagnose;
 using Xunit;
 
-namespace TunTelemetry.IntegrationTests.Agent;
+namespace TunTelemetry.Tests.Agent;
 
 /// <summary>Why a device dropped, decided from what was seen over the window: the evidence in its order, first match wins.</summary>
 public sealed class DropCauseTests
