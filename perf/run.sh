@@ -254,7 +254,7 @@ if [ "$mode" = long ]; then
   stop_all_in_ns
   s=$(PERF_NETNS=$ns bash "$root/perf/scale.sh")
   say "$s"
-  field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$s"; }
+  field() { sed -nE "1s/.* $1=([^ ]+).*/\1/p" <<<"$s"; }   # the first line; the second is CPU by thread
   row "| 10,000 devices, 15 s polls and exports | CPU $(field cpu_pct) % of one core (target ≤ 1 %; C poller, same spread, $(field c_cpu_pct) %, agent/C $(field agent_to_c)) | RSS $(field rss_mb) MB (target ≤ 150; $(field anon_mb) MB anonymous, $(field file_mb) MB file-backed), $(field fds) fds | $(field exported)/10000 devices exported |"
 fi
 

@@ -22,6 +22,7 @@ public static class OtlpSink
     {
         long exports = 0, bytes = 0, lastSeries = 0, firstExportMs = 0;
         bool previousCarried = false;
+        long previousAtMs = 0;
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
@@ -43,16 +44,20 @@ public static class OtlpSink
             Interlocked.Add(ref bytes, data.Length);
             // The agent sends a large export as several requests, one after another, and since OpenTelemetry 1.21 a
             // metric may span consecutive requests: those carrying the metric in a row add up to one export's count.
+            // Requests of one export come back to back; an export of one request each interval starts a new count.
             bool carries = data.AsSpan().IndexOf(marker) >= 0;
             lock (marker)
             {
+                long nowMs = Environment.TickCount64;
                 if (carries)
                 {
                     long series = CountSeries(data, marker);
-                    lastSeries = previousCarried ? lastSeries + series : series;
+                    bool sameExport = previousCarried && nowMs - previousAtMs < 250;
+                    lastSeries = sameExport ? lastSeries + series : series;
                 }
 
                 previousCarried = carries;
+                previousAtMs = nowMs;
             }
 
             await write.WaitAsync();
