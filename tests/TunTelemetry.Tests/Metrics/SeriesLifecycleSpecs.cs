@@ -51,25 +51,26 @@ public sealed class SeriesLifecycleSpecs : TestKit
 
     private static Dictionary<string, long> Export(MeterProvider provider, List<Metric> exported)
     {
-        exported.Clear();
-        provider.ForceFlush();
         var drops = new Dictionary<string, long>();
-        foreach (Metric metric in exported.Where(m => m.Name == MetricNames.TxQueueDrops))
+        foreach (ExportedPoint point in ExportNow(provider, exported).Of(MetricNames.TxQueueDrops))
         {
-            foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
-            {
-                string? device = null;
-                foreach (KeyValuePair<string, object?> tag in point.Tags)
-                {
-                    device = tag.Key == MetricNames.InterfaceName ? tag.Value as string : device;
-                    Assert.NotEqual("otel.metric.overflow", tag.Key);
-                }
-
-                drops[device ?? "(none)"] = point.GetSumLong();
-            }
+            drops[point.Device ?? "(none)"] = point.Long!.Value;
         }
 
         return drops;
+    }
+
+    /// <summary>
+    /// One export, read as every spec reads one (<see cref="ExportedMetrics"/>); <paramref name="exported"/> keeps the
+    /// SDK's metric streams for the specs about the streams themselves. No series may fall into the overflow series.
+    /// </summary>
+    private static ExportedMetrics ExportNow(MeterProvider provider, List<Metric> exported)
+    {
+        exported.Clear();
+        provider.ForceFlush();
+        var export = new ExportedMetrics(exported);
+        Assert.False(export.HasOverflow, "a series fell into the SDK's overflow series");
+        return export;
     }
 
     /// <summary>The aggregator has handled everything sent before this (its mailbox is in order).</summary>
@@ -96,7 +97,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
         Scheduler.Advance(TimeSpan.FromSeconds(1));
         Handled(aggregator);
         Assert.Equal(new Dictionary<string, long> { ["tun1"] = 4 }, Export());
-        Assert.DoesNotContain(_exported.Where(m => m.Name == MetricNames.PollFailures), m => HasDevice(m, "tun0"));
+        Assert.DoesNotContain(new ExportedMetrics(_exported).Of(MetricNames.PollFailures), p => p.Device == "tun0");
         Assert.Equal(1, _metrics.DeviceSeriesKept); // tun0's totals and attribute sets are gone
     }
 
@@ -155,26 +156,16 @@ public sealed class SeriesLifecycleSpecs : TestKit
         }
 
         Handled(aggregator);
-        _exported.Clear();
-        _provider.ForceFlush();
-
         var packets = new Dictionary<string, long>();
         var bytes = new Dictionary<string, long>();
-        foreach (Metric metric in _exported.Where(m => m.Name is MetricNames.NetworkPacketCount or MetricNames.NetworkIo))
+        ExportedMetrics export = ExportNow(_provider, _exported);
+        foreach (ExportedPoint point in export.Of(MetricNames.NetworkPacketCount).Concat(export.Of(MetricNames.NetworkIo)))
         {
-            foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
-            {
-                var tags = new Dictionary<string, object?>();
-                foreach (KeyValuePair<string, object?> tag in point.Tags)
-                {
-                    tags.Add(tag.Key, tag.Value);
-                }
-
-                string netns = tags.TryGetValue(MetricNames.NetnsName, out object? name) ? $"{name}:{tags[MetricNames.NetnsInode]}" : "own";
-                Assert.Equal(netns == "own" ? 1 : 3, tags.Keys.Count(k => k is MetricNames.InterfaceName or MetricNames.NetnsName or MetricNames.NetnsInode));
-                string key = $"{netns}/{tags[MetricNames.InterfaceName]}/{tags.GetValueOrDefault(MetricNames.Direction)}";
-                (metric.Name == MetricNames.NetworkIo ? bytes : packets).Add(key, point.GetSumLong());
-            }
+            IReadOnlyDictionary<string, object?> tags = point.Attributes;
+            string netns = tags.TryGetValue(MetricNames.NetnsName, out object? name) ? $"{name}:{tags[MetricNames.NetnsInode]}" : "own";
+            Assert.Equal(netns == "own" ? 1 : 3, tags.Keys.Count(k => k is MetricNames.InterfaceName or MetricNames.NetnsName or MetricNames.NetnsInode));
+            string key = $"{netns}/{point.Device}/{tags.GetValueOrDefault(MetricNames.Direction)}";
+            (point.Metric == MetricNames.NetworkIo ? bytes : packets).Add(key, point.Long!.Value);
         }
 
         Assert.Equal(new Dictionary<string, long>
@@ -303,7 +294,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
 
         Handled(aggregator);
         Assert.Equal(new Dictionary<string, long> { ["steady0"] = 300 }, Export(provider, exported));
-        Assert.DoesNotContain(exported.Where(m => m.Name == MetricNames.PollFailures), m => HasDevice(m, "tun-012b"));
+        Assert.DoesNotContain(new ExportedMetrics(exported).Of(MetricNames.PollFailures), p => p.Device == "tun-012b");
         // Renewed whenever the store held 20 names: every 19 cycles with one steady device kept.
         Assert.InRange(metrics.SeriesStoreRenewals, 300 / 19, (300 / 19) + 1);
     }
@@ -324,24 +315,7 @@ public sealed class SeriesLifecycleSpecs : TestKit
             aggregator.Tell(new ReadersObserved(true, [new DeviceReaders(device, [new TunReader(pid, "wireguard-go", 'S')])]));
             Handled(aggregator);
 
-            exported.Clear();
-            provider.ForceFlush();
-            var pids = new List<object?>();
-            foreach (Metric metric in exported.Where(m => m.Name == MetricNames.Reader))
-            {
-                foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
-                {
-                    foreach (KeyValuePair<string, object?> tag in point.Tags)
-                    {
-                        Assert.NotEqual("otel.metric.overflow", tag.Key);
-                        if (tag.Key == MetricNames.ProcessPid)
-                        {
-                            pids.Add(tag.Value);
-                        }
-                    }
-                }
-            }
-
+            var pids = ExportNow(provider, exported).Of(MetricNames.Reader).Select(p => p.Attributes[MetricNames.ProcessPid]).ToList();
             Assert.Equal([pid], pids.Select(p => Convert.ToInt32(p, System.Globalization.CultureInfo.InvariantCulture)));
         }
 
@@ -412,22 +386,6 @@ public sealed class SeriesLifecycleSpecs : TestKit
             Provider.Dispose();
             _meter.Dispose();
         }
-    }
-
-    private static bool HasDevice(Metric metric, string device)
-    {
-        foreach (ref readonly MetricPoint point in metric.GetMetricPoints())
-        {
-            foreach (KeyValuePair<string, object?> tag in point.Tags)
-            {
-                if (tag.Key == MetricNames.InterfaceName && Equals(tag.Value, device))
-                {
-                    return true;
-                }
-            }
-        }
-
-        return false;
     }
 
     private static long ManagedMemory()
