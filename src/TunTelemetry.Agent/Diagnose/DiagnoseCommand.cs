@@ -35,7 +35,7 @@ internal static class DiagnoseCommand
 
         try
         {
-            return await WatchAsync(deviceNames, allNamespaces, window, json, output, error, cancel).ConfigureAwait(false);
+            return await FollowAsync(deviceNames, allNamespaces, window, json, output, error, cancel).ConfigureAwait(false);
         }
         catch (NetlinkException e)
         {
@@ -44,7 +44,7 @@ internal static class DiagnoseCommand
         }
     }
 
-    private static async Task<int> WatchAsync(IReadOnlyList<string> deviceNames, bool allNamespaces, TimeSpan window, bool json,
+    private static async Task<int> FollowAsync(IReadOnlyList<string> deviceNames, bool allNamespaces, TimeSpan window, bool json,
         TextWriter output, TextWriter error, CancellationToken cancel)
     {
         using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();

@@ -39,7 +39,7 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         TunTelemetryOptions options,
         IActorRef aggregator,
         IReadOnlyList<PerDeviceActorRegistration> registrations,
-        Func<TunDeviceWatcher>? createWatcher,
+        Func<TunLinkEvents>? createLinkEvents,
         Func<string, TunDevice?>? resolveByName,
         IActorRef? readerScanner = null)
     {
@@ -48,7 +48,7 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         _aggregator = aggregator;
         _registrations = registrations;
         // Discovery of the agent's own namespace, a child: its events and look-ups come here.
-        _ownDiscovery = Context.ActorOf(OwnNamespaceDiscoveryActor.Props(createWatcher, resolveByName, options.Devices), "discovery");
+        _ownDiscovery = Context.ActorOf(OwnNamespaceDiscoveryActor.Props(createLinkEvents, resolveByName, options.Devices), "discovery");
         _failures = new ChildFailures(options.Backoff);
 
         Receive<TunDevicesListed>(m => Apply(_roster.Listed(m.Devices, _options.PollSpread ? _options.PollInterval : TimeSpan.Zero)));
@@ -69,17 +69,17 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
-    /// <param name="createWatcher">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
+    /// <param name="createLinkEvents">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
     /// <param name="resolveByName">Finds a device by name after one vanished, to catch a re-creation at once.</param>
     /// <param name="readerScanner">Told which devices are watched (<see cref="ReaderScanActor"/>); null: nobody.</param>
     public static Props Props(
         TunTelemetryOptions options,
         IActorRef aggregator,
         IReadOnlyList<PerDeviceActorRegistration> registrations,
-        Func<TunDeviceWatcher>? createWatcher = null,
+        Func<TunLinkEvents>? createLinkEvents = null,
         Func<string, TunDevice?>? resolveByName = null,
         IActorRef? readerScanner = null) =>
-        Akka.Actor.Props.Create(() => new DeviceSupervisorActor(options, aggregator, registrations, createWatcher, resolveByName, readerScanner));
+        Akka.Actor.Props.Create(() => new DeviceSupervisorActor(options, aggregator, registrations, createLinkEvents, resolveByName, readerScanner));
 
     // Stop, not restart: the failed actor is started again only after its backoff delay (OnTerminated).
     protected override SupervisorStrategy SupervisorStrategy() => new StopAndReport(OnChildFailed);

@@ -34,7 +34,7 @@ internal sealed class ConfirmNamespaceId
 
 /// <summary>
 /// What the namespace discovery actor does with link events (<see cref="NamespaceLinkListener"/>, routed to it by
-/// <see cref="NamespaceWatcherActor"/>): it tells its parent which namespace id it owns, lists again when told a device
+/// <see cref="NamespacesActor"/>): it tells its parent which namespace id it owns, lists again when told a device
 /// changed, and, when its id's ownership is in doubt, confirms it with the kernel or stops, its devices told gone at once.
 /// </summary>
 internal sealed partial class NamespaceDiscoveryActor
@@ -51,7 +51,7 @@ internal sealed partial class NamespaceDiscoveryActor
         Receive<ConfirmNamespaceId>(_ => Confirm());
     }
 
-    /// <summary>Tells the watcher which namespace id this actor lists, so the events carrying it come here.</summary>
+    /// <summary>Tells the namespaces actor which namespace id this actor lists, so the events carrying it come here.</summary>
     private void ClaimId() => Context.Parent.Tell(new NamespaceIdClaimed(_nsid), Self);
 
     private void OnRereadAsked()
@@ -116,7 +116,7 @@ internal sealed partial class NamespaceDiscoveryActor
     }
 
     /// <summary>
-    /// Tells the watcher, which must forget the namespace rather than start its discovery again: its inode may be another
+    /// Tells the namespaces actor, which must forget the namespace rather than start its discovery again: its inode may be another
     /// namespace's already. Then stops.
     /// </summary>
     private void Died()

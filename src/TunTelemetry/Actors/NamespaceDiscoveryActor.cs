@@ -22,7 +22,7 @@ internal sealed record NamespaceAccessDenied(DeviceNamespace Namespace, string R
 /// <remarks>
 /// Holds one netlink socket in the agent's own namespace and no descriptor of the watched namespace (the namespace file
 /// is closed once the id is given): either would keep a dead namespace alive. A failed listing is logged and tried
-/// again at the next; a namespace that died is stopped by <see cref="NamespaceWatcherActor"/> when its scan no longer
+/// again at the next; a namespace that died is stopped by <see cref="NamespacesActor"/> when its scan no longer
 /// finds it, or at once when the kernel drops its id (NamespaceDiscoveryActor.LinkEvents.cs). When it stops, its
 /// devices are told gone (an empty listing).
 /// </remarks>
@@ -85,9 +85,9 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
         }
         catch (Exception e) when (e is NetlinkException or IOException or UnauthorizedAccessException)
         {
-            // Most often the namespace went between the scan and now, and the watcher's next scan says so; else (no
-            // descriptor left, say) the watcher starts another one with the backoff while the namespace is there.
-            // Said here, once, not at every retry: the watcher's strategy does not log it again.
+            // Most often the namespace went between the scan and now, and the next scan says so; else (no
+            // descriptor left, say) the namespaces actor starts another one with the backoff while the namespace is there.
+            // Said here, once, not at every retry: the namespaces actor's strategy does not log it again.
             if (_attempt == 0)
             {
                 _log.Warning("Cannot watch network namespace {0} (netns:[{1}]), retrying with the backoff while it exists: {2}", _namespace.Name, _namespace.Inode, e.Message);
@@ -97,7 +97,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
                 _log.Debug("Cannot watch network namespace {0} (netns:[{1}]), attempt {2}: {3}", _namespace.Name, _namespace.Inode, _attempt + 1, e.Message);
             }
 
-            throw; // the watcher's strategy stops it, and starts another after the backoff while the namespace exists
+            throw; // the namespaces actor's strategy stops it, and starts another after the backoff while the namespace exists
         }
 
         _namespace = _namespace with { Nsid = _nsid };

@@ -15,21 +15,21 @@ internal sealed record DeviceFoundAgain(TunDevice Device);
 
 /// <summary>
 /// Finds the TUN devices of the agent's own network namespace and tells its parent, the device supervisor: runs
-/// <see cref="TunDeviceWatcher"/> (link events, re-listed on overrun or failure, on a thread of its own) and forwards
+/// <see cref="TunLinkEvents"/> (link events, re-listed on overrun or failure, on a thread of its own) and forwards
 /// each <see cref="TunDeviceEvent"/>; asked to <see cref="LookAgain"/> for a vanished device, looks its name up.
 /// The other namespaces' counterpart is <see cref="NamespaceDiscoveryActor"/>.
 /// </summary>
 internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
 {
-    private readonly Func<TunDeviceWatcher>? _createWatcher;
+    private readonly Func<TunLinkEvents>? _createLinkEvents;
     private readonly CancellationTokenSource _stop = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    /// <param name="createWatcher">Follows the kernel's devices; null: no events (the caller sends them).</param>
+    /// <param name="createLinkEvents">Follows the kernel's devices; null: no events (the caller sends them).</param>
     /// <param name="resolveByName">Looks a device up by name; null: vanished devices are not looked for.</param>
-    public OwnNamespaceDiscoveryActor(Func<TunDeviceWatcher>? createWatcher, Func<string, TunDevice?>? resolveByName, DeviceSelection selection)
+    public OwnNamespaceDiscoveryActor(Func<TunLinkEvents>? createLinkEvents, Func<string, TunDevice?>? resolveByName, DeviceSelection selection)
     {
-        _createWatcher = createWatcher;
+        _createLinkEvents = createLinkEvents;
         Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0:0.0#}s: {1}", m.RetryIn.TotalSeconds, m.Error.Message));
         Receive<TunDeviceEvent>(e => Context.Parent.Forward(e));
         Receive<LookAgain>(m =>
@@ -51,24 +51,24 @@ internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
         });
     }
 
-    public static Props Props(Func<TunDeviceWatcher>? createWatcher, Func<string, TunDevice?>? resolveByName, DeviceSelection selection) =>
-        Akka.Actor.Props.Create(() => new OwnNamespaceDiscoveryActor(createWatcher, resolveByName, selection));
+    public static Props Props(Func<TunLinkEvents>? createLinkEvents, Func<string, TunDevice?>? resolveByName, DeviceSelection selection) =>
+        Akka.Actor.Props.Create(() => new OwnNamespaceDiscoveryActor(createLinkEvents, resolveByName, selection));
 
     protected override void PreStart()
     {
-        if (_createWatcher is null)
+        if (_createLinkEvents is null)
         {
             return;
         }
 
-        TunDeviceWatcher watcher = _createWatcher();
+        TunLinkEvents links = _createLinkEvents();
         IActorRef self = Self;
         CancellationToken stop = _stop.Token;
         _ = Task.Run(async () =>
         {
             try
             {
-                await foreach (TunDeviceEvent e in watcher.WatchAsync(stop).ConfigureAwait(false))
+                await foreach (TunDeviceEvent e in links.FollowAsync(stop).ConfigureAwait(false))
                 {
                     self.Tell(e); // a failure is said here; the others go to the supervisor
                 }

@@ -1,6 +1,6 @@
 namespace TunTelemetry.Devices;
 
-/// <summary>What <see cref="TunDeviceWatcher"/> reports.</summary>
+/// <summary>What <see cref="TunLinkEvents"/> reports.</summary>
 internal abstract record TunDeviceEvent;
 
 /// <summary>
@@ -15,5 +15,5 @@ internal sealed record TunDeviceAppeared(TunDevice Device) : TunDeviceEvent;
 /// <summary>A watched device was deleted (or renamed out of the selection).</summary>
 internal sealed record TunDeviceRemoved(TunDevice Device) : TunDeviceEvent;
 
-/// <summary>The watcher could not list or follow devices; it retries on its own after <paramref name="RetryIn"/>.</summary>
+/// <summary>Discovery could not list or follow devices; it retries on its own after <paramref name="RetryIn"/>.</summary>
 internal sealed record TunDeviceWatchFailed(Exception Error, TimeSpan RetryIn) : TunDeviceEvent;

@@ -51,14 +51,14 @@ public static class AkkaConfigurationBuilderExtensions
             registry.Register<ReaderScanActor>(readers);
 
             var supervisor = system.ActorOf(
-                DeviceSupervisorActor.Props(options, aggregator, setup.Registrations(), setup.WatcherFactory(), setup.NameResolver(), readers)
+                DeviceSupervisorActor.Props(options, aggregator, setup.Registrations(), setup.LinkEventsFactory(), setup.NameResolver(), readers)
                     .WithDispatcher(options.ControlDispatcher),
                 "devices");
             registry.Register<DeviceSupervisorActor>(supervisor);
 
             if (options.AllNamespaces && setup.WatchKernel)
             {
-                system.ActorOf(NamespaceWatcherActor.Props(supervisor, options).WithDispatcher(options.ControlDispatcher), "namespaces");
+                system.ActorOf(NamespacesActor.Props(supervisor, options).WithDispatcher(options.ControlDispatcher), "namespaces");
             }
         });
     }

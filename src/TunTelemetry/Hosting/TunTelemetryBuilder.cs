@@ -107,8 +107,8 @@ public sealed class TunTelemetryBuilder
             ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
             : () => NetlinkRouteSocket.Open(context.Options.RequestSocket);
 
-    internal Func<TunDeviceWatcher>? WatcherFactory() =>
-        WatchKernel ? () => new TunDeviceWatcher(Options.Devices, backoff: Options.Backoff) : null;
+    internal Func<TunLinkEvents>? LinkEventsFactory() =>
+        WatchKernel ? () => new TunLinkEvents(Options.Devices, backoff: Options.Backoff) : null;
 
     internal Func<string, TunDevice?>? NameResolver()
     {

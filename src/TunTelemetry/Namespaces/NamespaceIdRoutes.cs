@@ -2,7 +2,7 @@ namespace TunTelemetry.Namespaces;
 
 /// <summary>
 /// Which namespace discovery owns which namespace id (nsid) now, so that a link event heard with an nsid wakes the discovery
-/// of that namespace and no other. Pure: <see cref="Actors.NamespaceWatcherActor"/> keeps one, keyed by its discovery actors.
+/// of that namespace and no other. Pure: <see cref="Actors.NamespacesActor"/> keeps one, keyed by its discovery actors.
 /// </summary>
 /// <remarks>
 /// The kernel reuses an nsid (the lowest free one) once its namespace dies, so a route must never outlive the owner's

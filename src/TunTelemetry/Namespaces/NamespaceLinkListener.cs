@@ -11,7 +11,7 @@ namespace TunTelemetry.Namespaces;
 /// their pollers re-read at once instead of at their next poll.
 /// </summary>
 /// <remarks>
-/// Events of the agent's own namespace come without a control message and are left to <see cref="Devices.TunDeviceWatcher"/>.
+/// Events of the agent's own namespace come without a control message and are left to <see cref="Devices.TunLinkEvents"/>.
 /// When events may have been lost (<c>ENOBUFS</c>: the kernel overran the socket's buffer; or the socket failed and was
 /// opened again), it says so once, and the caller re-reads every namespace, since only a full read tells what changed.
 /// Callbacks run on the listener's thread, in the kernel's order.

@@ -32,7 +32,7 @@ public sealed class RealKernelPipelineTests(ITestOutputHelper output) : TestKit(
         };
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         var builder = new TunTelemetryBuilder(options);
-        Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.WatcherFactory(), builder.NameResolver()));
+        Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.LinkEventsFactory(), builder.NameResolver()));
 
         AwaitAssert(() => Assert.NotNull(export.Export().Value(MetricNames.TxQueueDrops, tun.Name)), TimeSpan.FromSeconds(30));
         Assert.Equal(0, export.Export().Value(MetricNames.TxQueueDrops, tun.Name));

@@ -65,7 +65,7 @@ public sealed class AgentExportTests(ITestOutputHelper output)
                 m => Assert.Equal(2, m.Temporality));
 
             // A device created while the agent runs is found and exported. (The agent never lists devices again after
-            // start-up, so only the link notification can find it; TunDeviceWatcherTests checks that path alone. The
+            // start-up, so only the link notification can find it; TunLinkEventsTests checks that path alone. The
             // latency is printed, not asserted: a busy machine may stretch it by seconds.)
             using DroppingTunDevice second = DroppingTunDevice.Create(name: prefix + "b");
             DateTime created = DateTime.UtcNow;

@@ -74,7 +74,7 @@ public sealed class NamespaceDiscoveryTests
     {
         var changes = new BlockingCollection<NamespaceChange>();
         var warnings = new ConcurrentQueue<string>();
-        using var watcher = new NamespaceWatcher(Scanner, TimeSpan.FromSeconds(1), changes.Add, warnings.Enqueue);
+        using var watcher = new NamespaceFinder(Scanner, TimeSpan.FromSeconds(1), changes.Add, warnings.Enqueue);
         watcher.Start();
 
         using TestNetworkNamespace named = TestNetworkNamespace.CreateNamed();
@@ -102,7 +102,7 @@ public sealed class NamespaceDiscoveryTests
     public void A_namespace_kept_alive_by_an_open_descriptor_is_gone_once_its_process_and_mount_are()
     {
         var changes = new BlockingCollection<NamespaceChange>();
-        using var watcher = new NamespaceWatcher(Scanner, TimeSpan.FromSeconds(1), changes.Add, _ => { });
+        using var watcher = new NamespaceFinder(Scanner, TimeSpan.FromSeconds(1), changes.Add, _ => { });
         watcher.Start();
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
         ulong inode = ns.Inode;
@@ -128,7 +128,7 @@ public sealed class NamespaceDiscoveryTests
             string dead = Path.Combine(netns, "dead"), reborn = Path.Combine(netns, "reborn");
             File.CreateSymbolicLink(dead, "/proc/self/ns/net");
             var changes = new BlockingCollection<NamespaceChange>();
-            using var watcher = new NamespaceWatcher(new NamespaceScanner([netns], proc), TimeSpan.FromHours(1), changes.Add, _ => { });
+            using var watcher = new NamespaceFinder(new NamespaceScanner([netns], proc), TimeSpan.FromHours(1), changes.Add, _ => { });
             watcher.Start();
             NamespaceChange appeared = WaitFor(changes, c => c.Kind == NamespaceChangeKind.Appeared);
             Assert.Equal([dead], appeared.Namespace.BindMounts);

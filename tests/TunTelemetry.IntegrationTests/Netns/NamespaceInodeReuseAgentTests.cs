@@ -102,5 +102,5 @@ public sealed class NamespaceInodeReuseAgentTests(ITestOutputHelper output)
 
     /// <summary>Whether the namespace watcher (not only the dead namespace's poller) said that namespace is gone.</summary>
     private static bool WatcherSaidGone(AgentProcess agent, string name, ulong inode) =>
-        Regex.IsMatch(agent.Output, $@"NamespaceWatcherActor.* Network namespace {Regex.Escape(name)} \(netns:\[{inode}\]\) is gone$", RegexOptions.Multiline);
+        Regex.IsMatch(agent.Output, $@"NamespacesActor.* Network namespace {Regex.Escape(name)} \(netns:\[{inode}\]\) is gone$", RegexOptions.Multiline);
 }

@@ -92,13 +92,13 @@ public sealed class UnprivilegedNamespaceTests
         using TestNetworkNamespace unnamed = TestNetworkNamespace.CreateUnnamed(); // held by a root process only
         var changes = new ConcurrentQueue<NamespaceChange>();
         var warnings = new ConcurrentQueue<string>();
-        NamespaceWatcher? watcher = null;
+        NamespaceFinder? watcher = null;
         try
         {
             // Started unprivileged, so its thread is unprivileged too; the first scan reports before Start returns.
             UnprivilegedThread.Run(() =>
             {
-                watcher = new NamespaceWatcher(new NamespaceScanner(NamespaceScanner.DefaultDirectories), TimeSpan.FromSeconds(1),
+                watcher = new NamespaceFinder(new NamespaceScanner(NamespaceScanner.DefaultDirectories), TimeSpan.FromSeconds(1),
                     changes.Enqueue, warnings.Enqueue);
                 watcher.Start();
             });

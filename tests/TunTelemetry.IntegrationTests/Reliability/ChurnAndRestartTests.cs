@@ -54,7 +54,7 @@ public sealed class ChurnAndRestartTests : TestKit
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         TunTelemetryOptions options = Options(prefix);
         var builder = new TunTelemetryBuilder(options);
-        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.WatcherFactory(), builder.NameResolver()));
+        IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations(), builder.LinkEventsFactory(), builder.NameResolver()));
         using DroppingTunDevice steady = DroppingTunDevice.Create(name: prefix + "steady");
 
         const int Cycles = 200;

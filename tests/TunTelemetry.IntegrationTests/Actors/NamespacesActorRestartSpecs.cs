@@ -12,11 +12,11 @@ using Xunit.Abstractions;
 namespace TunTelemetry.IntegrationTests.Actors;
 
 /// <summary>
-/// The real <see cref="NamespaceWatcherActor"/> finding a real named namespace, with stand-in pollers that fail to
+/// The real <see cref="NamespacesActor"/> finding a real named namespace, with stand-in pollers that fail to
 /// start as a real one does when no descriptor is left for its socket (which the kernel does not do on demand): the
 /// namespace is never left unwatched for good while it exists.
 /// </summary>
-public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
+public sealed class NamespacesActorRestartSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -46,7 +46,7 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
                 return Props.Create(() => new StandInPoller(starts.Ref, attempt, fail));
             }
 
-            Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, options,
+            Sys.ActorOf(NamespacesActor.Props(ActorRefs.Nobody, options,
                 () => new NamespaceScanner(["/run/netns"], procRoot: empty), TimeSpan.FromSeconds(1), discoveryProps: PollerProps));
 
             Assert.Equal(0, starts.ExpectMsg<Started>(Patience).FailedBefore);
@@ -81,7 +81,7 @@ public sealed class NamespaceWatcherRestartSpecs(ITestOutputHelper output) : Tes
             TestProbe starts = CreateTestProbe("starts");
             Props PollerProps(DiscoveredNamespace discovered, DeviceNamespace device, int attempt) =>
                 Props.Create(() => new OpeningPoller(starts.Ref, discovered.OpenPath));
-            Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
+            Sys.ActorOf(NamespacesActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
                 () => new NamespaceScanner([netnsDirectory], procRoot: Path.Combine(root, "proc")), TimeSpan.FromSeconds(1),
                 discoveryProps: PollerProps));
 

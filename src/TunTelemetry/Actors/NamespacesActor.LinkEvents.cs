@@ -31,7 +31,7 @@ internal sealed record NamespaceIdDropped(int Nsid);
 internal sealed record NamespaceEventsMissed(string Reason);
 
 /// <summary>
-/// What the namespace watcher does with the link events of other namespaces: it runs one
+/// What the namespaces actor does with the link events of other namespaces: it runs one
 /// <see cref="NamespaceLinkListener"/> and routes each event, by the namespace id it carries, to the discovery that owns
 /// that id now (<see cref="NamespaceIdRoutes{TOwner}"/>), which re-reads its namespace at once.
 /// </summary>
@@ -41,9 +41,9 @@ internal sealed record NamespaceEventsMissed(string Reason);
 /// (<c>RTM_DELNSID</c>, heard on the same socket and so in order with the events), or when another discovery claims the id.
 /// An event whose id nobody owns is dropped. Between a namespace's death and its id's reuse no event can carry that id
 /// (the kernel tags events only of namespaces that have an id in ours); after the reuse, the new owner's first poll,
-/// which follows its claim, covers whatever its events said before the claim reached the watcher.
+/// which follows its claim, covers whatever its events said before the claim reached this actor.
 /// </remarks>
-internal sealed partial class NamespaceWatcherActor
+internal sealed partial class NamespacesActor
 {
     private readonly NamespaceIdRoutes<IActorRef> _routes = new();
     private NamespaceLinkListener? _listener;

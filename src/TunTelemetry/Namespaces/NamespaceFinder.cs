@@ -14,12 +14,12 @@ namespace TunTelemetry.Namespaces;
 /// </summary>
 /// <remarks>
 /// "Gone" is decided by the scan alone (no process in it and no bind mount), never by the kernel: any descriptor or
-/// socket opened in a namespace keeps it alive, so a watcher that waited for the kernel would keep it forever. A
+/// socket opened in a namespace keeps it alive, so a finder that waited for the kernel would keep it forever. A
 /// namespace found dead otherwise (its poller heard the kernel drop its id) is forgotten when the caller says so
 /// (<see cref="Forget"/>).
-/// Callbacks run on the watcher's thread, one at a time; an exception from one is reported and the watcher goes on.
+/// Callbacks run on the finder's thread, one at a time; an exception from one is reported and the finder goes on.
 /// </remarks>
-internal sealed class NamespaceWatcher : IDisposable
+internal sealed class NamespaceFinder : IDisposable
 {
     // ip netns add creates the file, then mounts the namespace on it: look again soon rather than a rescan later.
     private static readonly TimeSpan UnreadyRetry = TimeSpan.FromMilliseconds(100);
@@ -36,7 +36,7 @@ internal sealed class NamespaceWatcher : IDisposable
     private Thread? _thread;
     private bool _warnedDenied;
 
-    public NamespaceWatcher(NamespaceScanner scanner, TimeSpan rescanInterval, Action<NamespaceChange> onChange, Action<string> onWarning)
+    public NamespaceFinder(NamespaceScanner scanner, TimeSpan rescanInterval, Action<NamespaceChange> onChange, Action<string> onWarning)
     {
         if (rescanInterval < TimeSpan.FromMilliseconds(100) || rescanInterval > TimeSpan.FromHours(1))
         {

@@ -11,12 +11,12 @@ using Xunit.Abstractions;
 namespace TunTelemetry.IntegrationTests.Actors;
 
 /// <summary>
-/// The real <see cref="NamespaceWatcherActor"/> (its listening socket opened on the real kernel, as root; a scanner over
+/// The real <see cref="NamespacesActor"/> (its listening socket opened on the real kernel, as root; a scanner over
 /// empty directories, so it starts no poller of its own) routing link events by namespace id to probes standing in for
 /// namespace discovery actors, through claims, a reused id, a dropped id and an overrun. (A stopped poller's route goes with its
 /// Terminated: <c>NamespaceIdRoutes.Release</c>, tested in TunTelemetry.Tests.)
 /// </summary>
-public sealed class NamespaceWatcherRoutingSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
+public sealed class NamespacesActorRoutingSpecs(ITestOutputHelper output) : TestKit(RealTimeTestConfig.AsShipped, output: output)
 {
     // The watcher's listener hears the real kernel too, where other tests' namespaces get the lowest free ids and come
     // and go: ids far above any the kernel hands out here keep their events out of this spec's.
@@ -31,7 +31,7 @@ public sealed class NamespaceWatcherRoutingSpecs(ITestOutputHelper output) : Tes
         string empty = Directory.CreateTempSubdirectory("tuntelemetry-routing-").FullName;
         try
         {
-            IActorRef watcher = Sys.ActorOf(NamespaceWatcherActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
+            IActorRef watcher = Sys.ActorOf(NamespacesActor.Props(ActorRefs.Nobody, TunTelemetryOptions.Default,
                 () => new NamespaceScanner([empty], procRoot: empty), TimeSpan.FromHours(1)));
             TestProbe a = CreateTestProbe("poller-a");
             TestProbe b = CreateTestProbe("poller-b");

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Reliability;
 
-public sealed class DeviceWatcherFaultTests
+public sealed class TunLinkEventsFaultTests
 {
     [Fact]
     public async Task A_failing_notification_socket_is_reported_and_retried_with_the_backoff_until_it_lists()
@@ -13,7 +13,7 @@ public sealed class DeviceWatcherFaultTests
         int opens = 0;
         // tuntelemetry.backoff, without its random stretch: 100 ms, then twice that.
         var backoff = new BackoffSettings(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(1), 0, -1, TimeSpan.FromMinutes(5));
-        var watcher = new TunDeviceWatcher(DeviceSelection.All, () =>
+        var watcher = new TunLinkEvents(DeviceSelection.All, () =>
         {
             if (Interlocked.Increment(ref opens) <= 2)
             {
@@ -24,7 +24,7 @@ public sealed class DeviceWatcherFaultTests
         }, backoff);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var events = new List<TunDeviceEvent>();
-        await foreach (TunDeviceEvent e in watcher.WatchAsync(cancel.Token))
+        await foreach (TunDeviceEvent e in watcher.FollowAsync(cancel.Token))
         {
             events.Add(e);
             if (e is TunDevicesListed)

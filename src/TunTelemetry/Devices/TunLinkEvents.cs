@@ -11,14 +11,14 @@ namespace TunTelemetry.Devices;
 /// drops notifications (<c>ENOBUFS</c>) or the socket fails, it re-lists rather than guess; a socket that fails is
 /// opened again after <c>tuntelemetry.backoff</c>'s delay, as every retry of the agent waits.
 /// </summary>
-internal sealed class TunDeviceWatcher
+internal sealed class TunLinkEvents
 {
     private readonly DeviceSelection _selection;
     private readonly Func<NetlinkRouteSocket> _openSocket;
     private readonly BackoffSettings _backoff;
 
     /// <param name="backoff">How long to wait before opening a failed socket again (<see cref="BackoffSettings.Default"/> if null).</param>
-    public TunDeviceWatcher(DeviceSelection selection, Func<NetlinkRouteSocket>? openSocket = null, BackoffSettings? backoff = null)
+    public TunLinkEvents(DeviceSelection selection, Func<NetlinkRouteSocket>? openSocket = null, BackoffSettings? backoff = null)
     {
         _selection = selection ?? throw new ArgumentNullException(nameof(selection));
         _backoff = backoff ?? BackoffSettings.Default;
@@ -34,7 +34,7 @@ internal sealed class TunDeviceWatcher
     /// Streams events until <paramref name="cancellationToken"/> is cancelled. The blocking netlink reads run on a
     /// dedicated thread, never on the consumer's.
     /// </summary>
-    public async IAsyncEnumerable<TunDeviceEvent> WatchAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<TunDeviceEvent> FollowAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var channel = Channel.CreateBounded<TunDeviceEvent>(new BoundedChannelOptions(1024)
         {

@@ -5,7 +5,7 @@ using Xunit;
 
 namespace TunTelemetry.IntegrationTests.Devices;
 
-public sealed class TunDeviceWatcherTests
+public sealed class TunLinkEventsTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
@@ -13,9 +13,9 @@ public sealed class TunDeviceWatcherTests
     public async Task Sees_a_tun_device_appear_and_disappear()
     {
         string prefix = $"tw{Random.Shared.Next():x6}";
-        var watcher = new TunDeviceWatcher(new DeviceSelection(include: [$"^{prefix}"]));
+        var watcher = new TunLinkEvents(new DeviceSelection(include: [$"^{prefix}"]));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using IAsyncEnumerator<TunDeviceEvent> events = watcher.WatchAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        await using IAsyncEnumerator<TunDeviceEvent> events = watcher.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
 
         Assert.True(await events.MoveNextAsync());
         Assert.Empty(Assert.IsType<TunDevicesListed>(events.Current).Devices);
@@ -39,9 +39,9 @@ public sealed class TunDeviceWatcherTests
         using DroppingTunDevice tap = DroppingTunDevice.Create(TunDeviceKind.Tap, prefix + "p");
         using DroppingTunDevice tun = DroppingTunDevice.Create(TunDeviceKind.Tun, prefix + "u");
 
-        var tapOnly = new TunDeviceWatcher(new DeviceSelection(TunKindSelection.Tap, include: [$"^{prefix}"]));
+        var tapOnly = new TunLinkEvents(new DeviceSelection(TunKindSelection.Tap, include: [$"^{prefix}"]));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using IAsyncEnumerator<TunDeviceEvent> events = tapOnly.WatchAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        await using IAsyncEnumerator<TunDeviceEvent> events = tapOnly.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
         Assert.True(await events.MoveNextAsync());
         TunDevice only = Assert.Single(Assert.IsType<TunDevicesListed>(events.Current).Devices);
         Assert.Equal(new TunDevice(tap.IfIndex, tap.Name, TunDeviceKind.Tap), only);

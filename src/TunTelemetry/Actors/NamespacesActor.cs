@@ -7,7 +7,7 @@ using TunTelemetry.Namespaces;
 namespace TunTelemetry.Actors;
 
 /// <summary>
-/// With <c>--all-namespaces</c>: follows the host's network namespaces (<see cref="NamespaceWatcher"/>, on a thread of
+/// With <c>--all-namespaces</c>: follows the host's network namespaces (<see cref="NamespaceFinder"/>, on a thread of
 /// its own) and keeps one <see cref="NamespaceDiscoveryActor"/> per namespace other than the agent's own, which lists
 /// its devices to the device supervisor; the supervisor watches them as it watches the agent's own, a discovery and the
 /// extensions per device. A namespace that goes has its discovery stopped, which retires its devices: their series
@@ -20,7 +20,7 @@ namespace TunTelemetry.Actors;
 /// going) is stopped by this actor's strategy and started again with <c>tuntelemetry.backoff</c> for as long as scans still find its namespace, never left
 /// stopped for good; one that found its namespace dead (<see cref="NamespaceDied"/>) is not, and its namespace is gone.
 /// </remarks>
-internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
+internal sealed partial class NamespacesActor : ReceiveActor, IWithTimers
 {
     private const string MissingCapability =
         "Cannot watch other network namespaces: giving a namespace an id in the agent's own (RTM_NEWNSID) and reading " +
@@ -36,11 +36,11 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
     private readonly Func<DiscoveredNamespace, DeviceNamespace, int, Props> _discoveryProps;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private NetworkNamespaceId _own;
-    private NamespaceWatcher? _watcher;
+    private NamespaceFinder? _finder;
     private bool _denied;
     private long _started;
 
-    public NamespaceWatcherActor(IActorRef supervisor, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval,
+    public NamespacesActor(IActorRef supervisor, TunTelemetryOptions options, Func<NamespaceScanner> createScanner, TimeSpan rescanInterval,
         Func<DiscoveredNamespace, DeviceNamespace, int, Props>? discoveryProps = null)
     {
         // Without link events a namespace's devices are listed every poll interval, as often as they are read.
@@ -66,7 +66,7 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
     /// <param name="discoveryProps">Each namespace's discovery, given the failed starts before it; null: <see cref="NamespaceDiscoveryActor"/>.</param>
     public static Props Props(IActorRef supervisor, TunTelemetryOptions options, Func<NamespaceScanner>? createScanner = null, TimeSpan? rescanInterval = null,
         Func<DiscoveredNamespace, DeviceNamespace, int, Props>? discoveryProps = null) =>
-        Akka.Actor.Props.Create(() => new NamespaceWatcherActor(supervisor, options,
+        Akka.Actor.Props.Create(() => new NamespacesActor(supervisor, options,
             createScanner ?? (() => new NamespaceScanner(NamespaceScanner.DefaultDirectories, "/proc")),
             rescanInterval ?? DefaultRescanInterval, discoveryProps));
 
@@ -86,14 +86,14 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
         _ = NetworkNamespaceId.TryOf("/proc/self/ns/net", out _own, out _);
         StartListening(); // before any discovery gives a namespace an id, so no event after its first listing goes unheard
         IActorRef self = Self;
-        _watcher = new NamespaceWatcher(_createScanner(), _rescanInterval,
+        _finder = new NamespaceFinder(_createScanner(), _rescanInterval,
             change => self.Tell(change), text => self.Tell(new NamespaceWatchWarning(text)));
-        _watcher.Start();
+        _finder.Start();
     }
 
     protected override void PostStop()
     {
-        _watcher?.Dispose();
+        _finder?.Dispose();
         StopListening();
     }
 
@@ -149,7 +149,7 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
         }
 
         Gone(id, _present.TryGetValue(id, out NamespaceChange? last) ? last.Name : id.ToString());
-        _watcher?.Forget(id);
+        _finder?.Forget(id);
     }
 
     private void StartDiscovery(NetworkNamespaceId id)
@@ -209,8 +209,8 @@ internal sealed partial class NamespaceWatcherActor : ReceiveActor, IWithTimers
         }
 
         _discoveries.Clear();
-        _watcher?.Dispose();
-        _watcher = null;
+        _finder?.Dispose();
+        _finder = null;
         StopListening();
     }
 
