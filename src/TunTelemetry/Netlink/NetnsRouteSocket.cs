@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace TunTelemetry.Netlink;
@@ -117,6 +118,8 @@ internal sealed class NetnsRouteSocket : IDisposable
     /// <c>ENODEV</c>, when the ifindex has another name now, or when no namespace has the id now (<c>EINVAL</c>: the
     /// kernel drops an id only when its namespace dies, and its devices with it).
     /// </summary>
+    // Not zeroed: this runs at every poll of such a device, and only the bytes the kernel wrote are ever read.
+    [SkipLocalsInit]
     public LinkStats64 ReadStats(int nsid, int ifIndex, string name)
     {
         Span<byte> reply = stackalloc byte[NetlinkRouteSocket.LinkReplyBufferSize];
