@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.TestKit;
-using TunTelemetry.Actors;
+using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Testing;
 

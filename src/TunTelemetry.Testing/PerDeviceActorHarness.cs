@@ -3,10 +3,11 @@ using Akka.Actor;
 using Akka.TestKit;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
+using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Testing;
 

@@ -1,5 +1,3 @@
-using TunTelemetry.Netlink;
-
 namespace TunTelemetry.Netlink.Capture;
 
 /// <summary>

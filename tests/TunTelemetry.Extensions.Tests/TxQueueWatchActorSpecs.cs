@@ -1,6 +1,4 @@
-using Akka.Actor;
 using Akka.TestKit.Xunit2;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;

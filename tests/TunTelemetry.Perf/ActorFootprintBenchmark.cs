@@ -1,8 +1,8 @@
 using Akka.Actor;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
 
 namespace TunTelemetry.Perf;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using TunTelemetry.Namespaces;
+using TunTelemetry.Discovery;
 
 namespace TunTelemetry.Perf;
 

@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Perf;

@@ -2,9 +2,11 @@ using System.Diagnostics.Metrics;
 using Akka.Actor;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Hosting;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Perf;
 

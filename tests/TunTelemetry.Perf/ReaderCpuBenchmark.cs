@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Perf;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Perf;
 

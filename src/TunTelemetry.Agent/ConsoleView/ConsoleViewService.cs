@@ -3,11 +3,12 @@ using System.Text;
 using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.Hosting;
-using TunTelemetry.Actors;
 using TunTelemetry.Agent.Telemetry;
 using TunTelemetry.Devices;
 using TunTelemetry.Hosting;
+using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.ConsoleView;
 

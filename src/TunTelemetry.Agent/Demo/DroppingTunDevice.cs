@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Demo;
 

@@ -5,6 +5,8 @@ using System.Text.Json;
 using TunTelemetry.Agent.Snapshot;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Diagnose;
 

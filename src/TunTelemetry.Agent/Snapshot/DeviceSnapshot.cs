@@ -1,5 +1,6 @@
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Snapshot;
 

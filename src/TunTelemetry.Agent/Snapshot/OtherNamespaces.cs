@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using TunTelemetry.Devices;
-using TunTelemetry.Namespaces;
+using TunTelemetry.Discovery;
 using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Agent.Snapshot;

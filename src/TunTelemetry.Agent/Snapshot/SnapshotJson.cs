@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
-using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Snapshot;
 

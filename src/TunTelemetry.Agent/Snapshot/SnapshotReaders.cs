@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Snapshot;
 

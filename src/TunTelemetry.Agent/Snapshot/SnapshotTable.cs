@@ -1,6 +1,7 @@
 using System.Globalization;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Agent.Snapshot;
 

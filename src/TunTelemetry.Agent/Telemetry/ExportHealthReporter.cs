@@ -1,6 +1,4 @@
 using System.Diagnostics.Metrics;
-using System.Net;
-using System.Net.Http;
 using Microsoft.Extensions.Logging;
 using TunTelemetry.Agent.Os;
 

@@ -1,4 +1,4 @@
-using TunTelemetry.Namespaces;
+using TunTelemetry.Discovery;
 
 namespace TunTelemetry.Devices;
 

@@ -1,10 +1,11 @@
 using System.Diagnostics.Metrics;
 using Akka.Hosting;
-using Microsoft.Extensions.DependencyInjection;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Dispatch;
 using TunTelemetry.Metrics;
+using TunTelemetry.Readers;
+using TunTelemetry.Supervision;
 
 namespace TunTelemetry.Hosting;
 

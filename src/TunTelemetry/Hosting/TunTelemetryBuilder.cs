@@ -2,8 +2,10 @@ using System.Diagnostics.Metrics;
 using Akka.Actor;
 using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
 
 namespace TunTelemetry.Hosting;
 

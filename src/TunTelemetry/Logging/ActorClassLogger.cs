@@ -13,7 +13,7 @@ namespace TunTelemetry.Logging;
 /// <summary>
 /// An Akka logger (an entry of <c>akka.loggers</c>) that writes each Akka log event to
 /// <see cref="Microsoft.Extensions.Logging"/> as one plain entry: the category is the class that logged
-/// (<see cref="LogEvent.LogClass"/>, e.g. <c>TunTelemetry.Actors.DeviceSupervisorActor</c>), the text is the message
+/// (<see cref="LogEvent.LogClass"/>, e.g. <c>TunTelemetry.Supervision.DeviceSupervisorActor</c>), the text is the message
 /// alone and an error's cause is the entry's exception. Akka.Hosting's <see cref="LoggerFactoryLogger"/> logs every
 /// event under <c>Akka.Actor.ActorSystem</c> with Akka's own header (level, culture-formatted date, thread, path) in the
 /// text, so a console line carried two headers and categories could not be filtered. The timestamp and level are the

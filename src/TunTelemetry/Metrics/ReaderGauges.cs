@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Metrics;
 

@@ -1,8 +1,7 @@
-using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Metrics;
 

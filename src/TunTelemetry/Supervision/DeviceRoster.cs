@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 
 namespace TunTelemetry.Supervision;
 
@@ -171,12 +172,12 @@ internal sealed class DeviceRoster
             }
 
             _listers.Remove(ns.Inode);
-            change.Listing = new Actors.NamespaceListing(ns.Inode, Listed: false);
+            change.Listing = new NamespaceListing(ns.Inode, Listed: false);
         }
         else if (!current)
         {
             _listers[ns.Inode] = lister;
-            change.Listing = new Actors.NamespaceListing(ns.Inode, Listed: true);
+            change.Listing = new NamespaceListing(ns.Inode, Listed: true);
         }
 
         var listed = devices.Where(d => d.Namespace?.Inode == ns.Inode).ToHashSet();
@@ -259,7 +260,7 @@ internal sealed class RosterChange
     public List<(TunDevice Device, TimeSpan Delay)> Scheduled { get; } = [];
 
     /// <summary>A namespace whose devices are known from now on (its first listing), or no longer (its discovery stopped).</summary>
-    public Actors.NamespaceListing? Listing { get; set; }
+    public NamespaceListing? Listing { get; set; }
 
     public bool IsEmpty => Unscheduled.Count == 0 && Retired.Count == 0 && Started.Count == 0 && Scheduled.Count == 0 && Listing is null;
 }

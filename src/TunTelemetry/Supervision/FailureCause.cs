@@ -1,6 +1,6 @@
 using System.Net.Sockets;
-using TunTelemetry.Actors;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
 
 namespace TunTelemetry.Supervision;
 

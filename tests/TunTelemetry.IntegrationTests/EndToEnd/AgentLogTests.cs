@@ -16,11 +16,11 @@ public sealed partial class AgentLogTests
     // Generous: start-up alone can take seconds with both cores busy.
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
-    // "2026-12-02T01:41:34.741Z info: TunTelemetry.Actors.DeviceSupervisorActor[0] Watching tun0 (…)"
+    // "2026-12-02T01:41:34.741Z info: TunTelemetry.Supervision.DeviceSupervisorActor[0] Watching tun0 (…)"
     [GeneratedRegex(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (trce|dbug|info|warn|fail|crit): (TunTelemetry|Akka)(\.\w+)+\[\d+\] \S")]
     private static partial Regex OneHeaderLine();
 
-    // "<6>TunTelemetry.Actors.DeviceSupervisorActor[0] Watching tun0 (…)": the journal adds the time itself.
+    // "<6>TunTelemetry.Supervision.DeviceSupervisorActor[0] Watching tun0 (…)": the journal adds the time itself.
     [GeneratedRegex(@"^<[0-7]>(TunTelemetry|Akka)(\.\w+)+\[\d+\] \S")]
     private static partial Regex JournalLine();
 
@@ -132,7 +132,7 @@ public sealed partial class AgentLogTests
         if (journal)
         {
             // <6> is the journal's "info".
-            Assert.Contains(lines, l => l.StartsWith($"<6>TunTelemetry.Actors.DeviceSupervisorActor[0] Watching {tun.Name} (", StringComparison.Ordinal));
+            Assert.Contains(lines, l => l.StartsWith($"<6>TunTelemetry.Supervision.DeviceSupervisorActor[0] Watching {tun.Name} (", StringComparison.Ordinal));
         }
     }
 

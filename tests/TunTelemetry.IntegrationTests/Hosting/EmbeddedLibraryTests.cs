@@ -3,13 +3,15 @@ using Akka.Actor;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Dispatch;
 using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
+using TunTelemetry.Supervision;
 using TunTelemetry.TestSupport;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using TunTelemetry.Agent.Demo;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Netlink;
 using TunTelemetry.Netlink.Capture;

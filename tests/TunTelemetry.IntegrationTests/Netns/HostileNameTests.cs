@@ -68,7 +68,7 @@ public sealed class HostileNameTests(ITestOutputHelper output)
                 && a.Output.Contains($"Watching network namespace tt{run}ev\"il\\x0ans", StringComparison.Ordinal)
                 && a.Output.Contains($"{Escaped(clearing)}@tt{run}ev\"il\\x0ans", StringComparison.Ordinal),
                 Patience, "the escaped names in the log and the console view");
-            Assert.Contains(agent.Output.Split('\n'), l => l.StartsWith("<6>TunTelemetry.Actors.NamespaceDiscoveryActor[0] Watching network namespace", StringComparison.Ordinal));
+            Assert.Contains(agent.Output.Split('\n'), l => l.StartsWith("<6>TunTelemetry.Discovery.NamespaceDiscoveryActor[0] Watching network namespace", StringComparison.Ordinal));
             Assert.Equal(0, agent.Terminate(Patience));
             AssertNothingRaw(agent.Output);
         }

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 using TunTelemetry.Agent.Demo;
+using TunTelemetry.Discovery;
 using TunTelemetry.IntegrationTests.Support;
-using TunTelemetry.Namespaces;
 using TunTelemetry.Netlink;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
+using TunTelemetry.Discovery;
 using TunTelemetry.IntegrationTests.Support;
-using TunTelemetry.Namespaces;
 using TunTelemetry.Netlink;
 using Xunit;
 

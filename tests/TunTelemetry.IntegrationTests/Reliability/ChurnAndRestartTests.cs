@@ -1,13 +1,14 @@
 using System.Diagnostics.Metrics;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
-using TunTelemetry.Actors;
 using TunTelemetry.Agent.Demo;
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Hosting;
 using TunTelemetry.IntegrationTests.Support;
 using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Supervision;
 using TunTelemetry.TestSupport;
 using Xunit;
 using Xunit.Abstractions;

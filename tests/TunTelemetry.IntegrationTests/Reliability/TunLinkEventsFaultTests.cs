@@ -1,4 +1,5 @@
 using TunTelemetry.Devices;
+using TunTelemetry.Discovery;
 using TunTelemetry.Hosting;
 using TunTelemetry.Netlink;
 using Xunit;

@@ -1,5 +1,5 @@
 using TunTelemetry.Agent.ConsoleView;
-using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 using Xunit;
 
 namespace TunTelemetry.Tests.Agent;

@@ -1,12 +1,13 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using TunTelemetry.Actors;
 using TunTelemetry.Agent.ConsoleView;
 using TunTelemetry.Agent.Logging;
 using TunTelemetry.Agent.Snapshot;
 using TunTelemetry.Devices;
+using TunTelemetry.Metrics;
 using TunTelemetry.Netlink;
+using TunTelemetry.Readers;
 using Xunit;
 
 namespace TunTelemetry.Tests.Agent;

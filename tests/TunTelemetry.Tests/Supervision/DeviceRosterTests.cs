@@ -1,5 +1,5 @@
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
+using TunTelemetry.Readers;
 using TunTelemetry.Supervision;
 using Xunit;
 

@@ -1,8 +1,8 @@
 using System.Net.Sockets;
 using Akka.Actor;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
 using TunTelemetry.Supervision;
 using Xunit;
 

@@ -1,7 +1,7 @@
 using Akka.TestKit;
-using TunTelemetry.Actors;
 using TunTelemetry.Devices;
 using TunTelemetry.Netlink;
+using TunTelemetry.Polling;
 using Xunit;
 
 namespace TunTelemetry.Tests.Support;
