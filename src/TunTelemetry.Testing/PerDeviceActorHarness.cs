@@ -68,7 +68,7 @@ public sealed class PerDeviceActorHarness : IDisposable
     public void AddDevice(TunDevice device, ulong txDropped = 0)
     {
         Kernel.Set(device.IfIndex, txDropped);
-        Supervisor.Tell(new TunDeviceAppeared(device));
+        Supervisor.Tell(new DeviceAppeared(device));
     }
 
     /// <summary>
@@ -79,7 +79,7 @@ public sealed class PerDeviceActorHarness : IDisposable
     {
         ArgumentNullException.ThrowIfNull(device);
         Kernel.Remove(device.IfIndex);
-        Supervisor.Tell(new TunDeviceRemoved(device));
+        Supervisor.Tell(new DeviceGone(device));
         _kit.AwaitCondition(() => !Metrics.IsLive(device.Name), null, $"{device.Name} retired by the aggregator");
         Aggregator.Ask<DeviceReadings>(GetDeviceReadings.Instance, TimeSpan.FromSeconds(30)).Wait(); // its handler has finished
     }
@@ -104,7 +104,7 @@ public sealed class PerDeviceActorHarness : IDisposable
             Kernel.Ensure(device.IfIndex); // its poller reads the harness's kernel, by ifindex alone
         }
 
-        Supervisor.Tell(new NamespaceDevicesChanged(ns, inNamespace));
+        Supervisor.Tell(new DevicesListed(ns, inNamespace));
         if (left.Length > 0)
         {
             _kit.AwaitCondition(() => left.All(d => !Metrics.IsLive(d)), null, $"{string.Join(", ", left.Select(d => d.ToString()))} retired by the aggregator");

@@ -16,7 +16,7 @@ internal sealed record NamespaceAccessDenied(DeviceNamespace Namespace, string R
 /// Finds the TUN devices of one network namespace other than the agent's own: gives the namespace an id in ours once
 /// (<c>RTM_NEWNSID</c>), then lists its TUN devices (one targeted <c>RTM_GETLINK</c> dump, filtered by kind) when it
 /// starts, whenever a link event says one came, changed, went or moved, and at <see cref="RelistInterval"/> as a
-/// safety net; and tells the device supervisor each listing (<see cref="NamespaceDevicesChanged"/>), which watches
+/// safety net; and tells the device supervisor each listing (<see cref="DevicesListed"/>), which watches
 /// them as it watches the agent's own: a <see cref="DevicePollerActor"/> and the extensions per device. It reads no
 /// counters itself.
 /// </summary>
@@ -112,7 +112,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
     {
         if (_listed)
         {
-            _supervisor.Tell(new NamespaceDevicesChanged(_namespace, []) { Ended = true }); // its devices' actors stop
+            _supervisor.Tell(new NamespaceGone(_namespace)); // its devices' actors stop
         }
 
         _socket?.Dispose();
@@ -150,7 +150,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
         }
 
         _listed = true;
-        _supervisor.Tell(new NamespaceDevicesChanged(_namespace, devices));
+        _supervisor.Tell(new DevicesListed(_namespace, devices));
     }
 
     private sealed class ListDevices

@@ -16,7 +16,7 @@ internal sealed record DeviceFoundAgain(TunDevice Device);
 /// <summary>
 /// Finds the TUN devices of the agent's own network namespace and tells its parent, the device supervisor: runs
 /// <see cref="TunLinkEvents"/> (link events, re-listed on overrun or failure, on a thread of its own) and forwards
-/// each <see cref="TunDeviceEvent"/>; asked to <see cref="LookAgain"/> for a vanished device, looks its name up.
+/// each <see cref="DeviceEvent"/>; asked to <see cref="LookAgain"/> for a vanished device, looks its name up.
 /// The other namespaces' counterpart is <see cref="NamespaceDiscoveryActor"/>.
 /// </summary>
 internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
@@ -30,8 +30,8 @@ internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
     public OwnNamespaceDiscoveryActor(Func<TunLinkEvents>? createLinkEvents, Func<string, TunDevice?>? resolveByName, DeviceSelection selection)
     {
         _createLinkEvents = createLinkEvents;
-        Receive<TunDeviceWatchFailed>(m => _log.Warning("Device discovery failed, retrying in {0:0.0#}s: {1}", m.RetryIn.TotalSeconds, m.Error.Message));
-        Receive<TunDeviceEvent>(e => Context.Parent.Forward(e));
+        Receive<DiscoveryFailed>(m => _log.Warning("Device discovery failed, retrying in {0:0.0#}s: {1}", m.RetryIn.TotalSeconds, m.Error.Message));
+        Receive<DeviceEvent>(e => Context.Parent.Forward(e));
         Receive<LookAgain>(m =>
         {
             if (resolveByName is null)
@@ -68,7 +68,7 @@ internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
         {
             try
             {
-                await foreach (TunDeviceEvent e in links.FollowAsync(stop).ConfigureAwait(false))
+                await foreach (DeviceEvent e in links.FollowAsync(stop).ConfigureAwait(false))
                 {
                     self.Tell(e); // a failure is said here; the others go to the supervisor
                 }

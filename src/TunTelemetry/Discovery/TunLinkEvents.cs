@@ -8,7 +8,7 @@ namespace TunTelemetry.Discovery;
 
 /// <summary>
 /// Follows TUN/TAP devices as they come and go: joins <c>RTNLGRP_LINK</c> first and lists second, so no device can
-/// appear unseen between the two; then turns link notifications into <see cref="TunDeviceEvent"/>s. When the kernel
+/// appear unseen between the two; then turns link notifications into <see cref="DeviceEvent"/>s. When the kernel
 /// drops notifications (<c>ENOBUFS</c>) or the socket fails, it re-lists rather than guess; a socket that fails is
 /// opened again after <c>tuntelemetry.backoff</c>'s delay, as every retry of the agent waits.
 /// </summary>
@@ -35,9 +35,9 @@ internal sealed class TunLinkEvents
     /// Streams events until <paramref name="cancellationToken"/> is cancelled. The blocking netlink reads run on a
     /// dedicated thread, never on the consumer's.
     /// </summary>
-    public async IAsyncEnumerable<TunDeviceEvent> FollowAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<DeviceEvent> FollowAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var channel = Channel.CreateBounded<TunDeviceEvent>(new BoundedChannelOptions(1024)
+        var channel = Channel.CreateBounded<DeviceEvent>(new BoundedChannelOptions(1024)
         {
             SingleReader = true,
             SingleWriter = true,
@@ -54,7 +54,7 @@ internal sealed class TunLinkEvents
 
         try
         {
-            await foreach (TunDeviceEvent e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (DeviceEvent e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return e;
             }
@@ -65,7 +65,7 @@ internal sealed class TunLinkEvents
         }
     }
 
-    private void Run(ChannelWriter<TunDeviceEvent> events, CancellationToken stop)
+    private void Run(ChannelWriter<DeviceEvent> events, CancellationToken stop)
     {
         int failures = 0; // in a row: a socket that lists again resets it
         var known = new Dictionary<int, TunDevice>();
@@ -114,7 +114,7 @@ internal sealed class TunLinkEvents
                 // Any failure (netlink, or a pattern that timed out on a hostile name) is reported and retried: this
                 // runs on its own thread, where an escaping exception would end the process.
                 TimeSpan retryDelay = _backoff.DelayBefore(failures++, Random.Shared.NextDouble());
-                Write(events, new TunDeviceWatchFailed(e, retryDelay), stop);
+                Write(events, new DiscoveryFailed(e, retryDelay), stop);
                 if (stop.WaitHandle.WaitOne(retryDelay))
                 {
                     break;
@@ -129,7 +129,7 @@ internal sealed class TunLinkEvents
         events.TryComplete();
     }
 
-    private void Relist(NetlinkRouteSocket socket, Dictionary<int, TunDevice> known, ChannelWriter<TunDeviceEvent> events, CancellationToken stop)
+    private void Relist(NetlinkRouteSocket socket, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
     {
         IReadOnlyList<TunDevice> devices = TunDeviceDiscovery.List(socket, _selection);
         known.Clear();
@@ -138,10 +138,10 @@ internal sealed class TunLinkEvents
             known[device.IfIndex] = device;
         }
 
-        Write(events, new TunDevicesListed(devices), stop);
+        Write(events, new DevicesListed(null, devices), stop);
     }
 
-    private void Apply(LinkChange change, Dictionary<int, TunDevice> known, ChannelWriter<TunDeviceEvent> events, CancellationToken stop)
+    private void Apply(LinkChange change, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
     {
         known.TryGetValue(change.Link.IfIndex, out TunDevice? before);
         TunDevice? after = change.Kind == LinkChangeKind.Removed ? null : _selection.Select(change.Link);
@@ -153,17 +153,17 @@ internal sealed class TunLinkEvents
         if (before is not null)
         {
             known.Remove(before.IfIndex);
-            Write(events, new TunDeviceRemoved(before), stop);
+            Write(events, new DeviceGone(before), stop);
         }
 
         if (after is not null)
         {
             known[after.IfIndex] = after;
-            Write(events, new TunDeviceAppeared(after), stop);
+            Write(events, new DeviceAppeared(after), stop);
         }
     }
 
-    private static void Write(ChannelWriter<TunDeviceEvent> events, TunDeviceEvent e, CancellationToken stop)
+    private static void Write(ChannelWriter<DeviceEvent> events, DeviceEvent e, CancellationToken stop)
     {
         // Blocks only when the consumer is 1,024 events behind; back-pressure rather than unbounded memory.
         if (!events.TryWrite(e))

@@ -79,7 +79,7 @@ public sealed class TunTelemetryBuilder
         return this;
     }
 
-    /// <summary>Do not follow the kernel's devices; the caller tells the supervisor <see cref="TunDeviceEvent"/>s.</summary>
+    /// <summary>Do not follow the kernel's devices; the caller tells the supervisor <see cref="DeviceEvent"/>s.</summary>
     internal TunTelemetryBuilder WithoutKernelDiscovery()
     {
         WatchKernel = false;

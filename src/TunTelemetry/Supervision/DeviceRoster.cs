@@ -49,31 +49,26 @@ internal sealed class DeviceRoster
     public object? ListerOf(ulong netns) => _listers.GetValueOrDefault(netns);
 
     /// <summary>
-    /// The agent's own namespace listed all its devices: those watched or waiting but not listed (or listed under
-    /// another name) go; new ones start in the kernel's lookup order, device i of n <paramref name="spreadOver"/> × i/n
-    /// later (zero: all at once), so each burst of polls walks the kernel's device hash chains hot.
+    /// A namespace's discovery (<paramref name="lister"/>) listed all its devices (<paramref name="ns"/> null: the
+    /// agent's own): those watched or waiting there but not listed (or listed under another name) go; new ones start in
+    /// the kernel's lookup order, device i of n <paramref name="spreadOver"/> × i/n later (zero: all at once), so each
+    /// burst of polls walks the kernel's device hash chains hot. The first listing of another namespace, or one from a
+    /// new discovery of it, makes that discovery the namespace's current one.
     /// </summary>
-    public RosterChange Listed(IReadOnlyList<TunDevice> devices, TimeSpan spreadOver)
+    public RosterChange Listed(DeviceNamespace? ns, IReadOnlyList<TunDevice> devices, object lister, TimeSpan spreadOver)
     {
         var change = new RosterChange();
-        var present = devices.ToDictionary(d => d.IfIndex);
-        foreach (WatchedDevice entry in _watched.Values.Where(e => e.Device.Namespace is null).ToArray())
+        if (ns is not null && !(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
         {
-            if (!present.TryGetValue(entry.Device.IfIndex, out TunDevice? now) || now != entry.Device)
-            {
-                Retire(entry, "no longer listed", change);
-            }
+            _listers[ns.Inode] = lister;
+            change.Listing = new NamespaceListing(ns.Inode, Listed: true);
         }
 
-        foreach (TunDevice pending in _pending.Values.Where(d => d.Namespace is null).ToArray())
-        {
-            if (!present.TryGetValue(pending.IfIndex, out TunDevice? now) || now != pending)
-            {
-                Unschedule(pending, change);
-            }
-        }
+        var present = devices.Where(d => d.Namespace?.Inode == ns?.Inode).ToDictionary(d => d.IfIndex);
+        string why = ns is null ? "no longer listed" : $"left network namespace {ns.Name}";
+        RetireAll(ns, d => !present.TryGetValue(d.IfIndex, out TunDevice? now) || now != d, why, change);
 
-        TunDevice[] fresh = KernelLookupOrder.Sort(devices.Where(d => !_watched.ContainsKey(d.Identity) && !_pending.ContainsKey(d.Identity)));
+        TunDevice[] fresh = KernelLookupOrder.Sort(present.Values.Where(d => !_watched.ContainsKey(d.Identity) && !_pending.ContainsKey(d.Identity)));
         for (int i = 0; i < fresh.Length; i++)
         {
             TimeSpan delay = spreadOver * i / fresh.Length;
@@ -89,6 +84,38 @@ internal sealed class DeviceRoster
         }
 
         return change;
+    }
+
+    /// <summary>
+    /// Another namespace's discovery stopped: all its devices go. Ignored from a discovery other than the namespace's
+    /// current one, whose successor's devices it must not retire.
+    /// </summary>
+    public RosterChange NamespaceGone(DeviceNamespace ns, object lister)
+    {
+        var change = new RosterChange();
+        if (!(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
+        {
+            return change;
+        }
+
+        _listers.Remove(ns.Inode);
+        change.Listing = new NamespaceListing(ns.Inode, Listed: false);
+        RetireAll(ns, _ => true, $"network namespace {ns.Name} is gone", change);
+        return change;
+    }
+
+    /// <summary>Retires the watched devices and unschedules the waiting ones of a namespace that <paramref name="go"/> says go.</summary>
+    private void RetireAll(DeviceNamespace? ns, Func<TunDevice, bool> go, string why, RosterChange change)
+    {
+        foreach (WatchedDevice entry in _watched.Values.Where(e => e.Device.Namespace?.Inode == ns?.Inode && go(e.Device)).ToArray())
+        {
+            Retire(entry, why, change);
+        }
+
+        foreach (TunDevice pending in _pending.Values.Where(d => d.Namespace?.Inode == ns?.Inode && go(d)).ToArray())
+        {
+            Unschedule(pending, change);
+        }
     }
 
     /// <summary>A device appeared or changed: watched at once; one of its ifindex under another name is retired first.</summary>
@@ -119,7 +146,7 @@ internal sealed class DeviceRoster
         return change;
     }
 
-    /// <summary>A device was deleted (a link event said so).</summary>
+    /// <summary>A device was deleted, moved or renamed away (a link event said so).</summary>
     public RosterChange Removed(TunDevice device) => Gone(device, "deleted");
 
     /// <summary>A per-device actor found its device gone (the kernel answered ENODEV).</summary>
@@ -149,58 +176,6 @@ internal sealed class DeviceRoster
         if (_pending.TryGetValue(device.Identity, out TunDevice? pending) && pending == device && !_watched.ContainsKey(device.Identity))
         {
             _pending.Remove(device.Identity);
-            Start(device, change);
-        }
-
-        return change;
-    }
-
-    /// <summary>
-    /// Another namespace's discovery (<paramref name="lister"/>) listed its devices: new ones are watched at once,
-    /// those no longer listed (deleted, moved, renamed) retired; <paramref name="ended"/>, the discovery stopped and
-    /// all go. A listing from a discovery other than the namespace's current one is ignored when it ends.
-    /// </summary>
-    public RosterChange NamespaceListed(DeviceNamespace ns, IReadOnlyList<TunDevice> devices, bool ended, object lister)
-    {
-        var change = new RosterChange();
-        bool current = _listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister);
-        if (ended)
-        {
-            if (!current)
-            {
-                return change;
-            }
-
-            _listers.Remove(ns.Inode);
-            change.Listing = new NamespaceListing(ns.Inode, Listed: false);
-        }
-        else if (!current)
-        {
-            _listers[ns.Inode] = lister;
-            change.Listing = new NamespaceListing(ns.Inode, Listed: true);
-        }
-
-        var listed = devices.Where(d => d.Namespace?.Inode == ns.Inode).ToHashSet();
-        foreach (WatchedDevice entry in _watched.Values.Where(e => e.Device.Namespace?.Inode == ns.Inode).ToArray())
-        {
-            if (!listed.Contains(entry.Device))
-            {
-                Retire(entry, ended ? $"network namespace {ns.Name} is gone" : $"left network namespace {ns.Name}", change);
-            }
-        }
-
-        foreach (TunDevice device in listed)
-        {
-            if (_watched.TryGetValue(device.Identity, out WatchedDevice? entry))
-            {
-                if (entry.Device == device)
-                {
-                    continue;
-                }
-
-                Retire(entry, $"renamed to {device.Name}", change);
-            }
-
             Start(device, change);
         }
 

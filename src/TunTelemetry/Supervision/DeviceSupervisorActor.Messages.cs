@@ -33,13 +33,3 @@ internal sealed class GetRestartCounts
 /// (<see cref="PerDeviceActorSucceeded"/>); a count goes up when the restart is scheduled, before its delay.
 /// </param>
 internal sealed record RestartCounts(IReadOnlyList<(TunDevice Device, string Kind, int Restarts)> Restarts);
-
-/// <summary>
-/// A namespace's devices now, as its discovery listed them (<see cref="NamespaceDiscoveryActor"/>, with
-/// <c>--all-namespaces</c>); <see cref="Ended"/> (and empty) when the discovery stops (its namespace went). The
-/// supervisor watches each device as it watches the agent's own, and retires those no longer listed.
-/// </summary>
-internal sealed record NamespaceDevicesChanged(DeviceNamespace Namespace, IReadOnlyList<TunDevice> Devices)
-{
-    public bool Ended { get; init; }
-}

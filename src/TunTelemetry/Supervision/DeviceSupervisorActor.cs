@@ -13,8 +13,8 @@ using TunTelemetry.Readers;
 namespace TunTelemetry.Supervision;
 
 /// <summary>
-/// Owns the set of watched devices of every namespace: follows discovery (the agent's own namespace's
-/// <see cref="TunDeviceEvent"/>s, each other namespace's <see cref="NamespaceDevicesChanged"/>), starts every
+/// Owns the set of watched devices of every namespace: follows discovery's <see cref="DeviceEvent"/>s (the agent's own
+/// namespace's and every other's alike), starts every
 /// registered per-device actor (the poller first) for each device, and stops them when the device goes. Only after all
 /// of a device's actors have stopped does it tell the aggregator to forget the device, so no late reading can resurrect
 /// a baseline. What to start and retire is <see cref="DeviceRoster"/>'s decision; this actor carries it out.
@@ -55,10 +55,10 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         _ownDiscovery = Context.ActorOf(OwnNamespaceDiscoveryActor.Props(createLinkEvents, resolveByName, options.Devices), "discovery");
         _failures = new ChildFailures(options.Backoff);
 
-        Receive<TunDevicesListed>(m => Apply(_roster.Listed(m.Devices, _options.PollSpread ? _options.PollInterval : TimeSpan.Zero)));
-        Receive<TunDeviceAppeared>(m => Apply(_roster.Appeared(m.Device)));
-        Receive<TunDeviceRemoved>(m => Apply(_roster.Removed(m.Device)));
-        Receive<NamespaceDevicesChanged>(m => Apply(_roster.NamespaceListed(m.Namespace, m.Devices, m.Ended, Sender)));
+        Receive<DevicesListed>(m => Apply(_roster.Listed(m.Namespace, m.Devices, Sender, _options.PollSpread ? _options.PollInterval : TimeSpan.Zero)));
+        Receive<DeviceAppeared>(m => Apply(_roster.Appeared(m.Device)));
+        Receive<DeviceGone>(m => Apply(_roster.Removed(m.Device)));
+        Receive<NamespaceGone>(m => Apply(_roster.NamespaceGone(m.Namespace, Sender)));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(m => Apply(_roster.StartDue(m.Device)));
         Receive<DeviceFoundAgain>(m => Apply(_roster.FoundAgain(m.Device)));
@@ -73,7 +73,7 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     public ITimerScheduler Timers { get; set; } = null!;
 
     /// <param name="registrations">Per-device actors to start for every device; the poller is one of them.</param>
-    /// <param name="createLinkEvents">Discovery; null when the caller sends <see cref="TunDeviceEvent"/>s itself (tests).</param>
+    /// <param name="createLinkEvents">Discovery; null when the caller sends <see cref="DeviceEvent"/>s itself (tests).</param>
     /// <param name="resolveByName">Finds a device by name after one vanished, to catch a re-creation at once.</param>
     /// <param name="readerScanner">Told which devices are watched (<see cref="ReaderScanActor"/>); null: nobody.</param>
     public static Props Props(

@@ -16,21 +16,21 @@ public sealed class TunLinkEventsTests
         string prefix = $"tw{Random.Shared.Next():x6}";
         var watcher = new TunLinkEvents(new DeviceSelection(include: [$"^{prefix}"]));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using IAsyncEnumerator<TunDeviceEvent> events = watcher.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        await using IAsyncEnumerator<DeviceEvent> events = watcher.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
 
         Assert.True(await events.MoveNextAsync());
-        Assert.Empty(Assert.IsType<TunDevicesListed>(events.Current).Devices);
+        Assert.Empty(Assert.IsType<DevicesListed>(events.Current).Devices);
 
         DroppingTunDevice tun = DroppingTunDevice.Create(name: prefix + "a");
         var expected = new TunDevice(tun.IfIndex, tun.Name, TunDeviceKind.Tun);
         // An event, or a re-listing that has it: the watcher re-lists instead when the kernel overran its socket, which
         // another suite's burst of links on the host can do.
-        await Next(events, e => e is TunDeviceAppeared a ? a.Device == expected
-            : e is TunDevicesListed l && l.Devices.Contains(expected));
+        await Next(events, e => e is DeviceAppeared a ? a.Device == expected
+            : e is DevicesListed l && l.Devices.Contains(expected));
 
         tun.Dispose();
-        await Next(events, e => e is TunDeviceRemoved r ? r.Device == expected
-            : e is TunDevicesListed l && !l.Devices.Contains(expected));
+        await Next(events, e => e is DeviceGone r ? r.Device == expected
+            : e is DevicesListed l && !l.Devices.Contains(expected));
     }
 
     [NetAdminFact]
@@ -42,14 +42,14 @@ public sealed class TunLinkEventsTests
 
         var tapOnly = new TunLinkEvents(new DeviceSelection(TunKindSelection.Tap, include: [$"^{prefix}"]));
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using IAsyncEnumerator<TunDeviceEvent> events = tapOnly.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
+        await using IAsyncEnumerator<DeviceEvent> events = tapOnly.FollowAsync(cancel.Token).GetAsyncEnumerator(cancel.Token);
         Assert.True(await events.MoveNextAsync());
-        TunDevice only = Assert.Single(Assert.IsType<TunDevicesListed>(events.Current).Devices);
+        TunDevice only = Assert.Single(Assert.IsType<DevicesListed>(events.Current).Devices);
         Assert.Equal(new TunDevice(tap.IfIndex, tap.Name, TunDeviceKind.Tap), only);
     }
 
     /// <summary>Waits for an event <paramref name="wanted"/> accepts; fails after <see cref="Patience"/>.</summary>
-    private static async Task Next(IAsyncEnumerator<TunDeviceEvent> events, Func<TunDeviceEvent, bool> wanted)
+    private static async Task Next(IAsyncEnumerator<DeviceEvent> events, Func<DeviceEvent, bool> wanted)
     {
         using var timeout = new CancellationTokenSource(Patience);
         while (await events.MoveNextAsync().AsTask().WaitAsync(timeout.Token))

@@ -101,11 +101,11 @@ public sealed class EmbeddedLibraryTests
         {
             IActorRef supervisor = await host.Services.GetRequiredService<IRequiredActor<DeviceSupervisorActor>>().GetAsync();
             IActorRef aggregator = await host.Services.GetRequiredService<IRequiredActor<MetricsAggregatorActor>>().GetAsync();
-            supervisor.Tell(new TunDevicesListed(stuck));
+            supervisor.Tell(new DevicesListed(null, stuck));
             Assert.True(SpinWait.SpinUntil(() => hanging.Count >= 1, Patience), "no poller started its receive");
 
             // The netlink thread is blocked now. The supervisor still follows devices...
-            supervisor.Tell(new TunDeviceAppeared(other));
+            supervisor.Tell(new DeviceAppeared(other));
             WatchedDevices watched = await supervisor.Ask<WatchedDevices>(GetWatchedDevices.Instance, Patience);
             Assert.Contains(other, watched.Devices);
 

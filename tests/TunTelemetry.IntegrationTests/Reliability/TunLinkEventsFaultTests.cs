@@ -24,11 +24,11 @@ public sealed class TunLinkEventsFaultTests
             return NetlinkRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
         }, backoff);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var events = new List<TunDeviceEvent>();
-        await foreach (TunDeviceEvent e in watcher.FollowAsync(cancel.Token))
+        var events = new List<DeviceEvent>();
+        await foreach (DeviceEvent e in watcher.FollowAsync(cancel.Token))
         {
             events.Add(e);
-            if (e is TunDevicesListed)
+            if (e is DevicesListed)
             {
                 break;
             }
@@ -37,10 +37,10 @@ public sealed class TunLinkEventsFaultTests
         Assert.Collection(events,
             e =>
             {
-                Assert.Contains("EMFILE", Assert.IsType<TunDeviceWatchFailed>(e).Error.Message, StringComparison.Ordinal);
-                Assert.Equal(TimeSpan.FromMilliseconds(100), ((TunDeviceWatchFailed)e).RetryIn);
+                Assert.Contains("EMFILE", Assert.IsType<DiscoveryFailed>(e).Error.Message, StringComparison.Ordinal);
+                Assert.Equal(TimeSpan.FromMilliseconds(100), ((DiscoveryFailed)e).RetryIn);
             },
-            e => Assert.Equal(TimeSpan.FromMilliseconds(200), Assert.IsType<TunDeviceWatchFailed>(e).RetryIn),
-            e => Assert.IsType<TunDevicesListed>(e));
+            e => Assert.Equal(TimeSpan.FromMilliseconds(200), Assert.IsType<DiscoveryFailed>(e).RetryIn),
+            e => Assert.IsType<DevicesListed>(e));
     }
 }

@@ -105,11 +105,11 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
-        supervisor.Tell(new TunDevicesListed([Tun0]));
+        supervisor.Tell(new DevicesListed(null, [Tun0]));
         Assert.Equal(Tun0, report.ExpectMsg<Started>().Device);
 
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
-        supervisor.Tell(new NamespaceDevicesChanged(Pod, [PodTun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
+        supervisor.Tell(new DevicesListed(Pod, [PodTun0]));
         Assert.Equal([VpnTun0, PodTun0], new[] { report.ExpectMsg<Started>().Device, report.ExpectMsg<Started>().Device }.OrderBy(d => d.Namespace!.Inode));
 
         (TunDevice Device, string Kind, int Restarts)[] actors = await ActorsOf(supervisor);
@@ -118,8 +118,8 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         Assert.Equal(["poller", "reporter"], actors.Where(a => a.Device == PodTun0).Select(a => a.Kind).Order());
 
         // The own namespace's listing does not touch the others' devices (same ifindex), nor theirs the own device.
-        supervisor.Tell(new TunDevicesListed([Tun0]));
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
+        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         WatchedDevices watched = await supervisor.Ask<WatchedDevices>(GetWatchedDevices.Instance, TimeSpan.FromSeconds(30));
         Assert.Equal([Tun0, VpnTun0, PodTun0], watched.Devices); // the own namespace's first, then by namespace
         Assert.False(report.HasMessages, "a listing of unchanged devices started or stopped an actor"); // handled before the Ask
@@ -133,8 +133,8 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, CreateTestProbe());
-        supervisor.Tell(new TunDevicesListed([Tun0]));
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
+        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         Assert.Equal([Tun0, VpnTun0], new[] { report.ExpectMsg<Started>().Device, report.ExpectMsg<Started>().Device }.OrderBy(d => d.Namespace?.Inode));
 
         Sys.ActorSelection($"{supervisor.Path}/reporter-netns{Vpn.Inode}-*").Tell("fail");
@@ -164,17 +164,17 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
-        supervisor.Tell(new TunDevicesListed([Tun0]));
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0, VpnTun1]));
+        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0, VpnTun1]));
         Assert.Equal([Tun0, VpnTun0, VpnTun1], Enumerable.Range(0, 3).Select(_ => report.ExpectMsg<Started>().Device).OrderBy(d => d.Namespace?.Inode).ThenBy(d => d.IfIndex));
 
         // tun1 left the namespace's dump: its extension stops, then the aggregator is told to retire it.
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         Assert.Equal(VpnTun1, report.ExpectMsg<Stopped>().Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun1);
 
         // The discovery stopped (its namespace went): it says so, with no devices.
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true });
+        supervisor.Tell(new NamespaceGone(Vpn));
         Assert.Equal(VpnTun0, report.ExpectMsg<Stopped>().Device);
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun0);
         Assert.NotNull(ChildOf(supervisor, $"reporter-{Tun0.IfIndex}-*")); // the own tun0 of the same ifindex runs on
@@ -188,13 +188,13 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]));
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         report.ExpectMsg<Started>();
         Sys.ActorSelection($"{supervisor.Path}/reporter-netns{Vpn.Inode}-*").Tell("fail");
         report.ExpectMsg<Stopped>();
         this.AwaitRestartCount(supervisor, 1, "reporter");
 
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true });
+        supervisor.Tell(new NamespaceGone(Vpn));
         aggregator.FishForMessage(m => m is DeviceRetired r && r.Device == VpnTun0);
         Scheduler.Advance(TimeSpan.FromMinutes(1));
         Assert.Null(ChildOf(supervisor, $"reporter-netns{Vpn.Inode}-*"));
@@ -233,15 +233,15 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe oldDiscovery = CreateTestProbe();
         TestProbe newDiscovery = CreateTestProbe();
 
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]), oldDiscovery);
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]), oldDiscovery);
         Assert.Equal(VpnTun0, report.ExpectMsg<Started>().Device);
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, [VpnTun0]), newDiscovery);
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true }, oldDiscovery);
+        supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]), newDiscovery);
+        supervisor.Tell(new NamespaceGone(Vpn), oldDiscovery);
         supervisor.Tell(GetWatchedDevices.Instance);
         Assert.Equal([VpnTun0], ExpectMsg<WatchedDevices>().Devices);
         Assert.False(report.HasMessages, "the old discovery's end stopped the device its successor lists");
 
-        supervisor.Tell(new NamespaceDevicesChanged(Vpn, []) { Ended = true }, newDiscovery);
+        supervisor.Tell(new NamespaceGone(Vpn), newDiscovery);
         Assert.Equal(VpnTun0, report.ExpectMsg<Stopped>().Device);
     }
 }

@@ -75,7 +75,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartWithReporter(report, Options);
 
-        supervisor.Tell(new TunDevicesListed([Tun0, Tap1]));
+        supervisor.Tell(new DevicesListed(null, [Tun0, Tap1]));
         var reporters = new Dictionary<TunDevice, IActorRef>();
         for (int i = 0; i < 2; i++)
         {
@@ -84,7 +84,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
 
         Assert.Equal([Tun0, Tap1], reporters.Keys.OrderBy(d => d.IfIndex));
 
-        supervisor.Tell(new TunDeviceRemoved(Tap1));
+        supervisor.Tell(new DeviceGone(Tap1));
         Assert.Equal(Tap1, report.ExpectMsg<Stopped>().Device);
         supervisor.AwaitHandled(); // the removal handled: whatever it stopped has been told to stop
         reporters[Tun0].AwaitHandled(); // tun0's reporter still runs
@@ -97,7 +97,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartWithReporter(report, Options);
-        supervisor.Tell(new TunDevicesListed([Tun0]));
+        supervisor.Tell(new DevicesListed(null, [Tun0]));
         report.ExpectMsg<Started>();
 
         Sys.ActorSelection($"{supervisor.Path}/reporter-*").Tell("fail");

@@ -52,7 +52,7 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(Options, _aggregator, registrations));
-        supervisor.Tell(new TunDevicesListed(devices));
+        supervisor.Tell(new DevicesListed(null, devices));
         return supervisor;
     }
 
@@ -232,8 +232,8 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
         var reborn = Tun0 with { IfIndex = 11 };
         _kernel.Remove(Tun0.IfIndex);
         _kernel.Set(reborn.IfIndex, txDropped: 30);
-        supervisor.Tell(new TunDeviceRemoved(Tun0));
-        supervisor.Tell(new TunDeviceAppeared(reborn));
+        supervisor.Tell(new DeviceGone(Tun0));
+        supervisor.Tell(new DeviceAppeared(reborn));
         AwaitTotal(530);
 
         _kernel.Set(reborn.IfIndex, txDropped: 35);

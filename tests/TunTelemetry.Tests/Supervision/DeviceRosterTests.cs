@@ -12,16 +12,17 @@ public sealed class DeviceRosterTests
     private static readonly TunDevice Tun2 = new(9, "tun2", TunDeviceKind.Tun);
     private static readonly DeviceNamespace Vpn = new(4026532801, "vpn");
     private static readonly TunDevice VpnTun0 = Tun0 with { Namespace = Vpn };
+    private static readonly object Own = new(); // the agent's own namespace's discovery
 
     [Fact]
     public void A_listing_starts_new_devices_at_once_without_spread_and_retires_those_no_longer_listed()
     {
         var roster = new DeviceRoster();
-        RosterChange first = roster.Listed([Tun0, Tun1], TimeSpan.Zero);
+        RosterChange first = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.Zero);
         Assert.Equal([Tun0, Tun1], first.Started.Select(e => e.Device).OrderBy(d => d.IfIndex));
         Assert.Empty(first.Scheduled);
 
-        RosterChange second = roster.Listed([Tun1, Tun2], TimeSpan.Zero);
+        RosterChange second = roster.Listed(null, [Tun1, Tun2], Own, TimeSpan.Zero);
         (WatchedDevice retired, string why) = Assert.Single(second.Retired);
         Assert.Equal((Tun0, "no longer listed"), (retired.Device, why));
         Assert.True(retired.Retiring);
@@ -33,7 +34,7 @@ public sealed class DeviceRosterTests
     public void Devices_listed_together_are_spread_over_the_interval_in_equal_shares_the_first_at_once()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed([Tun0, Tun1, Tun2], TimeSpan.FromSeconds(15));
+        RosterChange change = roster.Listed(null, [Tun0, Tun1, Tun2], Own, TimeSpan.FromSeconds(15));
 
         Assert.Single(change.Started);
         Assert.Equal([5, 10], change.Scheduled.Select(s => s.Delay.TotalSeconds).Order());
@@ -51,11 +52,11 @@ public sealed class DeviceRosterTests
     public void A_device_no_longer_listed_before_its_spread_start_is_unscheduled_and_never_started()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed([Tun0, Tun1], TimeSpan.FromSeconds(10));
+        RosterChange change = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
         TunDevice pending = Assert.Single(change.Scheduled).Device;
         TunDevice started = Assert.Single(change.Started).Device;
 
-        RosterChange relisted = roster.Listed([started], TimeSpan.FromSeconds(10));
+        RosterChange relisted = roster.Listed(null, [started], Own, TimeSpan.FromSeconds(10));
         Assert.Equal([pending], relisted.Unscheduled);
         Assert.True(roster.StartDue(pending).IsEmpty);
     }
@@ -77,7 +78,7 @@ public sealed class DeviceRosterTests
     public void Removed_and_vanished_retire_only_the_device_they_name()
     {
         var roster = new DeviceRoster();
-        roster.Listed([Tun0, Tun1], TimeSpan.Zero);
+        roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.Zero);
 
         Assert.True(roster.Vanished(Tun0 with { Name = "other" }).IsEmpty); // the ifindex has another name now
         Assert.Equal("gone (ENODEV)", roster.Vanished(Tun0).Retired.Single().Why);
@@ -89,7 +90,7 @@ public sealed class DeviceRosterTests
     public void A_device_found_again_starts_at_once_even_when_its_spread_start_was_still_to_come()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed([Tun0, Tun1], TimeSpan.FromSeconds(10));
+        RosterChange change = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
         TunDevice pending = Assert.Single(change.Scheduled).Device;
 
         RosterChange found = roster.FoundAgain(pending);
@@ -103,18 +104,18 @@ public sealed class DeviceRosterTests
     {
         var roster = new DeviceRoster();
         var discovery = new object();
-        roster.Listed([Tun0], TimeSpan.Zero);
+        roster.Listed(null, [Tun0], Own, TimeSpan.Zero);
 
-        RosterChange listed = roster.NamespaceListed(Vpn, [VpnTun0], ended: false, discovery);
+        RosterChange listed = roster.Listed(Vpn, [VpnTun0], discovery, TimeSpan.Zero);
         Assert.Equal(new NamespaceListing(Vpn.Inode, Listed: true), listed.Listing);
         Assert.Equal([VpnTun0], listed.Started.Select(e => e.Device));
         Assert.Equal([Tun0, VpnTun0], roster.InOrder(givenUp: false)); // the agent's own first
 
-        Assert.True(roster.Listed([Tun0], TimeSpan.Zero).IsEmpty);
-        Assert.True(roster.NamespaceListed(Vpn, [VpnTun0], ended: false, discovery).IsEmpty);
+        Assert.True(roster.Listed(null, [Tun0], Own, TimeSpan.Zero).IsEmpty);
+        Assert.True(roster.Listed(Vpn, [VpnTun0], discovery, TimeSpan.Zero).IsEmpty);
         Assert.Same(discovery, roster.ListerOf(Vpn.Inode));
 
-        RosterChange left = roster.NamespaceListed(Vpn, [], ended: false, discovery);
+        RosterChange left = roster.Listed(Vpn, [], discovery, TimeSpan.Zero);
         Assert.Equal($"left network namespace {Vpn.Name}", left.Retired.Single().Why);
         Assert.Null(left.Listing);
         Assert.Equal([Tun0], roster.InOrder(givenUp: false));
@@ -125,15 +126,34 @@ public sealed class DeviceRosterTests
     {
         var roster = new DeviceRoster();
         object old = new(), successor = new();
-        roster.NamespaceListed(Vpn, [VpnTun0], ended: false, old);
-        roster.NamespaceListed(Vpn, [VpnTun0], ended: false, successor); // the inode came back with a new discovery
+        roster.Listed(Vpn, [VpnTun0], old, TimeSpan.Zero);
+        roster.Listed(Vpn, [VpnTun0], successor, TimeSpan.Zero); // the inode came back with a new discovery
 
-        Assert.True(roster.NamespaceListed(Vpn, [], ended: true, old).IsEmpty);
+        Assert.True(roster.NamespaceGone(Vpn, old).IsEmpty);
         Assert.Equal(1, roster.Count);
 
-        RosterChange ended = roster.NamespaceListed(Vpn, [], ended: true, successor);
+        RosterChange ended = roster.NamespaceGone(Vpn, successor);
         Assert.Equal(new NamespaceListing(Vpn.Inode, Listed: false), ended.Listing);
         Assert.Equal($"network namespace {Vpn.Name} is gone", ended.Retired.Single().Why);
         Assert.Null(roster.ListerOf(Vpn.Inode));
+    }
+
+    [Fact]
+    public void Another_namespaces_listing_spreads_its_new_devices_like_the_agents_own_and_its_end_cancels_their_starts()
+    {
+        var roster = new DeviceRoster();
+        var discovery = new object();
+        TunDevice vpnTun1 = Tun1 with { Namespace = Vpn };
+
+        RosterChange listed = roster.Listed(Vpn, [VpnTun0, vpnTun1], discovery, TimeSpan.FromSeconds(10));
+        Assert.Single(listed.Started);
+        TunDevice waiting = Assert.Single(listed.Scheduled).Device;
+        Assert.Equal(TimeSpan.FromSeconds(5), listed.Scheduled[0].Delay);
+
+        RosterChange ended = roster.NamespaceGone(Vpn, discovery);
+        Assert.Equal([waiting], ended.Unscheduled);
+        Assert.Single(ended.Retired);
+        Assert.Equal(0, roster.Count + roster.PendingCount);
+        Assert.True(roster.StartDue(waiting).IsEmpty); // its timer, if it still fires, starts nothing
     }
 }

@@ -39,7 +39,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, _aggregator, registrations, resolveByName: resolveByName)
             .WithDispatcher(options.NetlinkDispatcher));
-        supervisor.Tell(new TunDevicesListed(devices));
+        supervisor.Tell(new DevicesListed(null, devices));
         return supervisor;
     }
 
@@ -156,11 +156,11 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         Expect<PolledReading>(m => m.Device == Tun0);
 
         _kernel.Remove(Tun0.IfIndex);
-        supervisor.Tell(new TunDeviceRemoved(Tun0));
+        supervisor.Tell(new DeviceGone(Tun0));
         Expect<DeviceRetired>(m => m.Device == Tun0);
 
         _kernel.Set(reborn.IfIndex, txDropped: 4);
-        supervisor.Tell(new TunDeviceAppeared(reborn));
+        supervisor.Tell(new DeviceAppeared(reborn));
         Expect<PolledReading>(m => m.Device == reborn && m.Stats.TxDropped == 4);
 
         supervisor.Tell(GetWatchedDevices.Instance);
@@ -277,7 +277,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         _kernel.FailNextRead(FakeKernel.Timeout());
         Scheduler.Advance(TimeSpan.FromSeconds(15));
         this.AwaitRestartCount(supervisor, 1);
-        supervisor.Tell(new TunDeviceRemoved(Tun0));
+        supervisor.Tell(new DeviceGone(Tun0));
         Expect<DeviceRetired>(m => m.Device == Tun0);
 
         Scheduler.Advance(TimeSpan.FromMinutes(1));
@@ -371,7 +371,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         // A re-list after tun0 was re-created: tun0 is retired, the new tun0 waits for its spread start (half an
         // interval), and then tun0's old poller reports the device gone, which looks the name up and finds it.
         _kernel.Remove(Tun0.IfIndex);
-        supervisor.Tell(new TunDevicesListed([other, reborn]));
+        supervisor.Tell(new DevicesListed(null, [other, reborn]));
         Expect<PolledReading>(m => m.Device == other);
         supervisor.Tell(new DeviceVanished(Tun0));
         Expect<PolledReading>(m => m.Device == reborn);
@@ -391,7 +391,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
         Expect<PolledReading>(m => m.Device == Tun0);
 
-        supervisor.Tell(new TunDevicesListed([tun1]));
+        supervisor.Tell(new DevicesListed(null, [tun1]));
         Expect<DeviceRetired>(m => m.Device == Tun0);
         Expect<PolledReading>(m => m.Device == tun1);
         AwaitAssert(() => Assert.Equal(1, _kernel.OpenReaders));

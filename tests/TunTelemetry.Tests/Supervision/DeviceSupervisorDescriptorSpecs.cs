@@ -85,14 +85,14 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
 
         // A watched device goes: its poller closes its reader, and the device that waited longest takes it at once,
         // before its backoff ends.
-        supervisor.Tell(new TunDeviceRemoved(watched[0]));
+        supervisor.Tell(new DeviceGone(watched[0]));
         TunDevice second = Expect<PolledReading>(m => waiting.Contains(m.Device)).Device;
         AwaitWatchedAgain(supervisor);
         Scheduler.Advance(TimeSpan.FromSeconds(60));
         string fewer = ExpectLog<Info>("Still out of file descriptors:");
         Assert.Contains("1 devices not watched now (was 2), 3 watched", fewer, StringComparison.Ordinal);
 
-        supervisor.Tell(new TunDeviceRemoved(watched[1]));
+        supervisor.Tell(new DeviceGone(watched[1]));
         TunDevice last = waiting.Single(d => d != second);
         Expect<PolledReading>(m => m.Device == last);
         AwaitWatchedAgain(supervisor);
@@ -157,7 +157,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
     private IActorRef StartSupervisor(TunTelemetryOptions options, PerDeviceActorRegistration registration, TunDevice[] devices)
     {
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, Aggregator, [registration]).WithDispatcher(options.NetlinkDispatcher));
-        supervisor.Tell(new TunDevicesListed(devices));
+        supervisor.Tell(new DevicesListed(null, devices));
         return supervisor;
     }
 
