@@ -68,7 +68,7 @@ public static class PipelineBenchmark
         IActorRef aggregator = system.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false, extensionInstruments: builder.Instruments))
             .WithDispatcher(options.NetlinkDispatcher));
         IActorRef supervisor = system.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
-        supervisor.Tell(new DevicesListed(null, devices));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, devices));
 
         Thread.Sleep(TimeSpan.FromSeconds(Math.Min(5, seconds / 3.0))); // warm-up
         phases.Reset();

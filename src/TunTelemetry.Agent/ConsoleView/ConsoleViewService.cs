@@ -146,7 +146,7 @@ internal sealed class ConsoleViewService(
         }
 
         // By (namespace, ifindex): with --all-namespaces ifindexes repeat across namespaces.
-        Dictionary<(ulong? Netns, int IfIndex), IReadOnlyList<TunReader>> readersByDevice = readers.ByIdentity();
+        Dictionary<DeviceId, IReadOnlyList<TunReader>> readersByDevice = readers.ByIdentity();
 
         text.AppendLine();
         foreach (DeviceReading device in readings.Devices)
@@ -164,7 +164,7 @@ internal sealed class ConsoleViewService(
 
             if (readers.Scanned)
             {
-                IReadOnlyList<TunReader>? deviceReaders = readersByDevice.GetValueOrDefault((device.Namespace?.Inode, device.IfIndex));
+                IReadOnlyList<TunReader>? deviceReaders = readersByDevice.GetValueOrDefault(new DeviceId(device.Home.Inode, device.IfIndex));
                 text.Append("  ").Append(deviceReaders is null ? "-" : Snapshot.SnapshotTable.Readers(deviceReaders));
                 text.Append(Flag(deviceReaders, hasBefore && (device.Last.TxDropped > before.TxDropped || device.Last.RxDropped > before.RxDropped)));
             }

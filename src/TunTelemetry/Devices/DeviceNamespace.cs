@@ -26,6 +26,20 @@ public sealed record DeviceNamespace(ulong Inode, string Name)
     /// </summary>
     internal int Nsid { get; init; } = Netlink.NetnsId.NotAssigned;
 
+    /// <summary>The agent's own namespace (the one its netlink sockets were made in), as <see cref="TunDevice.Home"/> names it.</summary>
+    internal bool IsAgents { get; private init; }
+
+    /// <summary>
+    /// The agent's own namespace as its devices carry it: the inode of <c>/proc/self/ns/net</c> (0 if that cannot be
+    /// read), flagged <see cref="IsAgents"/>, unnamed. Its name takes a /proc scan, so the series' attributes take it
+    /// from <see cref="Own"/>, once, and only with <c>--all-namespaces</c>.
+    /// </summary>
+    internal static DeviceNamespace Agents { get; } = new(
+        NetworkNamespaceId.TryOf("/proc/self/ns/net", out NetworkNamespaceId own, out _) ? own.Inode : 0, "")
+    {
+        IsAgents = true,
+    };
+
     /// <summary>
     /// The agent's own namespace (the one its netlink sockets were made in), named by the rule every namespace is
     /// named by: on a host that is <c>pid:1</c>, in a container its container id. One /proc scan, at start.

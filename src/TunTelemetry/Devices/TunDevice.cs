@@ -29,10 +29,21 @@ public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
     /// own namespace's attributes). A device with a namespace cannot be read through the agent's <c>/sys/class/net</c>
     /// or its own netlink sockets by ifindex.
     /// </summary>
-    public DeviceNamespace? Namespace { get; internal init; }
+    public DeviceNamespace? Namespace
+    {
+        get => Home.IsAgents ? null : Home;
+        internal init => Home = value ?? DeviceNamespace.Agents;
+    }
 
-    /// <summary>The device's namespace inode, null for the agent's own: with the ifindex, what tells devices apart.</summary>
-    internal (ulong? Netns, int IfIndex) Identity => (Namespace?.Inode, IfIndex);
+    /// <summary>
+    /// The device's namespace, never null: the agent's own is <see cref="DeviceNamespace.Agents"/>, flagged
+    /// <see cref="DeviceNamespace.IsAgents"/>. What the code asks; <see cref="Namespace"/> keeps the null that the 1.0
+    /// API gives extensions for the agent's own.
+    /// </summary>
+    internal DeviceNamespace Home { get; private init; } = DeviceNamespace.Agents;
+
+    /// <summary>(namespace inode, ifindex): what tells devices apart.</summary>
+    internal DeviceId Identity => new(Home.Inode, IfIndex);
 
     internal string KindName => Kind == TunDeviceKind.Tap ? LinkKinds.Tap : LinkKinds.Tun;
 
@@ -43,7 +54,7 @@ public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
         _ => null,
     };
 
-    public override string ToString() => Namespace is null
+    public override string ToString() => Home.IsAgents
         ? $"{Name} (ifindex {IfIndex}, {KindName})"
-        : $"{Name} (ifindex {IfIndex}, {KindName}, netns {Namespace.Name})";
+        : $"{Name} (ifindex {IfIndex}, {KindName}, netns {Home.Name})";
 }

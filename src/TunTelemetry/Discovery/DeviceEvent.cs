@@ -9,11 +9,11 @@ namespace TunTelemetry.Discovery;
 internal abstract record DeviceEvent;
 
 /// <summary>
-/// The complete set of a namespace's selected devices (<paramref name="Namespace"/> null: the agent's own): at start,
+/// The complete set of a namespace's selected devices (the agent's own namespace too: <see cref="DeviceNamespace.Agents"/>): at start,
 /// after notifications were lost or their socket failed, and at each re-listing. Anything the supervisor watches there
 /// that is not in it is gone: deleted, moved away, or renamed (then listed under its new name).
 /// </summary>
-internal sealed record DevicesListed(DeviceNamespace? Namespace, IReadOnlyList<TunDevice> Devices) : DeviceEvent;
+internal sealed record DevicesListed(DeviceNamespace Namespace, IReadOnlyList<TunDevice> Devices) : DeviceEvent;
 
 /// <summary>A device appeared, was renamed into the selection, or changed its name (same ifindex, a new device for the series).</summary>
 internal sealed record DeviceAppeared(TunDevice Device) : DeviceEvent;

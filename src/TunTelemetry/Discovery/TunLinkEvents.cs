@@ -138,7 +138,7 @@ internal sealed class TunLinkEvents
             known[device.IfIndex] = device;
         }
 
-        Write(events, new DevicesListed(null, devices), stop);
+        Write(events, new DevicesListed(DeviceNamespace.Agents, devices), stop);
     }
 
     private void Apply(LinkChange change, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)

@@ -105,8 +105,8 @@ public sealed class TunTelemetryBuilder
     /// id in ours (RTM_GETLINK with <c>IFLA_TARGET_NETNSID</c>).
     /// </summary>
     private static LinkStatsReaderFactory ReaderFor(PerDeviceActorContext context) =>
-        context.Device.Namespace is { } ns
-            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
+        !context.Device.Home.IsAgents
+            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, context.Device.Home.Nsid, context.Device.Name)
             : () => NetlinkRouteSocket.Open(context.Options.RequestSocket);
 
     internal Func<TunLinkEvents>? LinkEventsFactory() =>

@@ -17,7 +17,7 @@ internal sealed record LinkStateObservation(uint Mtu, uint TxQueueLength, LinkOp
 /// </summary>
 internal sealed class LinkStateGauges
 {
-    private readonly ConcurrentDictionary<(ulong? Netns, int IfIndex), LinkStateEntry> _linkStates = new();
+    private readonly ConcurrentDictionary<DeviceId, LinkStateEntry> _linkStates = new();
 
     public void Set(TunDevice device, LinkStateObservation state, KeyValuePair<string, object?>[] deviceTags)
     {
@@ -53,7 +53,7 @@ internal sealed class LinkStateGauges
     // Enumerates the dictionary itself: its Values property would copy every entry into a new list per callback.
     private IEnumerable<Measurement<long>> Observe(Func<LinkStateObservation, long> value)
     {
-        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
+        foreach (KeyValuePair<DeviceId, LinkStateEntry> pair in _linkStates)
         {
             LinkStateEntry entry = pair.Value;
             yield return SharedTagsMeasurement.Create(value(entry.State), entry.Tags);
@@ -62,7 +62,7 @@ internal sealed class LinkStateGauges
 
     private IEnumerable<Measurement<long>> ObserveQueues()
     {
-        foreach (KeyValuePair<(ulong?, int), LinkStateEntry> pair in _linkStates)
+        foreach (KeyValuePair<DeviceId, LinkStateEntry> pair in _linkStates)
         {
             LinkStateEntry entry = pair.Value;
             if (entry.State.Queues is { } queues)

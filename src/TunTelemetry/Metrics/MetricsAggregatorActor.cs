@@ -45,11 +45,11 @@ internal sealed record DeviceReadings(IReadOnlyList<DeviceReading> Devices);
 
 internal sealed record DeviceReading(int IfIndex, string Name, LinkStats64 Last)
 {
-    /// <summary>The device's namespace when it is not the agent's own (ifindexes and names repeat across namespaces).</summary>
-    internal DeviceNamespace? Namespace { get; init; }
+    /// <summary>The device's namespace, the agent's own included (ifindexes and names repeat across namespaces).</summary>
+    internal DeviceNamespace Home { get; init; } = DeviceNamespace.Agents;
 
     /// <summary>How a view shows the device: its name, and <c>@</c> its namespace's name when it is another one.</summary>
-    internal string DisplayName => Namespace is null ? Name : $"{Name}@{Namespace.Name}";
+    internal string DisplayName => Home.IsAgents ? Name : $"{Name}@{Home.Name}";
 }
 
 /// <summary>A link-state reading for the gauges.</summary>
@@ -72,8 +72,8 @@ internal sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
 {
     private readonly TunDeviceMetrics _metrics;
     private readonly TimeSpan _retainDeleted;
-    private readonly Dictionary<(ulong? Netns, int IfIndex), Baseline> _baselines = [];
-    private readonly Dictionary<(ulong? Netns, int IfIndex), Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
+    private readonly Dictionary<DeviceId, Baseline> _baselines = [];
+    private readonly Dictionary<DeviceId, Dictionary<(string Instrument, string Key), long>> _extensionBaselines = [];
     private readonly HashSet<string> _rejectedReported = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private long _renewalsSeen;
@@ -107,8 +107,8 @@ internal sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         Receive<LinkStateObserved>(m => _metrics.LinkStates.Set(m.Device, m.State, _metrics.DeviceTags(m.Device)));
         Receive<ReadersObserved>(_metrics.SetReaders);
         Receive<GetDeviceReadings>(_ => Sender.Tell(new DeviceReadings(
-            _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Namespace = b.Value.Namespace })
-                .OrderBy(r => r.Namespace?.Inode).ThenBy(r => r.IfIndex).ToArray())));
+            _baselines.Select(b => new DeviceReading(b.Key.IfIndex, b.Value.Name, b.Value.Last) { Home = b.Value.Home })
+                .OrderBy(r => !r.Home.IsAgents).ThenBy(r => r.Home.Inode).ThenBy(r => r.IfIndex).ToArray())));
     }
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -136,7 +136,7 @@ internal sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
         if (!_baselines.TryGetValue(device.Identity, out Baseline? baseline) || baseline.Name != device.Name)
         {
             // The device's first reading: its whole kernel value is growth of its name's series.
-            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats) { Namespace = device.Namespace };
+            baseline = new Baseline(device.Name, _metrics.SeriesFor(device), stats) { Home = device.Home };
             _baselines[device.Identity] = baseline;
             baseline.Series.Add(stats);
             NoteRenewal();
@@ -238,7 +238,7 @@ internal sealed class MetricsAggregatorActor : ReceiveActor, IWithTimers
     {
         public string Name { get; } = name;
 
-        public DeviceNamespace? Namespace { get; init; }
+        public DeviceNamespace Home { get; init; } = DeviceNamespace.Agents;
 
         public DeviceSeries Series { get; } = series;
 

@@ -74,7 +74,7 @@ internal sealed class ReaderGauges
                     ],
                     reader.IsStopped,
                     observed.Cpu.GetValueOrDefault(reader.Pid),
-                    new ReaderIdentity(device.Device.Namespace?.Inode, device.Device.Name, reader.Pid, reader.Name)));
+                    new ReaderIdentity(device.Device.Home.Inode, device.Device.Name, reader.Pid, reader.Name)));
             }
         }
 
@@ -130,5 +130,5 @@ internal sealed class ReaderGauges
 
     private sealed record ReaderPoint(KeyValuePair<string, object?>[] Tags, bool Stopped, ReaderCpu? Cpu, ReaderIdentity Identity);
 
-    private readonly record struct ReaderIdentity(ulong? Netns, string Device, int Pid, string Executable);
+    private readonly record struct ReaderIdentity(ulong Netns, string Device, int Pid, string Executable);
 }

@@ -189,7 +189,7 @@ internal sealed class TunDeviceMetrics : IDisposable
     }
 
     /// <summary>Drops a name's series (they leave the next export) unless a device of that name came back since.</summary>
-    internal bool DropSeries(string name, long generation) => DropSeries(new SeriesKey(null, name), generation);
+    internal bool DropSeries(string name, long generation) => DropSeries(SeriesKey.Own(name), generation);
 
     /// <summary>Drops the series of a name in a namespace, unless a device of that name came back there since.</summary>
     internal bool DropSeries(SeriesKey key, long generation)
@@ -237,7 +237,7 @@ internal sealed class TunDeviceMetrics : IDisposable
     }
 
     /// <summary>Whether a watched device has that name (its series are not waiting out a grace period).</summary>
-    internal bool IsLive(string name) => IsLive(new SeriesKey(null, name));
+    internal bool IsLive(string name) => IsLive(SeriesKey.Own(name));
 
     /// <summary>Whether a watched device has the name of <paramref name="device"/> in its namespace.</summary>
     internal bool IsLive(TunDevice device) => IsLive(SeriesKey.Of(device));
@@ -266,7 +266,7 @@ internal sealed class TunDeviceMetrics : IDisposable
     internal KeyValuePair<string, object?>[] DeviceTags(TunDevice device)
     {
         var name = new KeyValuePair<string, object?>(MetricNames.InterfaceName, device.Name);
-        return SeriesAttributes.InSdkOrder((device.Namespace ?? OwnNamespace) is { } ns
+        return SeriesAttributes.InSdkOrder((device.Home.IsAgents ? OwnNamespace : device.Home) is { } ns
             ? [name, new(MetricNames.NetnsInode, (long)ns.Inode), new(MetricNames.NetnsName, ns.Name)]
             : [name]);
     }

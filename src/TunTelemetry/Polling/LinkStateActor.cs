@@ -36,8 +36,8 @@ internal sealed class LinkStateActor : UntypedActor
     /// <param name="openSocket">The socket of a device of the agent's namespace (tests); a device of another is read by its namespace's id.</param>
     public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
     {
-        Func<ILinkLookup> open = context.Device.Namespace is { } ns
-            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
+        Func<ILinkLookup> open = !context.Device.Home.IsAgents
+            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, context.Device.Home.Nsid, context.Device.Name)
             : openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
         // A producer, not Props.Create(() => new ...): Akka's activator finds public constructors only, and this one
         // takes an internal type.

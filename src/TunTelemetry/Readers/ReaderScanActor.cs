@@ -31,11 +31,11 @@ internal sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders
     /// The readers of the watched device <paramref name="ifIndex"/> of the agent's own namespace; null when it is not
     /// watched or not scanned. A walk: to look up every device, use <see cref="ByIfIndex"/>.
     /// </summary>
-    public IReadOnlyList<TunReader>? For(int ifIndex) => Devices.FirstOrDefault(d => d.Device.Namespace is null && d.Device.IfIndex == ifIndex)?.Readers;
+    public IReadOnlyList<TunReader>? For(int ifIndex) => Devices.FirstOrDefault(d => d.Device.Home.IsAgents && d.Device.IfIndex == ifIndex)?.Readers;
 
     /// <summary>The readers of every watched device of the agent's own namespace, by ifindex (ifindexes repeat across namespaces).</summary>
     public Dictionary<int, IReadOnlyList<TunReader>> ByIfIndex() =>
-        Devices.Where(d => d.Device.Namespace is null).ToDictionary(d => d.Device.IfIndex, d => d.Readers);
+        Devices.Where(d => d.Device.Home.IsAgents).ToDictionary(d => d.Device.IfIndex, d => d.Readers);
 
     /// <summary>
     /// The CPU of each reader of a watched device, by pid, read with the scan (<see cref="ReaderCpu"/>); a reader whose
@@ -43,8 +43,8 @@ internal sealed record ReadersObserved(bool Scanned, IReadOnlyList<DeviceReaders
     /// </summary>
     internal IReadOnlyDictionary<int, ReaderCpu> Cpu { get; init; } = new Dictionary<int, ReaderCpu>();
 
-    /// <summary>Every watched device's readers by (namespace inode, null for the agent's own; ifindex).</summary>
-    internal Dictionary<(ulong? Netns, int IfIndex), IReadOnlyList<TunReader>> ByIdentity() =>
+    /// <summary>Every watched device's readers by (namespace inode, ifindex).</summary>
+    internal Dictionary<DeviceId, IReadOnlyList<TunReader>> ByIdentity() =>
         Devices.ToDictionary(d => d.Device.Identity, d => d.Readers);
 }
 
@@ -87,7 +87,7 @@ internal sealed class ReaderScanActor : ReceiveActor, IWithTimers
     private readonly Func<bool, TunReaderTable> _scan;
     private readonly Func<int, ReaderCpu?> _sampleCpu;
     private readonly ulong? _ownNetns;
-    private readonly Dictionary<(ulong? Netns, int IfIndex), TunDevice> _watched = [];
+    private readonly Dictionary<DeviceId, TunDevice> _watched = [];
     private readonly HashSet<ulong> _listedNamespaces = [];
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private TunReaderTable? _table;
@@ -240,8 +240,8 @@ internal sealed class ReaderScanActor : ReceiveActor, IWithTimers
     {
         ulong own = _ownNetns!.Value;
         return _watched.Values
-            .Select(d => (Netns: d.Namespace?.Inode ?? own, Device: d))
-            .OrderBy(w => w.Device.Namespace is not null).ThenBy(w => w.Netns).ThenBy(w => w.Device.IfIndex)
+            .Select(d => (Netns: d.Home.IsAgents ? own : d.Home.Inode, Device: d))
+            .OrderBy(w => !w.Device.Home.IsAgents).ThenBy(w => w.Netns).ThenBy(w => w.Device.IfIndex)
             .ToList();
     }
 

@@ -18,8 +18,8 @@ namespace TunTelemetry.Supervision;
 /// </remarks>
 internal sealed class DeviceRoster
 {
-    private readonly Dictionary<(ulong? Netns, int IfIndex), WatchedDevice> _watched = [];
-    private readonly Dictionary<(ulong? Netns, int IfIndex), TunDevice> _pending = [];
+    private readonly Dictionary<DeviceId, WatchedDevice> _watched = [];
+    private readonly Dictionary<DeviceId, TunDevice> _pending = [];
     private readonly Dictionary<ulong, object> _listers = [];
 
     /// <summary>The watched devices (not those retiring).</summary>
@@ -35,7 +35,7 @@ internal sealed class DeviceRoster
     /// <summary>The devices watched or to be started (<paramref name="givenUp"/>: those given up), the agent's own namespace's first, then by namespace and ifindex.</summary>
     public TunDevice[] InOrder(bool givenUp) =>
         _watched.Values.Where(e => e.GivenUp == givenUp).Select(e => e.Device).Concat(givenUp ? [] : _pending.Values)
-            .OrderBy(d => d.Namespace is not null).ThenBy(d => d.Namespace?.Inode).ThenBy(d => d.IfIndex).ToArray();
+            .OrderBy(d => !d.Home.IsAgents).ThenBy(d => d.Home.Inode).ThenBy(d => d.IfIndex).ToArray();
 
     /// <summary>Each watched device's actors with their failures in a row.</summary>
     public (TunDevice Device, string Kind, int Restarts)[] Restarts() =>
@@ -49,23 +49,23 @@ internal sealed class DeviceRoster
     public object? ListerOf(ulong netns) => _listers.GetValueOrDefault(netns);
 
     /// <summary>
-    /// A namespace's discovery (<paramref name="lister"/>) listed all its devices (<paramref name="ns"/> null: the
-    /// agent's own): those watched or waiting there but not listed (or listed under another name) go; new ones start in
+    /// A namespace's discovery (<paramref name="lister"/>) listed all its devices (the agent's own
+    /// namespace's too): those watched or waiting there but not listed (or listed under another name) go; new ones start in
     /// the kernel's lookup order, device i of n <paramref name="spreadOver"/> × i/n later (zero: all at once), so each
     /// burst of polls walks the kernel's device hash chains hot. The first listing of another namespace, or one from a
     /// new discovery of it, makes that discovery the namespace's current one.
     /// </summary>
-    public RosterChange Listed(DeviceNamespace? ns, IReadOnlyList<TunDevice> devices, object lister, TimeSpan spreadOver)
+    public RosterChange Listed(DeviceNamespace ns, IReadOnlyList<TunDevice> devices, object lister, TimeSpan spreadOver)
     {
         var change = new RosterChange();
-        if (ns is not null && !(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
+        if (!ns.IsAgents && !(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
         {
             _listers[ns.Inode] = lister;
             change.Listing = new NamespaceListing(ns.Inode, Listed: true);
         }
 
-        var present = devices.Where(d => d.Namespace?.Inode == ns?.Inode).ToDictionary(d => d.IfIndex);
-        string why = ns is null ? "no longer listed" : $"left network namespace {ns.Name}";
+        var present = devices.Where(d => d.Identity.Netns == ns.Inode).ToDictionary(d => d.IfIndex);
+        string why = ns.IsAgents ? "no longer listed" : $"left network namespace {ns.Name}";
         RetireAll(ns, d => !present.TryGetValue(d.IfIndex, out TunDevice? now) || now != d, why, change);
 
         TunDevice[] fresh = KernelLookupOrder.Sort(present.Values.Where(d => !_watched.ContainsKey(d.Identity) && !_pending.ContainsKey(d.Identity)));
@@ -105,14 +105,14 @@ internal sealed class DeviceRoster
     }
 
     /// <summary>Retires the watched devices and unschedules the waiting ones of a namespace that <paramref name="go"/> says go.</summary>
-    private void RetireAll(DeviceNamespace? ns, Func<TunDevice, bool> go, string why, RosterChange change)
+    private void RetireAll(DeviceNamespace ns, Func<TunDevice, bool> go, string why, RosterChange change)
     {
-        foreach (WatchedDevice entry in _watched.Values.Where(e => e.Device.Namespace?.Inode == ns?.Inode && go(e.Device)).ToArray())
+        foreach (WatchedDevice entry in _watched.Values.Where(e => e.Device.Identity.Netns == ns.Inode && go(e.Device)).ToArray())
         {
             Retire(entry, why, change);
         }
 
-        foreach (TunDevice pending in _pending.Values.Where(d => d.Namespace?.Inode == ns?.Inode && go(d)).ToArray())
+        foreach (TunDevice pending in _pending.Values.Where(d => d.Identity.Netns == ns.Inode && go(d)).ToArray())
         {
             Unschedule(pending, change);
         }

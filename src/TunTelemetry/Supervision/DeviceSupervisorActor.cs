@@ -126,8 +126,9 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         Apply(_roster.Vanished(vanished.Device));
         // Its namespace's discovery looks again now: a re-creation, or a device there after all, is watched at once.
-        IActorRef? discovery = vanished.Device.Namespace is { } ns ? _roster.ListerOf(ns.Inode) as IActorRef : _ownDiscovery;
-        discovery?.Tell(vanished.Device.Namespace is null ? new LookAgain(vanished.Device) : RereadNamespace.Instance);
+        TunDevice device = vanished.Device;
+        IActorRef? discovery = device.Home.IsAgents ? _ownDiscovery : _roster.ListerOf(device.Home.Inode) as IActorRef;
+        discovery?.Tell(device.Home.IsAgents ? new LookAgain(device) : RereadNamespace.Instance);
     }
 
     private void Start(WatchedDevice entry)

@@ -66,7 +66,7 @@ internal sealed class PerDeviceChild(WatchedDevice entry, string kind, Props pro
     /// The name of its incarnation number <paramref name="generation"/> (a counter: a device can come back while its
     /// old actors are still stopping), with the namespace inode for a device of another namespace.
     /// </summary>
-    public string ActorName(long generation) => Entry.Device.Namespace is { } ns
-        ? $"{Kind}-netns{ns.Inode}-{Entry.Device.IfIndex}-{generation}"
-        : $"{Kind}-{Entry.Device.IfIndex}-{generation}";
+    public string ActorName(long generation) => Entry.Device.Home.IsAgents
+        ? $"{Kind}-{Entry.Device.IfIndex}-{generation}"
+        : $"{Kind}-netns{Entry.Device.Home.Inode}-{Entry.Device.IfIndex}-{generation}";
 }

@@ -101,7 +101,7 @@ public sealed class EmbeddedLibraryTests
         {
             IActorRef supervisor = await host.Services.GetRequiredService<IRequiredActor<DeviceSupervisorActor>>().GetAsync();
             IActorRef aggregator = await host.Services.GetRequiredService<IRequiredActor<MetricsAggregatorActor>>().GetAsync();
-            supervisor.Tell(new DevicesListed(null, stuck));
+            supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, stuck));
             Assert.True(SpinWait.SpinUntil(() => hanging.Count >= 1, Patience), "no poller started its receive");
 
             // The netlink thread is blocked now. The supervisor still follows devices...

@@ -129,7 +129,7 @@ public sealed class ChurnAndRestartTests : TestKit
         }
 
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
-        supervisor.Tell(new DevicesListed(null, [new TunDevice(tun.IfIndex, tun.Name, TunDeviceKind.Tun)]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [new TunDevice(tun.IfIndex, tun.Name, TunDeviceKind.Tun)]));
 
         for (int round = 0; round < 10; round++)
         {

@@ -105,7 +105,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
-        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0]));
         Assert.Equal(Tun0, report.ExpectMsg<Started>().Device);
 
         supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
@@ -118,7 +118,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         Assert.Equal(["poller", "reporter"], actors.Where(a => a.Device == PodTun0).Select(a => a.Kind).Order());
 
         // The own namespace's listing does not touch the others' devices (same ifindex), nor theirs the own device.
-        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0]));
         supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         WatchedDevices watched = await supervisor.Ask<WatchedDevices>(GetWatchedDevices.Instance, TimeSpan.FromSeconds(30));
         Assert.Equal([Tun0, VpnTun0, PodTun0], watched.Devices); // the own namespace's first, then by namespace
@@ -133,7 +133,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, CreateTestProbe());
-        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0]));
         supervisor.Tell(new DevicesListed(Vpn, [VpnTun0]));
         Assert.Equal([Tun0, VpnTun0], new[] { report.ExpectMsg<Started>().Device, report.ExpectMsg<Started>().Device }.OrderBy(d => d.Namespace?.Inode));
 
@@ -164,7 +164,7 @@ public sealed class ForeignDeviceExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         TestProbe aggregator = CreateTestProbe();
         IActorRef supervisor = StartSupervisor(report, aggregator);
-        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0]));
         supervisor.Tell(new DevicesListed(Vpn, [VpnTun0, VpnTun1]));
         Assert.Equal([Tun0, VpnTun0, VpnTun1], Enumerable.Range(0, 3).Select(_ => report.ExpectMsg<Started>().Device).OrderBy(d => d.Namespace?.Inode).ThenBy(d => d.IfIndex));
 

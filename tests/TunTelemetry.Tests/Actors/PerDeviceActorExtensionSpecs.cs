@@ -75,7 +75,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartWithReporter(report, Options);
 
-        supervisor.Tell(new DevicesListed(null, [Tun0, Tap1]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0, Tap1]));
         var reporters = new Dictionary<TunDevice, IActorRef>();
         for (int i = 0; i < 2; i++)
         {
@@ -97,7 +97,7 @@ public sealed class PerDeviceActorExtensionSpecs : TestKit
         _kernel.Set(Tun0.IfIndex, txDropped: 0);
         TestProbe report = CreateTestProbe();
         IActorRef supervisor = StartWithReporter(report, Options);
-        supervisor.Tell(new DevicesListed(null, [Tun0]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [Tun0]));
         report.ExpectMsg<Started>();
 
         Sys.ActorSelection($"{supervisor.Path}/reporter-*").Tell("fail");

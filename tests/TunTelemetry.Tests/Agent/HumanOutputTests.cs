@@ -88,7 +88,7 @@ public sealed class HumanOutputTests
     private static string ConsoleBlock(string device, string netns, string comm)
     {
         var tun = new TunDevice(3, device, TunDeviceKind.Tun) { Namespace = new DeviceNamespace(7, netns) };
-        var readings = new DeviceReadings([new DeviceReading(3, device, Stats) { Namespace = tun.Namespace }]);
+        var readings = new DeviceReadings([new DeviceReading(3, device, Stats) { Home = tun.Home }]);
         var readers = new ReadersObserved(true, [new DeviceReaders(tun, [new TunReader(42, comm, 'T')])]);
         return ConsoleViewService.Render(DateTime.UnixEpoch, readings, readers, exportFailures: 1, $"refused for {device}", []);
     }

@@ -52,7 +52,7 @@ public sealed class ExactCountingSpecs : TestKit, IDisposable
     {
         var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(Options, _aggregator, registrations));
-        supervisor.Tell(new DevicesListed(null, devices));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, devices));
         return supervisor;
     }
 

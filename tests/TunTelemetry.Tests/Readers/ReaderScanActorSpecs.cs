@@ -198,7 +198,7 @@ public sealed class ReaderScanActorSpecs : TestKit
         Assert.Equal(1, _scans);
         ReadersObserved observed = await actor.Ask<ReadersObserved>(GetReaders.Instance, TimeSpan.FromSeconds(30));
         Assert.Equal([new TunReader(100, "wireguard-go", 'S')], observed.For(Wg0.IfIndex)); // ifindex lookups stay in our namespace
-        Assert.Equal([new TunReader(200, "wireguard-go", 'T')], observed.ByIdentity()[(OtherNetns, 2)]);
+        Assert.Equal([new TunReader(200, "wireguard-go", 'T')], observed.ByIdentity()[new DeviceId(OtherNetns, 2)]);
 
         // The device stops being watched: its readers leave at once, without a scan (and its holder, still in the
         // last table, is not handed to our wg0 as a moved holder: its namespace is listed).

@@ -63,7 +63,7 @@ public sealed class SoakSpecs : TestKit
         }
 
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, aggregator, builder.Registrations()));
-        supervisor.Tell(new DevicesListed(null, all));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, all));
         AwaitAssert(() => Assert.Equal(devices, kernel.Reads), TimeSpan.FromSeconds(30));
         var scheduler = (TestScheduler)Sys.Scheduler;
 

@@ -18,11 +18,11 @@ public sealed class DeviceRosterTests
     public void A_listing_starts_new_devices_at_once_without_spread_and_retires_those_no_longer_listed()
     {
         var roster = new DeviceRoster();
-        RosterChange first = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.Zero);
+        RosterChange first = roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1], Own, TimeSpan.Zero);
         Assert.Equal([Tun0, Tun1], first.Started.Select(e => e.Device).OrderBy(d => d.IfIndex));
         Assert.Empty(first.Scheduled);
 
-        RosterChange second = roster.Listed(null, [Tun1, Tun2], Own, TimeSpan.Zero);
+        RosterChange second = roster.Listed(DeviceNamespace.Agents, [Tun1, Tun2], Own, TimeSpan.Zero);
         (WatchedDevice retired, string why) = Assert.Single(second.Retired);
         Assert.Equal((Tun0, "no longer listed"), (retired.Device, why));
         Assert.True(retired.Retiring);
@@ -34,7 +34,7 @@ public sealed class DeviceRosterTests
     public void Devices_listed_together_are_spread_over_the_interval_in_equal_shares_the_first_at_once()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed(null, [Tun0, Tun1, Tun2], Own, TimeSpan.FromSeconds(15));
+        RosterChange change = roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1, Tun2], Own, TimeSpan.FromSeconds(15));
 
         Assert.Single(change.Started);
         Assert.Equal([5, 10], change.Scheduled.Select(s => s.Delay.TotalSeconds).Order());
@@ -52,11 +52,11 @@ public sealed class DeviceRosterTests
     public void A_device_no_longer_listed_before_its_spread_start_is_unscheduled_and_never_started()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
+        RosterChange change = roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
         TunDevice pending = Assert.Single(change.Scheduled).Device;
         TunDevice started = Assert.Single(change.Started).Device;
 
-        RosterChange relisted = roster.Listed(null, [started], Own, TimeSpan.FromSeconds(10));
+        RosterChange relisted = roster.Listed(DeviceNamespace.Agents, [started], Own, TimeSpan.FromSeconds(10));
         Assert.Equal([pending], relisted.Unscheduled);
         Assert.True(roster.StartDue(pending).IsEmpty);
     }
@@ -78,7 +78,7 @@ public sealed class DeviceRosterTests
     public void Removed_and_vanished_retire_only_the_device_they_name()
     {
         var roster = new DeviceRoster();
-        roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.Zero);
+        roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1], Own, TimeSpan.Zero);
 
         Assert.True(roster.Vanished(Tun0 with { Name = "other" }).IsEmpty); // the ifindex has another name now
         Assert.Equal("gone (ENODEV)", roster.Vanished(Tun0).Retired.Single().Why);
@@ -90,7 +90,7 @@ public sealed class DeviceRosterTests
     public void A_device_found_again_starts_at_once_even_when_its_spread_start_was_still_to_come()
     {
         var roster = new DeviceRoster();
-        RosterChange change = roster.Listed(null, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
+        RosterChange change = roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
         TunDevice pending = Assert.Single(change.Scheduled).Device;
 
         RosterChange found = roster.FoundAgain(pending);
@@ -104,14 +104,14 @@ public sealed class DeviceRosterTests
     {
         var roster = new DeviceRoster();
         var discovery = new object();
-        roster.Listed(null, [Tun0], Own, TimeSpan.Zero);
+        roster.Listed(DeviceNamespace.Agents, [Tun0], Own, TimeSpan.Zero);
 
         RosterChange listed = roster.Listed(Vpn, [VpnTun0], discovery, TimeSpan.Zero);
         Assert.Equal(new NamespaceListing(Vpn.Inode, Listed: true), listed.Listing);
         Assert.Equal([VpnTun0], listed.Started.Select(e => e.Device));
         Assert.Equal([Tun0, VpnTun0], roster.InOrder(givenUp: false)); // the agent's own first
 
-        Assert.True(roster.Listed(null, [Tun0], Own, TimeSpan.Zero).IsEmpty);
+        Assert.True(roster.Listed(DeviceNamespace.Agents, [Tun0], Own, TimeSpan.Zero).IsEmpty);
         Assert.True(roster.Listed(Vpn, [VpnTun0], discovery, TimeSpan.Zero).IsEmpty);
         Assert.Same(discovery, roster.ListerOf(Vpn.Inode));
 

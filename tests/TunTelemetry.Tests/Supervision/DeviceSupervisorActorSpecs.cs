@@ -39,7 +39,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         var registrations = new[] { new PerDeviceActorRegistration("poller", c => DevicePollerActor.Props(c, _kernel.Open)) };
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, _aggregator, registrations, resolveByName: resolveByName)
             .WithDispatcher(options.NetlinkDispatcher));
-        supervisor.Tell(new DevicesListed(null, devices));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, devices));
         return supervisor;
     }
 
@@ -371,7 +371,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         // A re-list after tun0 was re-created: tun0 is retired, the new tun0 waits for its spread start (half an
         // interval), and then tun0's old poller reports the device gone, which looks the name up and finds it.
         _kernel.Remove(Tun0.IfIndex);
-        supervisor.Tell(new DevicesListed(null, [other, reborn]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [other, reborn]));
         Expect<PolledReading>(m => m.Device == other);
         supervisor.Tell(new DeviceVanished(Tun0));
         Expect<PolledReading>(m => m.Device == reborn);
@@ -391,7 +391,7 @@ public sealed class DeviceSupervisorActorSpecs(ITestOutputHelper output) : TestK
         IActorRef supervisor = StartSupervisor(Options(), Tun0);
         Expect<PolledReading>(m => m.Device == Tun0);
 
-        supervisor.Tell(new DevicesListed(null, [tun1]));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, [tun1]));
         Expect<DeviceRetired>(m => m.Device == Tun0);
         Expect<PolledReading>(m => m.Device == tun1);
         AwaitAssert(() => Assert.Equal(1, _kernel.OpenReaders));

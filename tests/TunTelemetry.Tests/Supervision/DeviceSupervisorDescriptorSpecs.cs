@@ -157,7 +157,7 @@ public sealed class DeviceSupervisorDescriptorSpecs(ITestOutputHelper output) : 
     private IActorRef StartSupervisor(TunTelemetryOptions options, PerDeviceActorRegistration registration, TunDevice[] devices)
     {
         IActorRef supervisor = Sys.ActorOf(DeviceSupervisorActor.Props(options, Aggregator, [registration]).WithDispatcher(options.NetlinkDispatcher));
-        supervisor.Tell(new DevicesListed(null, devices));
+        supervisor.Tell(new DevicesListed(DeviceNamespace.Agents, devices));
         return supervisor;
     }
 
