@@ -57,7 +57,7 @@ public sealed partial class AgentLogTests
             Assert.DoesNotMatch(@"\[(DEBUG|INFO|WARNING|ERROR)\]", line);
         });
         string watching = Assert.Single(lines, l => l.Contains($"Watching {tun.Name}", StringComparison.Ordinal));
-        Assert.Matches($@" info: TunTelemetry\.Actors\.DeviceSupervisorActor\[0\] Watching {tun.Name} \(", watching);
+        Assert.Matches($@" info: TunTelemetry\.Supervision\.DeviceSupervisorActor\[0\] Watching {tun.Name} \(", watching);
     }
 
     [NetAdminTheory]
