@@ -22,6 +22,11 @@ internal sealed class DeviceRoster
     private readonly Dictionary<DeviceId, TunDevice> _pending = [];
     private readonly Dictionary<ulong, object> _listers = [];
 
+    // Discoveries replaced by a newer one of their namespace, until their end is heard: a listing one of them sent
+    // before it stopped can still be on its way, and must neither take the namespace back nor, by its end, retire the
+    // successor's devices.
+    private readonly HashSet<object> _superseded = [];
+
     /// <summary>The watched devices (not those retiring).</summary>
     public IEnumerable<WatchedDevice> Watched => _watched.Values;
 
@@ -53,13 +58,23 @@ internal sealed class DeviceRoster
     /// namespace's too): those watched or waiting there but not listed (or listed under another name) go; new ones start in
     /// the kernel's lookup order, device i of n <paramref name="spreadOver"/> × i/n later (zero: all at once), so each
     /// burst of polls walks the kernel's device hash chains hot. The first listing of another namespace, or one from a
-    /// new discovery of it, makes that discovery the namespace's current one.
+    /// new discovery of it, makes that discovery the namespace's current one; the one it replaces is not heard again.
     /// </summary>
     public RosterChange Listed(DeviceNamespace ns, IReadOnlyList<TunDevice> devices, object lister, TimeSpan spreadOver)
     {
         var change = new RosterChange();
+        if (_superseded.Contains(lister))
+        {
+            return change;
+        }
+
         if (!ns.IsAgents && !(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
         {
+            if (known is not null)
+            {
+                _superseded.Add(known);
+            }
+
             _listers[ns.Inode] = lister;
             change.Listing = new NamespaceListing(ns.Inode, Listed: true);
         }
@@ -93,7 +108,7 @@ internal sealed class DeviceRoster
     public RosterChange NamespaceGone(DeviceNamespace ns, object lister)
     {
         var change = new RosterChange();
-        if (!(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
+        if (_superseded.Remove(lister) || !(_listers.TryGetValue(ns.Inode, out object? known) && known.Equals(lister)))
         {
             return change;
         }

@@ -156,4 +156,18 @@ public sealed class DeviceRosterTests
         Assert.Equal(0, roster.Count + roster.PendingCount);
         Assert.True(roster.StartDue(waiting).IsEmpty); // its timer, if it still fires, starts nothing
     }
+
+    [Fact]
+    public void A_late_listing_from_a_replaced_discovery_neither_takes_the_namespace_back_nor_retires_the_successors_devices()
+    {
+        var roster = new DeviceRoster();
+        object old = new(), successor = new();
+        roster.Listed(Vpn, [VpnTun0], old, TimeSpan.Zero);
+        roster.Listed(Vpn, [VpnTun0], successor, TimeSpan.Zero);
+
+        Assert.True(roster.Listed(Vpn, [], old, TimeSpan.Zero).IsEmpty); // sent before it stopped, heard after
+        Assert.Same(successor, roster.ListerOf(Vpn.Inode));
+        Assert.True(roster.NamespaceGone(Vpn, old).IsEmpty);
+        Assert.Equal([VpnTun0], roster.InOrder(givenUp: false));
+    }
 }
