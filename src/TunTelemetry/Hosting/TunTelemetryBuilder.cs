@@ -104,10 +104,11 @@ public sealed class TunTelemetryBuilder
     /// A device of the agent's namespace is read with RTM_GETSTATS; one of another namespace through that namespace's
     /// id in ours (RTM_GETLINK with <c>IFLA_TARGET_NETNSID</c>).
     /// </summary>
-    private static LinkStatsReaderFactory ReaderFor(PerDeviceActorContext context) =>
-        context.Device.Namespace is { } ns
-            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, ns.Nsid, context.Device.Name)
-            : () => NetlinkRouteSocket.Open(context.Options.RequestSocket);
+    private static LinkStatsReaderFactory ReaderFor(PerDeviceActorContext context)
+    {
+        LinkTarget target = context.Device.Namespace is { } ns ? LinkTarget.Namespace(ns.Nsid) : LinkTarget.Own;
+        return () => DeviceLinkReader.Open(context.Options.RequestSocket, target, context.Device.Name);
+    }
 
     internal Func<TunLinkEvents>? LinkEventsFactory() =>
         WatchKernel ? () => new TunLinkEvents(Options.Devices, backoff: Options.Backoff) : null;
@@ -124,8 +125,8 @@ public sealed class TunTelemetryBuilder
         {
             try
             {
-                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open(socketOptions);
-                return socket.GetLink(name) is { } link ? TunDevice.FromLink(link) : null;
+                using RouteSocket socket = RouteSocket.Open(socketOptions);
+                return socket.GetLink(LinkTarget.Own, name) is { } link ? TunDevice.FromLink(link) : null;
             }
             catch (Exception e) when (e is NetlinkException or ArgumentException)
             {
