@@ -10,7 +10,7 @@ internal static class KernelCapture
     private const int ReplyBufferSize = 4096;
 
     /// <summary>An <c>RTM_GETSTATS</c> request for <paramref name="ifIndex"/> and its raw reply.</summary>
-    internal static byte[] CaptureStatsReply(this NetlinkRouteSocket socket, int ifIndex)
+    internal static byte[] CaptureStatsReply(this RouteSocket socket, int ifIndex)
     {
         Span<byte> request = stackalloc byte[RtmGetStatsRequest.Size];
         socket.Socket.Send(request[..RtmGetStatsRequest.Write(request, socket.Socket.NextSequence(), ifIndex)]);
@@ -19,16 +19,16 @@ internal static class KernelCapture
     }
 
     /// <summary>An <c>RTM_GETLINK</c> request for one ifindex and its raw reply.</summary>
-    internal static byte[] CaptureLinkReply(this NetlinkRouteSocket socket, int ifIndex)
+    internal static byte[] CaptureLinkReply(this RouteSocket socket, int ifIndex)
     {
         Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
-        socket.Socket.Send(request[..RtmGetLinkRequest.WriteOne(request, socket.Socket.NextSequence(), ifIndex, name: default)]);
+        socket.Socket.Send(request[..RtmGetLinkRequest.WriteOne(request, socket.Socket.NextSequence(), LinkTarget.Own, ifIndex, name: default)]);
         using RentedDatagram datagram = socket.Socket.ReceiveRented();
         return datagram.Bytes.ToArray();
     }
 
     /// <summary><paramref name="request"/> sent, and its first reply datagram as it came.</summary>
-    internal static byte[] CaptureReply(this NetnsRouteSocket socket, ReadOnlySpan<byte> request)
+    internal static byte[] CaptureReply(this RouteSocket socket, ReadOnlySpan<byte> request)
     {
         socket.Socket.Send(request);
         using RentedDatagram datagram = socket.Socket.ReceiveRented();
@@ -36,7 +36,7 @@ internal static class KernelCapture
     }
 
     /// <summary>One notification datagram with its control bytes (the namespace id it came from), as they came.</summary>
-    internal static (byte[] Datagram, byte[] Control) CaptureNotification(this NetnsRouteSocket socket)
+    internal static (byte[] Datagram, byte[] Control) CaptureNotification(this RouteSocket socket)
     {
         byte[] control = new byte[NetlinkNsidControlMessage.Space * 2];
         using RentedDatagram datagram = socket.Socket.ReceiveRented(control, out int controlLength);

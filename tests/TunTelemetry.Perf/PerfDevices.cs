@@ -9,7 +9,7 @@ public static class PerfDevices
 {
     public static TunDevice[] List(string prefix)
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         return TunDeviceDiscovery.List(socket, new DeviceSelection(include: [$"^{prefix}"])).ToArray();
     }
 }

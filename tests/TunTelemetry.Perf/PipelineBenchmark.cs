@@ -54,7 +54,7 @@ public static class PipelineBenchmark
         bool idle = !busy;
         var phases = new PollPhases(TimeSpan.FromMilliseconds(intervalMs));
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>
-            new TimedReader(idle ? NetlinkRouteSocket.Open() : new ChangingReader(NetlinkRouteSocket.Open()), phases));
+            new TimedReader(idle ? new DeviceLinkReader(RouteSocket.Open(), LinkTarget.Own, name: null) : new ChangingReader(RouteSocket.Open()), phases));
 
         // PERF_EXTENSION_GAUGE=on adds a per-device extension that reports one gauge per device every interval (what an
         // extension author's simplest actor costs, on top of the built-in pipeline).
@@ -146,14 +146,14 @@ public static class PipelineBenchmark
     }
 
     /// <summary>A real socket whose readings change every poll (tx_packets + poll number), like a busy device's.</summary>
-    private sealed class ChangingReader(NetlinkRouteSocket real) : ILinkStatsReader
+    private sealed class ChangingReader(RouteSocket real) : ILinkStatsReader
     {
         private readonly ulong[] _counters = new ulong[LinkStats64.MaxFieldCount];
         private ulong _polls;
 
         public LinkStats64 Read(int ifIndex)
         {
-            LinkStats64 stats = real.GetLinkStats(ifIndex);
+            LinkStats64 stats = real.ReadStats(LinkTarget.Own, ifIndex, name: null);
             for (int i = 0; i < stats.FieldCount; i++)
             {
                 _counters[i] = stats[(LinkStats64Field)i];

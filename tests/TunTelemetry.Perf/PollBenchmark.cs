@@ -3,16 +3,16 @@ using TunTelemetry.Netlink;
 
 namespace TunTelemetry.Perf;
 
-/// <summary>One RTM_GETSTATS round trip plus decode through <see cref="NetlinkRouteSocket"/>: time and allocation.</summary>
+/// <summary>One RTM_GETSTATS round trip plus decode through <see cref="RouteSocket.ReadStats"/>: time and allocation.</summary>
 public static class PollBenchmark
 {
     public static int Run(int ifIndex, int iterations)
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         ulong sink = 0;
         for (int i = 0; i < 50_000; i++)
         {
-            sink += socket.GetLinkStats(ifIndex).TxDropped; // warm-up: JIT tiers, caches
+            sink += socket.ReadStats(LinkTarget.Own, ifIndex, name: null).TxDropped; // warm-up: JIT tiers, caches
         }
 
         long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
@@ -20,7 +20,7 @@ public static class PollBenchmark
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < iterations; i++)
         {
-            sink += socket.GetLinkStats(ifIndex).TxDropped;
+            sink += socket.ReadStats(LinkTarget.Own, ifIndex, name: null).TxDropped;
         }
 
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start);

@@ -15,7 +15,7 @@ public static class PollDevicesBenchmark
     {
         TunDevice[] devices = PerfDevices.List(prefix);
 
-        NetlinkRouteSocket[] sockets = devices.Select(_ => NetlinkRouteSocket.Open()).ToArray();
+        RouteSocket[] sockets = devices.Select(_ => RouteSocket.Open()).ToArray();
         try
         {
             ulong sink = 0;
@@ -44,19 +44,19 @@ public static class PollDevicesBenchmark
         }
         finally
         {
-            foreach (NetlinkRouteSocket socket in sockets)
+            foreach (RouteSocket socket in sockets)
             {
                 socket.Dispose();
             }
         }
     }
 
-    private static ulong PollAll(TunDevice[] devices, NetlinkRouteSocket[] sockets)
+    private static ulong PollAll(TunDevice[] devices, RouteSocket[] sockets)
     {
         ulong sum = 0;
         for (int i = 0; i < devices.Length; i++)
         {
-            sum += sockets[i].GetLinkStats(devices[i].IfIndex).TxDropped;
+            sum += sockets[i].ReadStats(LinkTarget.Own, devices[i].IfIndex, devices[i].Name).TxDropped;
         }
 
         return sum;

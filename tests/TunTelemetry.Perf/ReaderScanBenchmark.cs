@@ -16,10 +16,10 @@ public static class ReaderScanBenchmark
 {
     public static int Run(int rounds, int ownSockets = 0)
     {
-        var sockets = new List<NetlinkRouteSocket>(ownSockets);
+        var sockets = new List<RouteSocket>(ownSockets);
         for (int i = 0; i < ownSockets; i++)
         {
-            sockets.Add(NetlinkRouteSocket.Open());
+            sockets.Add(RouteSocket.Open());
         }
 
         try

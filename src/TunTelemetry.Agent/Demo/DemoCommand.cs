@@ -57,13 +57,13 @@ internal static class DemoCommand
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
             try
             {
-                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+                using RouteSocket socket = RouteSocket.Open();
                 for (int second = 0; seconds == 0 || second < seconds; second++)
                 {
                     device.SendPackets(packetsPerSecond);
                     await Task.Delay(TimeSpan.FromSeconds(1), stop.Token).ConfigureAwait(false);
                     Console.WriteLine($"{DateTime.Now:HH:mm:ss}  tundev.txq.drops{{network.interface.name={device.Name}}} = {drops.Total,9}"
-                        + $"   kernel tx_dropped = {socket.GetLinkStats(device.IfIndex).TxDropped,9}");
+                        + $"   kernel tx_dropped = {socket.ReadStats(LinkTarget.Own, device.IfIndex, device.Name).TxDropped,9}");
                 }
             }
             catch (OperationCanceledException)

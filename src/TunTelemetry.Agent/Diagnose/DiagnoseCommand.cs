@@ -49,7 +49,7 @@ internal static class DiagnoseCommand
     private static async Task<int> FollowAsync(IReadOnlyList<string> deviceNames, bool allNamespaces, TimeSpan window, bool json,
         TextWriter output, TextWriter error, CancellationToken cancel)
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         var sampler = new ReaderCpuSampler();
         int code = SnapshotCommand.Take(socket, allLinks: false, deviceNames, allNamespaces, scanReaders: true, error, out List<DeviceSnapshot> first, out TunReaderTable firstReaders);
         if (code != ExitCodes.Success)

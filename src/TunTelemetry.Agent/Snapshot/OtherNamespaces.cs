@@ -24,7 +24,7 @@ internal static class OtherNamespaces
         var scanner = new NamespaceScanner(NamespaceScanner.DefaultDirectories);
         NamespaceScan scan = scanner.Scan();
         _ = NetworkNamespaceId.TryOf("/proc/self/ns/net", out NetworkNamespaceId own, out _);
-        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open(new NetlinkSocketOptions { StrictChecking = true });
         foreach (DiscoveredNamespace found in scan.Namespaces.Values.OrderBy(n => n.Id.Inode))
         {
             if (found.Id == own)
@@ -54,8 +54,8 @@ internal static class OtherNamespaces
             IReadOnlyList<LinkDescription> links;
             try
             {
-                socket.ReadTunStats(nsid, stats);
-                links = socket.DumpLinks(nsid, tunOnly: true);
+                socket.ReadTunStats(LinkTarget.Namespace(nsid), stats);
+                links = socket.DumpLinks(LinkTarget.Namespace(nsid), tunOnly: true);
             }
             catch (NetlinkErrnoException)
             {

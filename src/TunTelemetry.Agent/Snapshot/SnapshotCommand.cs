@@ -32,7 +32,7 @@ internal static class SnapshotCommand
 
     private static int Read(bool json, bool allLinks, IReadOnlyList<string> deviceNames, TextWriter output, TextWriter error, bool allNamespaces)
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         int code = Take(socket, allLinks, deviceNames, allNamespaces, scanReaders: true, error, out List<DeviceSnapshot> snapshots, out TunReaderTable readers);
         if (code != ExitCodes.Success)
         {
@@ -61,7 +61,7 @@ internal static class SnapshotCommand
     /// <c>/proc</c> scan. <c>snapshot</c> prints one such reading; <c>diagnose</c> compares several.
     /// </summary>
     /// <returns>An exit code: success, or not found (a named device is missing; said on <paramref name="error"/>).</returns>
-    internal static int Take(NetlinkRouteSocket socket, bool allLinks, IReadOnlyList<string> deviceNames, bool allNamespaces, bool scanReaders,
+    internal static int Take(RouteSocket socket, bool allLinks, IReadOnlyList<string> deviceNames, bool allNamespaces, bool scanReaders,
         TextWriter error, out List<DeviceSnapshot> snapshots, out TunReaderTable readers)
     {
         snapshots = [];
@@ -83,7 +83,7 @@ internal static class SnapshotCommand
         }
         else
         {
-            links = socket.DumpLinks().Where(l => allLinks || l.IsTunOrTap).OrderBy(l => l.IfIndex).ToList();
+            links = socket.DumpLinks(LinkTarget.Own).Where(l => allLinks || l.IsTunOrTap).OrderBy(l => l.IfIndex).ToList();
         }
 
         ulong? netns = TunReaderScan.OwnNetNamespace();
@@ -93,7 +93,7 @@ internal static class SnapshotCommand
         {
             try
             {
-                snapshots.Add(new DeviceSnapshot(link, socket.GetLinkStats(link.IfIndex),
+                snapshots.Add(new DeviceSnapshot(link, socket.ReadStats(LinkTarget.Own, link.IfIndex, link.Name),
                     link.IsTunOrTap && netns is not null ? [] : null, ownNamespace));
             }
             catch (NetlinkDeviceGoneException) when (deviceNames.Count == 0)
@@ -122,11 +122,11 @@ internal static class SnapshotCommand
         return ExitCodes.Success;
     }
 
-    private static LinkDescription? TryGetLink(NetlinkRouteSocket socket, string name, TextWriter error)
+    private static LinkDescription? TryGetLink(RouteSocket socket, string name, TextWriter error)
     {
         try
         {
-            LinkDescription? link = socket.GetLink(name);
+            LinkDescription? link = socket.GetLink(LinkTarget.Own, name);
             if (link is null)
             {
                 error.WriteLine($"tuntelemetry: no such device: {HumanText.Escape(name)}");

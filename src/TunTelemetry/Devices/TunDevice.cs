@@ -42,6 +42,9 @@ public sealed record TunDevice(int IfIndex, string Name, TunDeviceKind Kind)
     /// </summary>
     internal DeviceNamespace Home { get; private init; } = DeviceNamespace.Agents;
 
+    /// <summary>Where its netlink requests go: the agent's own namespace, or another by its id in ours.</summary>
+    internal LinkTarget Target => Home.IsAgents ? LinkTarget.Own : LinkTarget.Namespace(Home.Nsid);
+
     /// <summary>(namespace inode, ifindex): what tells devices apart.</summary>
     internal DeviceId Identity => new(Home.Inode, IfIndex);
 

@@ -36,7 +36,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly int _attempt;
     private DeviceNamespace _namespace;
-    private NetnsRouteSocket? _socket;
+    private RouteSocket? _socket;
     private int _nsid;
     private string? _lastFailure;
     private bool _listed;
@@ -74,7 +74,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
     {
         try
         {
-            _socket = NetnsRouteSocket.Open(_options.RequestSocket);
+            _socket = RouteSocket.Open(_options.RequestSocket with { StrictChecking = true });
             using SafeFileHandle file = File.OpenHandle(_discovered.OpenPath);
             _nsid = _socket.AssignId(file);
         }
@@ -124,7 +124,7 @@ internal sealed partial class NamespaceDiscoveryActor : ReceiveActor, IWithTimer
         IReadOnlyList<LinkDescription> links;
         try
         {
-            links = _socket!.DumpLinks(_nsid, tunOnly: true);
+            links = _socket!.DumpLinks(LinkTarget.Namespace(_nsid), tunOnly: true);
         }
         catch (NetlinkException e)
         {

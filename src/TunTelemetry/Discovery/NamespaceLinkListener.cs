@@ -18,14 +18,14 @@ namespace TunTelemetry.Discovery;
 /// </remarks>
 internal sealed class NamespaceLinkListener : IDisposable
 {
-    private readonly Func<NetnsRouteSocket> _openSocket;
+    private readonly Func<RouteSocket> _openSocket;
     private readonly BackoffSettings _backoff;
     private readonly Action<int> _onLinksChanged;
     private readonly Action<int> _onIdDropped;
     private readonly Action<string> _onMissed;
     private readonly WakeupEvent _stop = new();
     private readonly ManualResetEventSlim _stopped = new();
-    private NetnsRouteSocket? _socket;
+    private RouteSocket? _socket;
     private Thread? _thread;
 
     /// <param name="onLinksChanged">A TUN/TAP device of the namespace with this id in ours came, changed, went or moved.</param>
@@ -33,7 +33,7 @@ internal sealed class NamespaceLinkListener : IDisposable
     /// <param name="onMissed">Events may have been lost, for the reason given: every namespace must be re-read.</param>
     /// <param name="openSocket">Opens the listening socket; the default joins the link and namespace-id groups with <c>NETLINK_LISTEN_ALL_NSID</c>.</param>
     /// <param name="backoff">How long to wait before listening again after a failure (<c>tuntelemetry.backoff</c>; <see cref="BackoffSettings.Default"/> if null).</param>
-    public NamespaceLinkListener(Action<int> onLinksChanged, Action<int> onIdDropped, Action<string> onMissed, Func<NetnsRouteSocket>? openSocket = null,
+    public NamespaceLinkListener(Action<int> onLinksChanged, Action<int> onIdDropped, Action<string> onMissed, Func<RouteSocket>? openSocket = null,
         BackoffSettings? backoff = null)
     {
         _backoff = backoff ?? BackoffSettings.Default;
@@ -75,12 +75,15 @@ internal sealed class NamespaceLinkListener : IDisposable
     /// A socket that hears only that namespace ids are given and dropped (<c>RTNLGRP_NSID</c>, which any user may join):
     /// the fallback without <c>CAP_NET_BROADCAST</c>, so that a poller still stops reading an id its dead namespace left.
     /// </summary>
-    internal static NetnsRouteSocket OpenIdEventsOnly() => NetnsRouteSocket.Open(
-        new NetlinkSocketOptions { ReceiveBufferBytes = 1 << 20 }, listenAllNamespaces: false, namespaceIdEvents: true);
+    internal static RouteSocket OpenIdEventsOnly() => RouteSocket.Open(
+        new NetlinkSocketOptions { Groups = NetlinkRouteGroups.NamespaceIds, ReceiveBufferBytes = 1 << 20 });
 
-    private static NetnsRouteSocket OpenDefault() => NetnsRouteSocket.Open(
-        new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 },
-        listenAllNamespaces: true, namespaceIdEvents: true);
+    private static RouteSocket OpenDefault() => RouteSocket.Open(new NetlinkSocketOptions
+    {
+        Groups = NetlinkRouteGroups.Link | NetlinkRouteGroups.NamespaceIds,
+        ReceiveBufferBytes = 1 << 20,
+        ListenAllNamespaces = true,
+    });
 
     private void Run()
     {

@@ -84,7 +84,7 @@ internal sealed partial class NamespacesActor
         }
     }
 
-    private NamespaceLinkListener StartListener(Func<NetnsRouteSocket>? openSocket)
+    private NamespaceLinkListener StartListener(Func<RouteSocket>? openSocket)
     {
         IActorRef self = Self;
         var listener = new NamespaceLinkListener(

@@ -6,11 +6,11 @@ namespace TunTelemetry.Discovery;
 /// <summary>Finds the TUN/TAP devices of this network namespace with one RTM_GETLINK dump.</summary>
 internal static class TunDeviceDiscovery
 {
-    public static IReadOnlyList<TunDevice> List(NetlinkRouteSocket socket, DeviceSelection selection)
+    public static IReadOnlyList<TunDevice> List(RouteSocket socket, DeviceSelection selection)
     {
         ArgumentNullException.ThrowIfNull(socket);
         ArgumentNullException.ThrowIfNull(selection);
-        return socket.DumpLinks()
+        return socket.DumpLinks(LinkTarget.Own)
             .Select(selection.Select)
             .OfType<TunDevice>()
             .OrderBy(d => d.IfIndex)

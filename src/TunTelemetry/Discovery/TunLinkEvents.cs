@@ -15,15 +15,15 @@ namespace TunTelemetry.Discovery;
 internal sealed class TunLinkEvents
 {
     private readonly DeviceSelection _selection;
-    private readonly Func<NetlinkRouteSocket> _openSocket;
+    private readonly Func<RouteSocket> _openSocket;
     private readonly BackoffSettings _backoff;
 
     /// <param name="backoff">How long to wait before opening a failed socket again (<see cref="BackoffSettings.Default"/> if null).</param>
-    public TunLinkEvents(DeviceSelection selection, Func<NetlinkRouteSocket>? openSocket = null, BackoffSettings? backoff = null)
+    public TunLinkEvents(DeviceSelection selection, Func<RouteSocket>? openSocket = null, BackoffSettings? backoff = null)
     {
         _selection = selection ?? throw new ArgumentNullException(nameof(selection));
         _backoff = backoff ?? BackoffSettings.Default;
-        _openSocket = openSocket ?? (() => NetlinkRouteSocket.Open(new NetlinkSocketOptions
+        _openSocket = openSocket ?? (() => RouteSocket.Open(new NetlinkSocketOptions
         {
             Groups = NetlinkRouteGroups.Link,
             ReceiveTimeout = TimeSpan.FromMilliseconds(500),
@@ -69,14 +69,14 @@ internal sealed class TunLinkEvents
     {
         int failures = 0; // in a row: a socket that lists again resets it
         var known = new Dictionary<int, TunDevice>();
-        var changes = new List<LinkChange>();
+        var changes = new List<NamespacedLinkChange>();
 
         // The thread sleeps in poll(2) until a notification or a stop, instead of waking on a receive timeout to look.
         using var wakeup = new WakeupEvent();
         using CancellationTokenRegistration wakeOnStop = stop.Register(wakeup.Set);
         while (!stop.IsCancellationRequested)
         {
-            NetlinkRouteSocket? socket = null;
+            RouteSocket? socket = null;
             try
             {
                 socket = _openSocket();
@@ -87,7 +87,7 @@ internal sealed class TunLinkEvents
                     changes.Clear();
                     try
                     {
-                        if (!socket.ReceiveLinkChanges(changes))
+                        if (!socket.ReceiveNotifications(changes, idChanges: []))
                         {
                             continue;
                         }
@@ -99,9 +99,9 @@ internal sealed class TunLinkEvents
                         continue;
                     }
 
-                    foreach (LinkChange change in changes)
+                    foreach (NamespacedLinkChange change in changes)
                     {
-                        Apply(change, known, events, stop);
+                        Apply(change.Change, known, events, stop);
                     }
                 }
             }
@@ -129,7 +129,7 @@ internal sealed class TunLinkEvents
         events.TryComplete();
     }
 
-    private void Relist(NetlinkRouteSocket socket, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
+    private void Relist(RouteSocket socket, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
     {
         IReadOnlyList<TunDevice> devices = TunDeviceDiscovery.List(socket, _selection);
         known.Clear();

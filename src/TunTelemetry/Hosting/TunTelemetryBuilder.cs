@@ -105,9 +105,7 @@ public sealed class TunTelemetryBuilder
     /// id in ours (RTM_GETLINK with <c>IFLA_TARGET_NETNSID</c>).
     /// </summary>
     private static LinkStatsReaderFactory ReaderFor(PerDeviceActorContext context) =>
-        !context.Device.Home.IsAgents
-            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, context.Device.Home.Nsid, context.Device.Name)
-            : () => NetlinkRouteSocket.Open(context.Options.RequestSocket);
+        () => DeviceLinkReader.Open(context.Options.RequestSocket, context.Device.Target, context.Device.Name);
 
     internal Func<TunLinkEvents>? LinkEventsFactory() =>
         WatchKernel ? () => new TunLinkEvents(Options.Devices, backoff: Options.Backoff) : null;
@@ -124,8 +122,8 @@ public sealed class TunTelemetryBuilder
         {
             try
             {
-                using NetlinkRouteSocket socket = NetlinkRouteSocket.Open(socketOptions);
-                return socket.GetLink(name) is { } link ? TunDevice.FromLink(link) : null;
+                using RouteSocket socket = RouteSocket.Open(socketOptions);
+                return socket.GetLink(LinkTarget.Own, name) is { } link ? TunDevice.FromLink(link) : null;
             }
             catch (Exception e) when (e is NetlinkException or ArgumentException)
             {

@@ -1,7 +1,7 @@
 namespace TunTelemetry.Netlink;
 
 /// <summary>
-/// What a poller needs from its socket: one device's stats per call. <see cref="NetlinkRouteSocket"/> is the real one;
+/// What a poller needs from its socket: one device's stats per call. <see cref="DeviceLinkReader"/> is the real one;
 /// tests substitute failures a real socket cannot produce on demand.
 /// </summary>
 internal interface ILinkStatsReader : IDisposable

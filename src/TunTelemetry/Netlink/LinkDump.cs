@@ -13,27 +13,6 @@ internal interface ILinkDumpSink
 }
 
 /// <summary>
-/// Writes one link dump request, numbered <c>sequence</c>, into <c>destination</c> and returns its length. A struct
-/// implements it, so a dump allocates no closure.
-/// </summary>
-internal interface ILinkDumpRequest
-{
-    int Write(Span<byte> destination, uint sequence);
-}
-
-/// <summary>Every link of the socket's own namespace.</summary>
-internal readonly struct OwnLinksDumpRequest : ILinkDumpRequest
-{
-    public int Write(Span<byte> destination, uint sequence) => RtmGetLinkRequest.WriteDump(destination, sequence);
-}
-
-/// <summary>The links of the namespace with id <paramref name="Nsid"/> in ours (<c>IFLA_TARGET_NETNSID</c>); with <paramref name="TunOnly"/>, its TUN/TAP devices only.</summary>
-internal readonly record struct TargetedLinksDumpRequest(int Nsid, bool TunOnly) : ILinkDumpRequest
-{
-    public int Write(Span<byte> destination, uint sequence) => RtmGetLinkTargetedRequest.WriteDump(destination, sequence, Nsid, TunOnly);
-}
-
-/// <summary>
 /// How a link dump ended: <paramref name="Interrupted"/> when the kernel flagged <c>NLM_F_DUMP_INTR</c> (the table
 /// changed mid-dump, so what was read may be inconsistent: ask again); <paramref name="Errno"/>, when not 0, is the
 /// failure its <c>NLMSG_DONE</c> carried.
@@ -103,22 +82,22 @@ internal static class LinkDumps
     internal const int MaxDumpAttempts = 3;
 
     /// <summary>
-    /// A whole link dump, as every one is read: <paramref name="request"/> sent and its replies handed to
+    /// A whole link dump of <paramref name="target"/>'s links (its TUN/TAP devices only, with <paramref name="tunOnly"/>),
+    /// as every one is read: the request sent and its replies handed to
     /// <paramref name="sink"/> to the kernel's <c>NLMSG_DONE</c> (<see cref="DumpLinks"/>); asked again, with the sink
     /// restarted, while the kernel flags it interrupted (<c>NLM_F_DUMP_INTR</c>: the table changed mid-dump, so what
     /// was read may be inconsistent), at most <see cref="MaxDumpAttempts"/> times. An errno its <c>NLMSG_DONE</c>
     /// carries (a dump that failed after it started, such as a target namespace id that died) is thrown as a
     /// <see cref="NetlinkErrnoException"/> named <paramref name="operation"/>.
     /// </summary>
-    public static void DumpAllLinks<TRequest, TSink>(this NetlinkSocket socket, TRequest request, string operation, ref TSink sink)
-        where TRequest : struct, ILinkDumpRequest
+    public static void DumpAllLinks<TSink>(this NetlinkSocket socket, LinkTarget target, bool tunOnly, string operation, ref TSink sink)
         where TSink : struct, ILinkDumpSink
     {
-        Span<byte> buffer = stackalloc byte[Math.Max(RtmGetLinkRequest.MaxSize, RtmGetLinkTargetedRequest.MaxSize)];
+        Span<byte> buffer = stackalloc byte[RtmGetLinkRequest.MaxSize];
         for (int attempt = 1; ; attempt++)
         {
             uint sequence = socket.NextSequence();
-            LinkDumpEnd end = socket.DumpLinks(buffer[..request.Write(buffer, sequence)], sequence, operation, ref sink);
+            LinkDumpEnd end = socket.DumpLinks(buffer[..RtmGetLinkRequest.WriteDump(buffer, sequence, target, tunOnly)], sequence, operation, ref sink);
             if (end.Errno != 0)
             {
                 throw new NetlinkErrnoException(operation, end.Errno, null);

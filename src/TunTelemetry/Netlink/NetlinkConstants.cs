@@ -32,4 +32,5 @@ internal enum NetlinkRouteGroups : uint
 {
     None = 0,
     Link = 1, // RTMGRP_LINK: RTM_NEWLINK / RTM_DELLINK notifications
+    NamespaceIds = LibC.RTMGRP_NSID, // RTM_NEWNSID / RTM_DELNSID: an id given or dropped; any user may join it
 }

@@ -5,10 +5,12 @@ namespace TunTelemetry.Netlink;
 /// </summary>
 internal ref struct NetlinkMessageReader
 {
+    private readonly int _length;
     private ReadOnlySpan<byte> _remaining;
 
     public NetlinkMessageReader(ReadOnlySpan<byte> datagram)
     {
+        _length = datagram.Length;
         _remaining = datagram;
         Header = default;
         Body = default;
@@ -18,6 +20,9 @@ internal ref struct NetlinkMessageReader
 
     /// <summary>The current message without its header.</summary>
     public ReadOnlySpan<byte> Body { get; private set; }
+
+    /// <summary>Where <see cref="Body"/> starts in the datagram.</summary>
+    public int BodyOffset { get; private set; }
 
     public bool Next()
     {
@@ -34,6 +39,7 @@ internal ref struct NetlinkMessageReader
         }
 
         Header = header;
+        BodyOffset = _length - _remaining.Length + NetlinkHeader.Size;
         Body = _remaining[NetlinkHeader.Size..(int)header.Length];
         _remaining = _remaining[Math.Min(NetlinkHeader.Align((int)header.Length), _remaining.Length)..];
         return true;

@@ -6,8 +6,8 @@ namespace TunTelemetry.Netlink;
 /// <summary>
 /// The plumbing every <c>NETLINK_ROUTE</c> socket of the agent shares: opening with its options and binding, sequence
 /// numbers, sending a request, receiving into the caller's buffer (or a pooled one sized by a peek), reading a dump to
-/// its end, waiting for readiness, and turning errno into <see cref="NetlinkSocketException"/>. The sockets built on it
-/// (<see cref="NetlinkRouteSocket"/>, <see cref="NetnsRouteSocket"/>) keep only what they ask and how they decode it.
+/// its end, waiting for readiness, and turning errno into <see cref="NetlinkSocketException"/>. The socket built on it,
+/// <see cref="RouteSocket"/>, keeps only what it asks and how it decodes it.
 /// Not thread-safe: one owner uses it at a time.
 /// </summary>
 /// <remarks>
@@ -40,12 +40,10 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     public bool IsClosed => _handle.IsClosed;
 
     /// <summary>
-    /// Opens and binds a socket that joins <paramref name="options"/>' groups and <paramref name="extraGroups"/> (raw
-    /// <c>nl_groups</c> bits). <paramref name="strictChecking"/> sets <c>NETLINK_GET_STRICT_CHK</c> (dumps honour their
-    /// filters); <paramref name="listenAllNamespaces"/> sets <c>NETLINK_LISTEN_ALL_NSID</c>. Either refused throws.
+    /// Opens and binds a socket that joins <paramref name="options"/>' groups, with its strict checking and
+    /// listening to all namespaces when asked; either refused throws.
     /// </summary>
-    public static NetlinkSocket Open(NetlinkSocketOptions? options, bool strictChecking = false, bool listenAllNamespaces = false,
-        uint extraGroups = 0)
+    public static NetlinkSocket Open(NetlinkSocketOptions? options)
     {
         options ??= NetlinkSocketOptions.Default;
         options.Validate();
@@ -68,13 +66,13 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             // Extended acks add the kernel's own explanation to error replies; an old kernel without them still works.
             int one = 1;
             _ = LibC.SetSockOpt(handle, LibC.SOL_NETLINK, LibC.NETLINK_EXT_ACK, &one, sizeof(int));
-            if (strictChecking)
+            if (options.StrictChecking)
             {
                 ThrowIfFailed(LibC.SetSockOpt(handle, LibC.SOL_NETLINK, LibC.NETLINK_GET_STRICT_CHK, &one, sizeof(int)),
                     "setsockopt(NETLINK_GET_STRICT_CHK)");
             }
 
-            if (listenAllNamespaces)
+            if (options.ListenAllNamespaces)
             {
                 ThrowIfFailed(LibC.SetSockOpt(handle, LibC.SOL_NETLINK, NetlinkNsidControlMessage.ListenAllNsid, &one, sizeof(int)),
                     "setsockopt(NETLINK_LISTEN_ALL_NSID)");
@@ -93,7 +91,7 @@ internal sealed unsafe class NetlinkSocket : IDisposable
                 _ = LibC.SetSockOpt(handle, LibC.SOL_SOCKET, LibC.SO_RCVBUF, &size, sizeof(int));
             }
 
-            var address = new LibC.SockAddrNetlink { Family = LibC.AF_NETLINK, Groups = (uint)options.Groups | extraGroups };
+            var address = new LibC.SockAddrNetlink { Family = LibC.AF_NETLINK, Groups = (uint)options.Groups };
             ThrowIfFailed(LibC.Bind(handle, &address, sizeof(LibC.SockAddrNetlink)), "bind");
 
             LibC.SockAddrNetlink bound;
@@ -175,35 +173,23 @@ internal sealed unsafe class NetlinkSocket : IDisposable
     }
 
     /// <summary>
-    /// Receives datagrams into <paramref name="buffer"/> until one holds a message answering request
-    /// <paramref name="sequence"/> (of type <paramref name="onlyType"/>, unless 0), passing over stale replies and
-    /// notifications; returns that message's body, a slice of <paramref name="buffer"/>, and its header.
+    /// The one request/reply routine of every request answered by one message (not a dump): sends
+    /// <paramref name="request"/> (numbered <paramref name="sequence"/>) and receives into <paramref name="buffer"/>
+    /// until <paramref name="reply"/> finds its answer in a datagram (<see cref="ReceiveAnswer"/>).
     /// </summary>
-    public ReadOnlySpan<byte> ReceiveReply(Span<byte> buffer, uint sequence, out NetlinkHeader header, ushort onlyType = 0)
+    public void Request<TReply, TAnswer>(scoped ReadOnlySpan<byte> request, Span<byte> buffer, uint sequence, TReply reply, out TAnswer answer)
+        where TReply : struct, IReplyDecoder<TAnswer>
     {
-        for (int stale = 0; stale <= MaxStaleRepliesPerRequest; stale++)
-        {
-            var messages = new NetlinkMessageReader(buffer[..Receive(buffer)]);
-            while (messages.Next())
-            {
-                header = messages.Header;
-                if (IsReplyTo(header, sequence) && (onlyType == 0 || header.Type == onlyType))
-                {
-                    return messages.Body;
-                }
-            }
-        }
-
-        throw TooManyStaleReplies();
+        Send(request);
+        ReceiveAnswer(buffer, sequence, reply, out answer);
     }
 
     /// <summary>
-    /// The one request/reply routine of a request answered by one message (not a dump): sends <paramref name="request"/>
-    /// (numbered <paramref name="sequence"/>) and receives into <paramref name="buffer"/> until the message answering it
-    /// (<see cref="ReceiveReply"/>: stale replies and notifications passed over); returns its body, a slice of
-    /// <paramref name="buffer"/>. An <c>NLMSG_ERROR</c> with an errno throws the exception it means
-    /// (<see cref="NetlinkDeviceGoneException"/> for <c>ENODEV</c> about <paramref name="ifIndex"/>, when not 0); an
-    /// acknowledgement (errno 0) is returned like any answer, with its header's type.
+    /// A request answered by one <c>rtnetlink</c> message (<see cref="Request{TReply, TAnswer}"/>), returning that
+    /// message's body, a slice of <paramref name="buffer"/>, and its header. An <c>NLMSG_ERROR</c> with an errno throws
+    /// the exception it means (<see cref="NetlinkDeviceGoneException"/> for <c>ENODEV</c> about
+    /// <paramref name="ifIndex"/>, when not 0); an acknowledgement (errno 0) is returned like any answer, with its
+    /// header's type. With <paramref name="onlyType"/> (not 0), other messages answering the request are passed over.
     /// </summary>
     public ReadOnlySpan<byte> Request(scoped ReadOnlySpan<byte> request, Span<byte> buffer, uint sequence, string operation, int ifIndex,
         out NetlinkHeader header, ushort onlyType = 0)
@@ -216,6 +202,38 @@ internal sealed unsafe class NetlinkSocket : IDisposable
         }
 
         return body;
+    }
+
+    /// <summary>
+    /// Receives datagrams into <paramref name="buffer"/> until <paramref name="reply"/> finds request
+    /// <paramref name="sequence"/>'s answer in one, passing over stale replies (to earlier requests that timed out) and
+    /// notifications, at most <see cref="MaxStaleRepliesPerRequest"/> of them. The decoder is a struct, so the loop is
+    /// compiled for each one, without a virtual call or an allocation.
+    /// </summary>
+    public void ReceiveAnswer<TReply, TAnswer>(Span<byte> buffer, uint sequence, TReply reply, out TAnswer answer)
+        where TReply : struct, IReplyDecoder<TAnswer>
+    {
+        for (int stale = 0; stale <= MaxStaleRepliesPerRequest; stale++)
+        {
+            if (reply.TryDecode(buffer[..Receive(buffer)], sequence, PortId, out answer))
+            {
+                return;
+            }
+        }
+
+        throw TooManyStaleReplies();
+    }
+
+    /// <summary>
+    /// Receives until a message answering request <paramref name="sequence"/> (of type <paramref name="onlyType"/>,
+    /// unless 0) arrives (<see cref="ReceiveAnswer"/>); returns that message's body, a slice of <paramref name="buffer"/>,
+    /// and its header.
+    /// </summary>
+    public ReadOnlySpan<byte> ReceiveReply(Span<byte> buffer, uint sequence, out NetlinkHeader header, ushort onlyType = 0)
+    {
+        ReceiveAnswer(buffer, sequence, new FirstMessage(onlyType), out ReplyMessage message);
+        header = message.Header;
+        return buffer.Slice(message.BodyOffset, message.BodyLength);
     }
 
     /// <summary>
@@ -296,6 +314,30 @@ internal sealed unsafe class NetlinkSocket : IDisposable
             }
 
             ThrowUnlessInterrupted("recv", Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Where in a datagram the message answering a request is.</summary>
+    private readonly record struct ReplyMessage(NetlinkHeader Header, int BodyOffset, int BodyLength);
+
+    /// <summary>The first message of the datagram that answers the request (of type <c>onlyType</c>, unless 0).</summary>
+    private readonly struct FirstMessage(ushort onlyType) : IReplyDecoder<ReplyMessage>
+    {
+        public bool TryDecode(ReadOnlySpan<byte> datagram, uint sequence, uint portId, out ReplyMessage answer)
+        {
+            var messages = new NetlinkMessageReader(datagram);
+            while (messages.Next())
+            {
+                NetlinkHeader header = messages.Header;
+                if (header.Sequence == sequence && header.PortId == portId && (onlyType == 0 || header.Type == onlyType))
+                {
+                    answer = new ReplyMessage(header, messages.BodyOffset, messages.Body.Length);
+                    return true;
+                }
+            }
+
+            answer = default;
+            return false;
         }
     }
 

@@ -1,6 +1,6 @@
 namespace TunTelemetry.Netlink;
 
-/// <summary>How a <see cref="NetlinkRouteSocket"/> is opened.</summary>
+/// <summary>How a <see cref="RouteSocket"/> is opened.</summary>
 internal sealed record NetlinkSocketOptions
 {
     public static NetlinkSocketOptions Default { get; } = new();
@@ -23,6 +23,19 @@ internal sealed record NetlinkSocketOptions
     /// give way to the process's own needs instead of starving them.
     /// </summary>
     public int KeepFreeDescriptors { get; init; }
+
+    /// <summary>
+    /// <c>NETLINK_GET_STRICT_CHK</c>: the kernel honours a dump's filters (a dump of TUN/TAP devices only) and refuses
+    /// malformed requests instead of ignoring what it does not know. Off by default: kernels before 4.20 refuse the
+    /// option, and only the filtered dumps of discovery need it.
+    /// </summary>
+    public bool StrictChecking { get; init; }
+
+    /// <summary>
+    /// <c>NETLINK_LISTEN_ALL_NSID</c>: <see cref="Groups"/> are heard from every namespace with an id in ours, each
+    /// datagram's namespace in a control message. Needs <c>CAP_NET_BROADCAST</c>; without it opening throws <c>EPERM</c>.
+    /// </summary>
+    public bool ListenAllNamespaces { get; init; }
 
     internal void Validate()
     {

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace TunTelemetry.Netlink;
 
 /// <summary>
-/// An <c>eventfd</c> that <see cref="NetlinkRouteSocket.WaitReadable"/> waits on beside the socket, so another thread can
+/// An <c>eventfd</c> that <see cref="RouteSocket.WaitReadable"/> waits on beside the socket, so another thread can
 /// end a wait for notifications at once. Without it the waiting thread would have to wake on a timeout to look for a
 /// stop request: twice a second for the life of the agent, for nothing.
 /// </summary>

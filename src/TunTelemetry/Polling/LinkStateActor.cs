@@ -22,23 +22,20 @@ internal sealed class LinkStateActor : UntypedActor
     public const string RegistrationName = "link-state";
 
     private readonly PerDeviceActorContext _context;
-    private readonly Func<ILinkLookup> _openSocket;
-    private ILinkLookup? _socket;
+    private readonly Func<DeviceLinkReader> _openSocket;
+    private DeviceLinkReader? _socket;
     private ICancelable? _ticks;
     private bool _succeeded;
 
-    internal LinkStateActor(PerDeviceActorContext context, Func<ILinkLookup> openSocket)
+    internal LinkStateActor(PerDeviceActorContext context, Func<DeviceLinkReader> openSocket)
     {
         _context = context;
         _openSocket = openSocket;
     }
 
-    /// <param name="openSocket">The socket of a device of the agent's namespace (tests); a device of another is read by its namespace's id.</param>
-    public static Props Props(PerDeviceActorContext context, Func<NetlinkRouteSocket>? openSocket = null)
+    public static Props Props(PerDeviceActorContext context)
     {
-        Func<ILinkLookup> open = !context.Device.Home.IsAgents
-            ? () => NamespaceLinkReader.Open(context.Options.RequestSocket, context.Device.Home.Nsid, context.Device.Name)
-            : openSocket ?? (() => NetlinkRouteSocket.Open(context.Options.RequestSocket));
+        Func<DeviceLinkReader> open = () => DeviceLinkReader.Open(context.Options.RequestSocket, context.Device.Target, context.Device.Name);
         // A producer, not Props.Create(() => new ...): Akka's activator finds public constructors only, and this one
         // takes an internal type.
         return Akka.Actor.Props.CreateBy(new Producer(() => new LinkStateActor(context, open))).WithDispatcher(context.Options.NetlinkDispatcher);

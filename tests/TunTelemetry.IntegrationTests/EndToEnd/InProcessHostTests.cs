@@ -42,7 +42,7 @@ public sealed class InProcessHostTests
             ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
         };
         using IHost host = AgentHost.Build(Config.Empty, options, console: false,
-            t => t.UseLinkStatsReader(() => new FailingFor(broken.IfIndex, NetlinkRouteSocket.Open())), configuration,
+            t => t.UseLinkStatsReader(() => new FailingFor(broken.IfIndex, RouteSocket.Open())), configuration,
             exporter =>
             {
                 exporter.Endpoint = receiver.GrpcEndpoint;
@@ -73,9 +73,9 @@ public sealed class InProcessHostTests
     }
 
     /// <summary>A real socket that times out for one device.</summary>
-    private sealed class FailingFor(int ifIndex, NetlinkRouteSocket real) : ILinkStatsReader
+    private sealed class FailingFor(int ifIndex, RouteSocket real) : ILinkStatsReader
     {
-        public LinkStats64 Read(int index) => index == ifIndex ? throw new NetlinkSocketException("recv", Errno.EAGAIN) : real.Read(index);
+        public LinkStats64 Read(int index) => index == ifIndex ? throw new NetlinkSocketException("recv", Errno.EAGAIN) : real.ReadStats(LinkTarget.Own, index, name: null);
 
         public void Dispose() => real.Dispose();
     }

@@ -16,9 +16,9 @@ public sealed class TunDeviceStatsTests
     {
         using DroppingTunDevice tun = DroppingTunDevice.Create();
         Assert.Equal(3000, tun.SendPackets(3000));
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
 
-        LinkStats64 stats = socket.GetLinkStats(tun.IfIndex);
+        LinkStats64 stats = socket.ReadStats(LinkTarget.Own, tun.IfIndex, tun.Name);
 
         Assert.True(stats.TxDropped > 0);
         Assert.Equal(Sysfs.Statistic(tun.Name, "tx_dropped"), stats.TxDropped);
@@ -35,11 +35,11 @@ public sealed class TunDeviceStatsTests
     public void A_deleted_device_gives_the_typed_device_gone_error()
     {
         DroppingTunDevice tun = DroppingTunDevice.Create();
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
-        socket.GetLinkStats(tun.IfIndex);
+        using RouteSocket socket = RouteSocket.Open();
+        socket.ReadStats(LinkTarget.Own, tun.IfIndex, tun.Name);
         tun.Dispose();
 
-        var e = Assert.Throws<NetlinkDeviceGoneException>(() => socket.GetLinkStats(tun.IfIndex));
+        var e = Assert.Throws<NetlinkDeviceGoneException>(() => socket.ReadStats(LinkTarget.Own, tun.IfIndex, tun.Name));
         Assert.Equal(tun.IfIndex, e.IfIndex);
     }
 
@@ -47,17 +47,17 @@ public sealed class TunDeviceStatsTests
     public void A_name_re_created_resolves_to_its_new_ifindex()
     {
         string name = $"tr{Random.Shared.Next():x8}";
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         int first;
         using (DroppingTunDevice tun = DroppingTunDevice.Create(name: name))
         {
-            first = socket.GetLink(name)!.IfIndex;
+            first = socket.GetLink(LinkTarget.Own, name)!.IfIndex;
             Assert.Equal(tun.IfIndex, first);
         }
 
-        Assert.Null(socket.GetLink(name));
+        Assert.Null(socket.GetLink(LinkTarget.Own, name));
         using DroppingTunDevice again = DroppingTunDevice.Create(name: name);
-        LinkDescription? link = socket.GetLink(name);
+        LinkDescription? link = socket.GetLink(LinkTarget.Own, name);
         Assert.NotNull(link);
         Assert.NotEqual(first, link.IfIndex);
         Assert.Equal(again.IfIndex, link.IfIndex);
@@ -68,28 +68,28 @@ public sealed class TunDeviceStatsTests
     {
         using DroppingTunDevice tun = DroppingTunDevice.Create(TunDeviceKind.Tun);
         using DroppingTunDevice tap = DroppingTunDevice.Create(TunDeviceKind.Tap);
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
 
-        Assert.Equal(LinkKinds.Tun, socket.GetLink(tun.Name)!.Kind);
-        Assert.Equal(LinkKinds.Tap, socket.GetLink(tap.Name)!.Kind);
-        Assert.Equal(500u, socket.GetLink(tun.IfIndex)!.TxQueueLength);
+        Assert.Equal(LinkKinds.Tun, socket.GetLink(LinkTarget.Own, tun.Name)!.Kind);
+        Assert.Equal(LinkKinds.Tap, socket.GetLink(LinkTarget.Own, tap.Name)!.Kind);
+        Assert.Equal(500u, socket.GetLink(LinkTarget.Own, tun.IfIndex)!.TxQueueLength);
 
         Assert.Equal(3000, tap.SendPackets(3000));
-        Assert.Equal(Sysfs.Statistic(tap.Name, "tx_dropped"), socket.GetLinkStats(tap.IfIndex).TxDropped);
-        Assert.True(socket.GetLinkStats(tap.IfIndex).TxDropped > 0);
+        Assert.Equal(Sysfs.Statistic(tap.Name, "tx_dropped"), socket.ReadStats(LinkTarget.Own, tap.IfIndex, tap.Name).TxDropped);
+        Assert.True(socket.ReadStats(LinkTarget.Own, tap.IfIndex, tap.Name).TxDropped > 0);
     }
 
     [NetAdminFact]
     public void Handles_names_with_dots_dashes_and_fifteen_bytes()
     {
         using DroppingTunDevice tun = DroppingTunDevice.Create(name: $"t.-_{Random.Shared.Next(100000, 999999)}.x-y9");
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         Assert.Equal(15, tun.Name.Length);
         Assert.Contains(TunDeviceDiscovery.List(socket, DeviceSelection.All), d => d.Name == tun.Name && d.IfIndex == tun.IfIndex);
     }
 
     /// <summary>Writes the TUN fixture when TUNTELEMETRY_CAPTURE_DIR is set (how Fixtures/rtm_newstats_tun_drops_k6.18.bin was made).</summary>
-    private static void CaptureFixture(NetlinkRouteSocket socket, DroppingTunDevice tun)
+    private static void CaptureFixture(RouteSocket socket, DroppingTunDevice tun)
     {
         string? directory = Environment.GetEnvironmentVariable("TUNTELEMETRY_CAPTURE_DIR");
         if (!string.IsNullOrEmpty(directory))

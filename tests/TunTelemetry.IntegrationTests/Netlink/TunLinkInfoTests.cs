@@ -21,8 +21,8 @@ public sealed class TunLinkInfoTests
         Command.Run("ip", "tuntap", "add", "dev", name, "mode", "tun", "user", "65534", "group", "65534");
         try
         {
-            using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
-            int ifIndex = socket.GetLink(name)!.IfIndex;
+            using RouteSocket socket = RouteSocket.Open();
+            int ifIndex = socket.GetLink(LinkTarget.Own, name)!.IfIndex;
             byte[] reply = socket.CaptureLinkReply(ifIndex);
             Save("rtm_newlink_tun_persist_owner_k6.18.bin", reply);
 
@@ -41,8 +41,8 @@ public sealed class TunLinkInfoTests
     public async Task A_multi_queue_device_reports_enabled_and_disabled_queues()
     {
         using TunHolder holder = await TunHolder.StartAsync(DeviceName("ttcapmq"), null, "--queues", "3", "--detach", "1", "--pi", "--vnet-hdr");
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
-        int ifIndex = socket.GetLink(holder.Name)!.IfIndex;
+        using RouteSocket socket = RouteSocket.Open();
+        int ifIndex = socket.GetLink(LinkTarget.Own, holder.Name)!.IfIndex;
         byte[] reply = socket.CaptureLinkReply(ifIndex);
         Save("rtm_newlink_tun_multiqueue_k6.18.bin", reply);
 

@@ -19,8 +19,8 @@ public sealed class NamespaceLinkListenerTests
     [NetAdminFact]
     public void An_event_of_our_own_namespace_comes_without_a_namespace_id_and_wakes_no_poller()
     {
-        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 };
-        using NetnsRouteSocket listener = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20, ListenAllNamespaces = true };
+        using RouteSocket listener = RouteSocket.Open(options);
         using DroppingTunDevice tun = DroppingTunDevice.Create();
 
         var changes = new List<NamespacedLinkChange>();
@@ -46,7 +46,7 @@ public sealed class NamespaceLinkListenerTests
         var reports = new BlockingCollection<string>();
         try
         {
-            using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+            using RouteSocket ids = RouteSocket.Open();
             int nsid;
             using (SafeFileHandle file = File.OpenHandle(ns.Path))
             {
@@ -85,7 +85,7 @@ public sealed class NamespaceLinkListenerTests
     {
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         using TestNetworkNamespace later = TestNetworkNamespace.CreateNamed();
-        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using RouteSocket ids = RouteSocket.Open();
         int nsid, laterId;
         using (SafeFileHandle file = File.OpenHandle(ns.Path))
         using (SafeFileHandle laterFile = File.OpenHandle(later.Path))
@@ -108,8 +108,12 @@ public sealed class NamespaceLinkListenerTests
             },
             id => reports.Add($"dropped {id}"),
             reason => reports.Add($"missed {reason}"),
-            () => NetnsRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 },
-                listenAllNamespaces: true, namespaceIdEvents: true));
+            () => RouteSocket.Open(new NetlinkSocketOptions
+            {
+                Groups = NetlinkRouteGroups.Link | NetlinkRouteGroups.NamespaceIds,
+                ReceiveBufferBytes = 1,
+                ListenAllNamespaces = true,
+            }));
         listener.Start();
 
         ns.AddTun("to0");

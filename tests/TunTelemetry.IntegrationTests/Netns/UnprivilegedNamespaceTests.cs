@@ -18,7 +18,7 @@ public sealed class UnprivilegedNamespaceTests
     {
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         // Given an id first, as root: the same state whether or not an agent elsewhere on the host already did.
-        using (NetnsRouteSocket root = NetnsRouteSocket.Open())
+        using (RouteSocket root = RouteSocket.Open())
         using (SafeFileHandle file = File.OpenHandle(ns.Path))
         {
             _ = root.AssignId(file);
@@ -27,7 +27,7 @@ public sealed class UnprivilegedNamespaceTests
         NetlinkErrnoException? refused = null;
         UnprivilegedThread.Run(() =>
         {
-            using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+            using RouteSocket socket = RouteSocket.Open();
             using SafeFileHandle file = File.OpenHandle(ns.Path); // /run/netns files open for anyone
             // The request itself, not AssignId, which only reads an id the namespace has: the kernel checks
             // CAP_NET_ADMIN before it looks at the namespace.
@@ -44,7 +44,7 @@ public sealed class UnprivilegedNamespaceTests
     {
         NetlinkSocketException? refused = null;
         UnprivilegedThread.Run(() => refused = Assert.Throws<NetlinkSocketException>(() =>
-            NetnsRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link }, listenAllNamespaces: true)));
+            RouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ListenAllNamespaces = true })));
 
         Assert.NotNull(refused);
         Assert.Equal(Errno.EPERM, refused.Errno);
@@ -57,7 +57,7 @@ public sealed class UnprivilegedNamespaceTests
         TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
         try
         {
-            using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+            using RouteSocket ids = RouteSocket.Open();
             int nsid;
             using (SafeFileHandle file = File.OpenHandle(ns.Path))
             {
@@ -65,9 +65,9 @@ public sealed class UnprivilegedNamespaceTests
             }
 
             // Opened and bound as nobody: joining RTNLGRP_NSID needs no capability, and the socket keeps what it joined.
-            NetnsRouteSocket? listener = null;
+            RouteSocket? listener = null;
             UnprivilegedThread.Run(() => listener = NamespaceLinkListener.OpenIdEventsOnly());
-            using NetnsRouteSocket opened = listener!;
+            using RouteSocket opened = listener!;
 
             ns.Delete();
             var idChanges = new List<NetnsIdChange>();

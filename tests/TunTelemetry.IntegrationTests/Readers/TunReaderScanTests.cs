@@ -72,7 +72,7 @@ public sealed class TunReaderScanTests
         // The scan skips its own process's descriptors unless the process holds devices itself: this one holds the
         // device's queue, a netlink socket and its other files, and only the queue makes it a reader.
         using DroppingTunDevice tun = DroppingTunDevice.Create();
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
 
         TunReader reader = Assert.Single(TunReaderScan.Scan().Readers(OwnNetns, tun.Name));
 

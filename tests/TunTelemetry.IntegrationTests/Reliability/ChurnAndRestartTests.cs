@@ -109,10 +109,10 @@ public sealed class ChurnAndRestartTests : TestKit
         IActorRef aggregator = Sys.ActorOf(MetricsAggregatorActor.Props(new TunDeviceMetrics(meter, detailed: false)));
         TunTelemetryOptions options = Options(prefix) with { LinkStateMetrics = false };
         int reads = 0;
-        var opened = new List<NetlinkRouteSocket>();
+        var opened = new List<RouteSocket>();
         var builder = new TunTelemetryBuilder(options).UseLinkStatsReader(() =>
         {
-            NetlinkRouteSocket socket = NetlinkRouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = TimeSpan.FromMilliseconds(50) });
+            RouteSocket socket = RouteSocket.Open(new NetlinkSocketOptions { ReceiveTimeout = TimeSpan.FromMilliseconds(50) });
             lock (opened)
             {
                 opened.Add(socket);
@@ -153,7 +153,7 @@ public sealed class ChurnAndRestartTests : TestKit
     }
 
     /// <summary>A real socket whose every second read fails with a timeout after the kernel was asked.</summary>
-    private sealed class EveryOtherReadFails(NetlinkRouteSocket real, Func<int> count) : ILinkStatsReader
+    private sealed class EveryOtherReadFails(RouteSocket real, Func<int> count) : ILinkStatsReader
     {
         public LinkStats64 Read(int ifIndex)
         {
@@ -165,7 +165,7 @@ public sealed class ChurnAndRestartTests : TestKit
                 throw new NetlinkSocketException("recv", Errno.EAGAIN);
             }
 
-            return real.Read(ifIndex);
+            return real.ReadStats(LinkTarget.Own, ifIndex, name: null);
         }
 
         public void Dispose() => real.Dispose();

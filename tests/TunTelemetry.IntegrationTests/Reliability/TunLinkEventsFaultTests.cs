@@ -21,7 +21,7 @@ public sealed class TunLinkEventsFaultTests
                 throw new NetlinkSocketException("socket", Errno.EMFILE);
             }
 
-            return NetlinkRouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
+            return RouteSocket.Open(new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveTimeout = TimeSpan.FromMilliseconds(100) });
         }, backoff);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var events = new List<DeviceEvent>();

@@ -16,7 +16,7 @@ namespace TunTelemetry.Tests.Actors;
 
 /// <summary>
 /// The devices of other network namespaces (<c>--all-namespaces</c>): listed by their namespace's discovery
-/// (<see cref="NamespaceDevicesChanged"/>, sent here as the discovery sends it), each gets the poller and the
+/// (<see cref="DevicesListed"/>, sent here as the discovery sends it), each gets the poller and the
 /// extensions under the rules of the agent's own devices, keyed by (namespace, ifindex). In virtual time.
 /// </summary>
 public sealed class ForeignDeviceExtensionSpecs : TestKit

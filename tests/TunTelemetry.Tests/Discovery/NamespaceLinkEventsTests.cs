@@ -125,7 +125,7 @@ public sealed class NamespaceLinkEventsTests
     {
         var links = new List<NamespacedLinkChange>();
         var ids = new List<NetnsIdChange>();
-        NetnsRouteSocket.DecodeNotifications(datagram, nsid, links, ids);
+        RouteSocket.DecodeNotifications(datagram, nsid, links, ids);
         Assert.Empty(ids);
         return links;
     }

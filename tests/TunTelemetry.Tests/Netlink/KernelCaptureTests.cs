@@ -18,7 +18,7 @@ public sealed class KernelCaptureTests
     [Fact]
     public void The_loopback_reply_has_the_shape_of_its_fixture()
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         byte[] live = socket.CaptureStatsReply(LoopbackIfIndex);
         Save(Fixture.LoopbackStats, live);
 
@@ -32,7 +32,7 @@ public sealed class KernelCaptureTests
     [Fact]
     public void The_no_such_device_reply_has_the_shape_of_its_fixture()
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open();
         byte[] live = socket.CaptureStatsReply(NoSuchIfIndex);
         Save(Fixture.NoSuchDevice, live);
 

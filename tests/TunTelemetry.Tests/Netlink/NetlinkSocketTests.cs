@@ -49,7 +49,7 @@ public sealed class NetlinkSocketTests
         Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
         var sink = new LinkDescriptionSink([]);
 
-        LinkDumpEnd end = socket.DumpLinks(request[..RtmGetLinkRequest.WriteDump(request, sequence)], sequence, "RTM_GETLINK dump", ref sink);
+        LinkDumpEnd end = socket.DumpLinks(request[..RtmGetLinkRequest.WriteDump(request, sequence, LinkTarget.Own, tunOnly: false)], sequence, "RTM_GETLINK dump", ref sink);
 
         Assert.Equal(0, end.Errno);
         Assert.Contains(sink.Links, link => link.IfIndex == LoopbackIfIndex && link.Name == "lo");

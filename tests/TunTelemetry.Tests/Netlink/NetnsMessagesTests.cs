@@ -78,21 +78,29 @@ public sealed class NetnsMessagesTests
     }
 
     [Fact]
-    public void A_targeted_dump_request_names_the_namespace_and_the_tun_kind()
+    public void A_link_request_names_its_target_namespace_and_the_tun_kind()
     {
-        Span<byte> request = stackalloc byte[RtmGetLinkTargetedRequest.MaxSize];
-        int length = RtmGetLinkTargetedRequest.WriteDump(request, sequence: 9, nsid: 3, tunOnly: true);
+        Span<byte> request = stackalloc byte[RtmGetLinkRequest.MaxSize];
+        int length = RtmGetLinkRequest.WriteDump(request, sequence: 9, LinkTarget.Namespace(3), tunOnly: true);
         Assert.Equal(new NetlinkHeader((uint)length, 18, 0x301, 9, 0), NetlinkHeader.Read(request)); // RTM_GETLINK, request | dump
         Assert.Equal(new byte[16], request[16..32].ToArray()); // zeroed ifinfomsg, as strict checking demands of a dump
         Assert.Equal([8, 0, 46, 0, 3, 0, 0, 0], request[32..40].ToArray()); // IFLA_TARGET_NETNSID = 3
         Assert.Equal([12, 0, 18, 0x80, 8, 0, 1, 0, (byte)'t', (byte)'u', (byte)'n', 0], request[40..52].ToArray()); // IFLA_LINKINFO { IFLA_INFO_KIND "tun" }
         Assert.Equal(52, length);
 
-        Assert.Equal(40, RtmGetLinkTargetedRequest.WriteDump(request, sequence: 9, nsid: 3, tunOnly: false));
+        Assert.Equal(40, RtmGetLinkRequest.WriteDump(request, sequence: 9, LinkTarget.Namespace(3), tunOnly: false));
 
-        length = RtmGetLinkTargetedRequest.WriteOne(request, sequence: 10, nsid: 3, ifIndex: 77);
+        length = RtmGetLinkRequest.WriteOne(request, sequence: 10, LinkTarget.Namespace(3), ifIndex: 77, name: default);
         Assert.Equal(new NetlinkHeader(40, 18, 0x1, 10, 0), NetlinkHeader.Read(request));
         Assert.Equal(77, BitConverter.ToInt32(request[20..24]));
+        Assert.Equal([8, 0, 46, 0, 3, 0, 0, 0], request[32..length].ToArray());
+
+        // Our own namespace: no target attribute, as the requests of a socket inside a namespace are.
+        Assert.Equal(32, RtmGetLinkRequest.WriteDump(request, sequence: 11, LinkTarget.Own, tunOnly: false));
+        Assert.Equal(44, RtmGetLinkRequest.WriteDump(request, sequence: 11, LinkTarget.Own, tunOnly: true));
+        length = RtmGetLinkRequest.WriteOne(request, sequence: 12, LinkTarget.Namespace(3), ifIndex: 0, "tun0"u8);
+        Assert.Equal([9, 0, 3, 0, (byte)'t', (byte)'u', (byte)'n', (byte)'0', 0, 0, 0, 0], request[32..44].ToArray()); // IFLA_IFNAME "tun0", NUL, padding
+        Assert.Equal([8, 0, 46, 0, 3, 0, 0, 0], request[44..length].ToArray());
     }
 
     [Fact]

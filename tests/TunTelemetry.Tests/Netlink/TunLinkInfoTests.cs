@@ -42,8 +42,8 @@ public sealed class TunLinkInfoTests
     [Fact]
     public void Non_tun_links_have_no_tun_settings()
     {
-        using NetlinkRouteSocket socket = NetlinkRouteSocket.Open();
-        LinkDescription loopback = socket.GetLink(1)!;
+        using RouteSocket socket = RouteSocket.Open();
+        LinkDescription loopback = socket.GetLink(LinkTarget.Own, 1)!;
 
         Assert.Null(loopback.Tun);
         Assert.True(loopback.IsUpWithCarrier);

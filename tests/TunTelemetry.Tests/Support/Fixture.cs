@@ -38,7 +38,7 @@ public static class Fixture
 
     /// <summary>
     /// RTM_GETNSID by NETNSA_FD of a namespace just given an id, Linux 6.18: RTM_NEWNSID with NETNSA_NSID alone
-    /// (captured by <c>NetnsRouteSocketTests</c> in TunTelemetry.IntegrationTests, as are the three below).
+    /// (captured by <c>RouteSocketNamespaceTests</c> in TunTelemetry.IntegrationTests, as are the three below).
     /// </summary>
     public const string NsidReply = "rtm_newnsid_reply_k6.18.bin";
 

@@ -11,9 +11,12 @@ namespace TunTelemetry.IntegrationTests.Netns;
 /// named one (<c>ip netns add</c>) and an unnamed one held by an <c>unshare -n</c> child. With
 /// <c>TUNTELEMETRY_CAPTURE_DIR</c> set, the replies are written out as the decode fixtures of TunTelemetry.Tests.
 /// </summary>
-public sealed class NetnsRouteSocketTests
+public sealed class RouteSocketNamespaceTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    // The kernel filters a dump by link kind only on a socket with strict checking.
+    private static readonly NetlinkSocketOptions Strict = new() { StrictChecking = true };
 
     [NetAdminFact]
     public void A_named_namespace_gets_an_id_and_its_tun_devices_read_equal_to_their_kernel_counters()
@@ -25,14 +28,14 @@ public sealed class NetnsRouteSocketTests
         Assert.Equal(7, ns.DropPackets("tn0", 7));
         Assert.Equal(11, ns.DropPackets("tn1", 11));
 
-        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open(Strict);
         using SafeFileHandle file = File.OpenHandle(ns.Path);
         int nsid = socket.AssignId(file);
         Assert.True(nsid >= 0, $"nsid {nsid}");
         Assert.Equal(nsid, socket.GetId(file));
 
         var readings = new List<LinkStatsReading>();
-        socket.ReadTunStats(nsid, readings);
+        socket.ReadTunStats(LinkTarget.Namespace(nsid), readings);
 
         // The kernel's kind filter leaves out lo and the veth pair.
         Assert.Equal(new[] { ns.IfIndex("tn0"), ns.IfIndex("tn1") }.Order(), readings.Select(r => r.IfIndex).Order());
@@ -46,8 +49,8 @@ public sealed class NetnsRouteSocketTests
             Assert.Equal(ns.Statistic(device, "rx", "packets"), stats.RxPackets);
         }
 
-        Assert.Equal(["tn0", "tn1"], socket.DumpLinks(nsid, tunOnly: true).Select(l => l.Name).Order());
-        Assert.Contains("ve0", socket.DumpLinks(nsid, tunOnly: false).Select(l => l.Name));
+        Assert.Equal(["tn0", "tn1"], socket.DumpLinks(LinkTarget.Namespace(nsid), tunOnly: true).Select(l => l.Name).Order());
+        Assert.Contains("ve0", socket.DumpLinks(LinkTarget.Namespace(nsid)).Select(l => l.Name));
 
         CaptureFixtures(socket, nsid, file);
     }
@@ -59,25 +62,30 @@ public sealed class NetnsRouteSocketTests
         ns.AddTun("tn0");
         Assert.Equal(4, ns.DropPackets("tn0", 4));
         int ifIndex = ns.IfIndex("tn0");
-        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using RouteSocket ids = RouteSocket.Open(Strict);
         int nsid;
         using (SafeFileHandle file = File.OpenHandle(ns.Path))
         {
             nsid = ids.AssignId(file);
         }
 
-        using NamespaceLinkReader reader = NamespaceLinkReader.Open(NetlinkSocketOptions.Default, nsid, "tn0");
+        using DeviceLinkReader reader = DeviceLinkReader.Open(NetlinkSocketOptions.Default, LinkTarget.Namespace(nsid), "tn0");
         LinkStats64 stats = reader.Read(ifIndex);
         Assert.Equal(4UL, stats.TxDropped);
         Assert.Equal(ns.Statistic("tn0", "tx", "dropped"), stats.TxDropped);
         Assert.Equal(ns.Statistic("tn0", "tx", "packets"), stats.TxPackets);
         Assert.Equal(ns.Statistic("tn0", "rx", "bytes"), stats.RxBytes);
         Assert.Equal("tn0", reader.GetLink(ifIndex)?.Name);
+        using (RouteSocket socket = RouteSocket.Open())
+        {
+            Assert.Equal(ifIndex, socket.GetLink(LinkTarget.Namespace(nsid), "tn0")?.IfIndex);
+            Assert.Null(socket.GetLink(LinkTarget.Namespace(nsid), "nosuchdev0"));
+        }
 
         // Renamed in place: the ifindex no longer leads to the device the poller knew.
         ns.Ip("link", "set", "tn0", "name", "tn9");
         Assert.Equal(ifIndex, Assert.Throws<NetlinkDeviceGoneException>(() => reader.Read(ifIndex)).IfIndex);
-        using (NamespaceLinkReader renamed = NamespaceLinkReader.Open(NetlinkSocketOptions.Default, nsid, "tn9"))
+        using (DeviceLinkReader renamed = DeviceLinkReader.Open(NetlinkSocketOptions.Default, LinkTarget.Namespace(nsid), "tn9"))
         {
             Assert.Equal(4UL, renamed.Read(ifIndex).TxDropped);
         }
@@ -109,7 +117,7 @@ public sealed class NetnsRouteSocketTests
         ns.AddTun("tun0");
         Assert.Equal(5, ns.DropPackets("tun0", 5));
 
-        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open(Strict);
         using SafeFileHandle file = File.OpenHandle(ns.Path);
         // Not asserted unassigned first: an agent of another suite on the host, watching every namespace, may have
         // given it an id already; AssignId returns that one then.
@@ -119,7 +127,7 @@ public sealed class NetnsRouteSocketTests
         Assert.Equal(nsid, socket.GetIdOfProcess(ns.HolderPid!.Value));
 
         var readings = new List<LinkStatsReading>();
-        socket.ReadTunStats(nsid, readings);
+        socket.ReadTunStats(LinkTarget.Namespace(nsid), readings);
         LinkStatsReading reading = Assert.Single(readings);
         Assert.Equal(ns.IfIndex("tun0"), reading.IfIndex);
         Assert.Equal(5UL, reading.Stats.TxDropped);
@@ -136,7 +144,7 @@ public sealed class NetnsRouteSocketTests
         first.DropPackets("tun0", 3);
         second.DropPackets("tun0", 9);
 
-        using NetnsRouteSocket socket = NetnsRouteSocket.Open();
+        using RouteSocket socket = RouteSocket.Open(Strict);
         using SafeFileHandle firstFile = File.OpenHandle(first.Path);
         using SafeFileHandle secondFile = File.OpenHandle(second.Path);
         int firstId = socket.AssignId(firstFile);
@@ -144,10 +152,10 @@ public sealed class NetnsRouteSocketTests
         Assert.NotEqual(firstId, secondId);
 
         var readings = new List<LinkStatsReading>();
-        socket.ReadTunStats(firstId, readings);
+        socket.ReadTunStats(LinkTarget.Namespace(firstId), readings);
         Assert.Equal(3UL, Assert.Single(readings).Stats.TxDropped);
         readings.Clear();
-        socket.ReadTunStats(secondId, readings);
+        socket.ReadTunStats(LinkTarget.Namespace(secondId), readings);
         Assert.Equal(9UL, Assert.Single(readings).Stats.TxDropped);
     }
 
@@ -156,16 +164,16 @@ public sealed class NetnsRouteSocketTests
     {
         using TestNetworkNamespace from = TestNetworkNamespace.CreateNamed();
         using TestNetworkNamespace to = TestNetworkNamespace.CreateNamed();
-        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using RouteSocket ids = RouteSocket.Open(Strict);
         using SafeFileHandle fromFile = File.OpenHandle(from.Path);
         using SafeFileHandle toFile = File.OpenHandle(to.Path);
         int fromId = ids.AssignId(fromFile);
         int toId = ids.AssignId(toFile);
         from.AddTun("tmv0");
 
-        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 };
-        using NetnsRouteSocket listener = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
-        using NetnsRouteSocket capture = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20, ListenAllNamespaces = true };
+        using RouteSocket listener = RouteSocket.Open(options);
+        using RouteSocket capture = RouteSocket.Open(options);
         from.Ip("link", "set", "dev", "tmv0", "netns", to.Name!);
         CaptureMoveNotification(capture, fromId);
 
@@ -193,13 +201,13 @@ public sealed class NetnsRouteSocketTests
     public void A_deleted_device_is_heard_as_a_delete_not_a_move()
     {
         using TestNetworkNamespace ns = TestNetworkNamespace.CreateNamed();
-        using NetnsRouteSocket ids = NetnsRouteSocket.Open();
+        using RouteSocket ids = RouteSocket.Open(Strict);
         using SafeFileHandle file = File.OpenHandle(ns.Path);
         int nsid = ids.AssignId(file);
         ns.AddTun("tdel0");
 
-        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20 };
-        using NetnsRouteSocket listener = NetnsRouteSocket.Open(options, listenAllNamespaces: true);
+        var options = new NetlinkSocketOptions { Groups = NetlinkRouteGroups.Link, ReceiveBufferBytes = 1 << 20, ListenAllNamespaces = true };
+        using RouteSocket listener = RouteSocket.Open(options);
         ns.Ip("link", "del", "tdel0");
 
         var changes = new List<NamespacedLinkChange>();
@@ -220,7 +228,7 @@ public sealed class NetnsRouteSocketTests
         TestNetworkNamespace ns = TestNetworkNamespace.CreateUnnamed();
         try
         {
-            using NetnsRouteSocket listener = NetnsRouteSocket.Open(namespaceIdEvents: true);
+            using RouteSocket listener = RouteSocket.Open(Strict with { Groups = NetlinkRouteGroups.NamespaceIds });
             int nsid;
             using (SafeFileHandle file = File.OpenHandle(ns.Path))
             {
@@ -241,7 +249,7 @@ public sealed class NetnsRouteSocketTests
             var readings = new List<LinkStatsReading>();
             try
             {
-                listener.ReadTunStats(nsid, readings);
+                listener.ReadTunStats(LinkTarget.Namespace(nsid), readings);
             }
             catch (NetlinkErrnoException error)
             {
@@ -267,18 +275,18 @@ public sealed class NetnsRouteSocketTests
         }
     }
 
-    private static void CaptureFixtures(NetnsRouteSocket socket, int nsid, SafeFileHandle file)
+    private static void CaptureFixtures(RouteSocket socket, int nsid, SafeFileHandle file)
     {
-        Span<byte> request = stackalloc byte[Math.Max(RtmNsidRequest.MaxSize, RtmGetLinkTargetedRequest.MaxSize)];
-        byte[] getNsid = socket.CaptureReply(request[..RtmNsidRequest.WriteGetByFd(request, socket.NextSequence(), (int)file.DangerousGetHandle())]);
+        Span<byte> request = stackalloc byte[Math.Max(RtmNsidRequest.MaxSize, RtmGetLinkRequest.MaxSize)];
+        byte[] getNsid = socket.CaptureReply(request[..RtmNsidRequest.WriteGetByFd(request, socket.Socket.NextSequence(), (int)file.DangerousGetHandle())]);
         Assert.Equal(nsid, RtmNsidMessage.Decode(getNsid.AsSpan(NetlinkHeader.Size, (int)NetlinkHeader.Read(getNsid).Length - NetlinkHeader.Size)).Nsid);
-        byte[] dump = socket.CaptureReply(request[..RtmGetLinkTargetedRequest.WriteDump(request, socket.NextSequence(), nsid, tunOnly: true)]);
+        byte[] dump = socket.CaptureReply(request[..RtmGetLinkRequest.WriteDump(request, socket.Socket.NextSequence(), LinkTarget.Namespace(nsid), tunOnly: true)]);
         Save("rtm_newnsid_reply_k6.18.bin", getNsid);
         Save("rtm_newlink_target_dump_tun_drops_k6.18.bin", dump);
     }
 
     // The RTM_DELLINK that reports the move, as it came with its NETLINK_LISTEN_ALL_NSID control message.
-    private static void CaptureMoveNotification(NetnsRouteSocket capture, int fromId)
+    private static void CaptureMoveNotification(RouteSocket capture, int fromId)
     {
         DateTime deadline = DateTime.UtcNow + Deadline;
         while (DateTime.UtcNow < deadline)
