@@ -6,27 +6,23 @@ namespace TunTelemetry.Discovery;
 /// <summary>
 /// Hears the link events of every namespace that has an id in ours on one socket in the agent's own namespace
 /// (<c>RTNLGRP_LINK</c> with <c>NETLINK_LISTEN_ALL_NSID</c>, each message's namespace id in a control message), and the
-/// kernel's word that an id was dropped (<c>RTNLGRP_NSID</c>), from a thread of its own that sleeps in <c>poll(2)</c>
-/// until the kernel speaks. It reports which namespace ids had a TUN/TAP device created, changed, deleted or moved, so
+/// kernel's word that an id was dropped (<c>RTNLGRP_NSID</c>), through the one <see cref="LinkEventLoop"/>. It reports which namespace ids had a TUN/TAP device created, changed, deleted or moved, so
 /// their pollers re-read at once instead of at their next poll.
 /// </summary>
 /// <remarks>
-/// Events of the agent's own namespace come without a control message and are left to <see cref="Devices.TunLinkEvents"/>.
+/// Events of the agent's own namespace come without a control message and are left to <see cref="TunLinkEvents"/>.
 /// When events may have been lost (<c>ENOBUFS</c>: the kernel overran the socket's buffer; or the socket failed and was
 /// opened again), it says so once, and the caller re-reads every namespace, since only a full read tells what changed.
-/// Callbacks run on the listener's thread, in the kernel's order.
+/// Callbacks run on the loop's thread, in the kernel's order.
 /// </remarks>
-internal sealed class NamespaceLinkListener : IDisposable
+internal sealed class NamespaceLinkListener : IDisposable, ILinkEventSink
 {
     private readonly Func<RouteSocket> _openSocket;
-    private readonly BackoffSettings _backoff;
     private readonly Action<int> _onLinksChanged;
     private readonly Action<int> _onIdDropped;
     private readonly Action<string> _onMissed;
-    private readonly WakeupEvent _stop = new();
-    private readonly ManualResetEventSlim _stopped = new();
-    private RouteSocket? _socket;
-    private Thread? _thread;
+    private readonly LinkEventLoop _loop;
+    private readonly HashSet<int> _woken = [];
 
     /// <param name="onLinksChanged">A TUN/TAP device of the namespace with this id in ours came, changed, went or moved.</param>
     /// <param name="onIdDropped">The kernel dropped this namespace id (its namespace died); it may be given to another.</param>
@@ -36,33 +32,20 @@ internal sealed class NamespaceLinkListener : IDisposable
     public NamespaceLinkListener(Action<int> onLinksChanged, Action<int> onIdDropped, Action<string> onMissed, Func<RouteSocket>? openSocket = null,
         BackoffSettings? backoff = null)
     {
-        _backoff = backoff ?? BackoffSettings.Default;
         _onLinksChanged = onLinksChanged;
         _onIdDropped = onIdDropped;
         _onMissed = onMissed;
         _openSocket = openSocket ?? OpenDefault;
+        _loop = new LinkEventLoop("tuntelemetry-netns-links", _openSocket, backoff ?? BackoffSettings.Default, this);
     }
 
     /// <summary>
     /// Opens the socket on the caller's thread, so that a refusal reaches the caller (<see cref="NetlinkSocketException"/>
     /// with <c>EPERM</c> without <c>CAP_NET_BROADCAST</c>), then starts listening.
     /// </summary>
-    public void Start()
-    {
-        _socket = _openSocket();
-        _thread = new Thread(Run) { IsBackground = true, Name = "tuntelemetry-netns-links" };
-        _thread.Start();
-    }
+    public void Start() => _loop.Start(_openSocket());
 
-    public void Dispose()
-    {
-        _stopped.Set();
-        _stop.Set();
-        _thread?.Join();
-        _socket?.Dispose();
-        _stop.Dispose();
-        _stopped.Dispose();
-    }
+    public void Dispose() => _loop.Dispose();
 
     /// <summary>
     /// The namespace id whose poller a link event concerns: a TUN/TAP device's event from another namespace with an id in
@@ -85,70 +68,38 @@ internal sealed class NamespaceLinkListener : IDisposable
         ListenAllNamespaces = true,
     });
 
-    private void Run()
+    void ILinkEventSink.Opened(RouteSocket socket, bool again)
     {
-        int failures = 0; // in a row: a notification received resets it
-        var links = new List<NamespacedLinkChange>();
-        var ids = new List<NetnsIdChange>();
-        var woken = new HashSet<int>();
-        while (true)
+        if (again)
         {
-            try
+            _onMissed("the socket was opened again");
+        }
+    }
+
+    void ILinkEventSink.Overrun(RouteSocket socket) => _onMissed("the kernel overran the socket's buffer (ENOBUFS)");
+
+    void ILinkEventSink.Heard(RouteSocket socket, List<NamespacedLinkChange> links, List<NetnsIdChange> ids)
+    {
+        foreach (NetnsIdChange id in ids)
+        {
+            if (!id.Added)
             {
-                if (_socket is null)
-                {
-                    _socket = _openSocket();
-                    _onMissed("the socket was opened again");
-                }
-
-                while (_socket.WaitReadable(_stop))
-                {
-                    links.Clear();
-                    ids.Clear();
-                    try
-                    {
-                        _socket.ReceiveNotifications(links, ids);
-                    }
-                    catch (NetlinkSocketException e) when (e.IsOverrun)
-                    {
-                        _onMissed("the kernel overran the socket's buffer (ENOBUFS)");
-                        continue;
-                    }
-
-                    failures = 0;
-                    foreach (NetnsIdChange id in ids)
-                    {
-                        if (!id.Added)
-                        {
-                            _onIdDropped(id.Nsid);
-                        }
-                    }
-
-                    woken.Clear();
-                    foreach (NamespacedLinkChange change in links)
-                    {
-                        if (NsidToWake(change) is { } nsid && woken.Add(nsid))
-                        {
-                            _onLinksChanged(nsid);
-                        }
-                    }
-                }
-
-                return;
+                _onIdDropped(id.Nsid);
             }
-            catch (Exception e)
+        }
+
+        _woken.Clear();
+        foreach (NamespacedLinkChange change in links)
+        {
+            if (NsidToWake(change) is { } nsid && _woken.Add(nsid))
             {
-                // Never end the agent over events: the pollers still poll. Listen again after a backoff, then have
-                // everything re-read, since events were missed meanwhile.
-                _socket?.Dispose();
-                _socket = null;
-                TimeSpan retryDelay = _backoff.DelayBefore(failures++, Random.Shared.NextDouble());
-                _onMissed($"listening failed ({e.Message}); listening again in {retryDelay.TotalSeconds:0.#} s");
-                if (_stopped.Wait(retryDelay))
-                {
-                    return;
-                }
+                _onLinksChanged(nsid);
             }
         }
     }
+
+    // Never end the agent over events: the pollers still poll. The loop listens again after a backoff, and the reopened
+    // socket has everything re-read, since events were missed meanwhile.
+    void ILinkEventSink.Failed(Exception error, TimeSpan retryIn) =>
+        _onMissed($"listening failed ({error.Message}); listening again in {retryIn.TotalSeconds:0.#} s");
 }

@@ -32,8 +32,8 @@ internal sealed class TunLinkEvents
     }
 
     /// <summary>
-    /// Streams events until <paramref name="cancellationToken"/> is cancelled. The blocking netlink reads run on a
-    /// dedicated thread, never on the consumer's.
+    /// Streams events until <paramref name="cancellationToken"/> is cancelled. The blocking netlink reads run on the
+    /// loop's own thread (<see cref="LinkEventLoop"/>), never on the consumer's.
     /// </summary>
     public async IAsyncEnumerable<DeviceEvent> FollowAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -44,131 +44,81 @@ internal sealed class TunLinkEvents
             FullMode = BoundedChannelFullMode.Wait,
         });
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var thread = new Thread(() => Run(channel.Writer, stop.Token))
+        var follower = new Follower(_selection, channel.Writer);
+        using (var loop = new LinkEventLoop("tuntelemetry-link-events", _openSocket, _backoff, follower))
         {
-            IsBackground = true,
-            Name = "tuntelemetry-link-watcher",
-        };
-        thread.Start();
-
-        try
-        {
+            follower.Stopping = loop.Stopping;
+            loop.Start();
             await foreach (DeviceEvent e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return e;
             }
         }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-        }
     }
 
-    private void Run(ChannelWriter<DeviceEvent> events, CancellationToken stop)
+    /// <summary>Turns one socket's notifications into events: a full listing whenever a socket opens or was overrun, changes between.</summary>
+    private sealed class Follower(DeviceSelection selection, ChannelWriter<DeviceEvent> events) : ILinkEventSink
     {
-        int failures = 0; // in a row: a socket that lists again resets it
-        var known = new Dictionary<int, TunDevice>();
-        var changes = new List<NamespacedLinkChange>();
+        private readonly Dictionary<int, TunDevice> _known = [];
 
-        // The thread sleeps in poll(2) until a notification or a stop, instead of waking on a receive timeout to look.
-        using var wakeup = new WakeupEvent();
-        using CancellationTokenRegistration wakeOnStop = stop.Register(wakeup.Set);
-        while (!stop.IsCancellationRequested)
+        public CancellationToken Stopping { get; set; }
+
+        public void Opened(RouteSocket socket, bool again) => Relist(socket);
+
+        public void Overrun(RouteSocket socket) => Relist(socket);
+
+        public void Heard(RouteSocket socket, List<NamespacedLinkChange> links, List<NetnsIdChange> ids)
         {
-            RouteSocket? socket = null;
-            try
+            foreach (NamespacedLinkChange change in links)
             {
-                socket = _openSocket();
-                Relist(socket, known, events, stop);
-                failures = 0;
-                while (socket.WaitReadable(wakeup))
-                {
-                    changes.Clear();
-                    try
-                    {
-                        if (!socket.ReceiveNotifications(changes, idChanges: []))
-                        {
-                            continue;
-                        }
-                    }
-                    catch (NetlinkSocketException e) when (e.IsOverrun)
-                    {
-                        // Notifications were lost: only a full list tells what changed meanwhile.
-                        Relist(socket, known, events, stop);
-                        continue;
-                    }
-
-                    foreach (NamespacedLinkChange change in changes)
-                    {
-                        Apply(change.Change, known, events, stop);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // Any failure (netlink, or a pattern that timed out on a hostile name) is reported and retried: this
-                // runs on its own thread, where an escaping exception would end the process.
-                TimeSpan retryDelay = _backoff.DelayBefore(failures++, Random.Shared.NextDouble());
-                Write(events, new DiscoveryFailed(e, retryDelay), stop);
-                if (stop.WaitHandle.WaitOne(retryDelay))
-                {
-                    break;
-                }
-            }
-            finally
-            {
-                socket?.Dispose();
+                Apply(change.Change);
             }
         }
 
-        events.TryComplete();
-    }
+        public void Failed(Exception error, TimeSpan retryIn) => Write(new DiscoveryFailed(error, retryIn));
 
-    private void Relist(RouteSocket socket, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
-    {
-        IReadOnlyList<TunDevice> devices = TunDeviceDiscovery.List(socket, _selection);
-        known.Clear();
-        foreach (TunDevice device in devices)
+        private void Relist(RouteSocket socket)
         {
-            known[device.IfIndex] = device;
+            IReadOnlyList<TunDevice> devices = TunDeviceDiscovery.List(socket, selection);
+            _known.Clear();
+            foreach (TunDevice device in devices)
+            {
+                _known[device.IfIndex] = device;
+            }
+
+            Write(new DevicesListed(DeviceNamespace.Agents, devices));
         }
 
-        Write(events, new DevicesListed(DeviceNamespace.Agents, devices), stop);
-    }
-
-    private void Apply(LinkChange change, Dictionary<int, TunDevice> known, ChannelWriter<DeviceEvent> events, CancellationToken stop)
-    {
-        known.TryGetValue(change.Link.IfIndex, out TunDevice? before);
-        TunDevice? after = change.Kind == LinkChangeKind.Removed ? null : _selection.Select(change.Link);
-        if (before == after)
+        private void Apply(LinkChange change)
         {
-            return; // a state or MTU change of a device we already report, or a link we do not watch
+            _known.TryGetValue(change.Link.IfIndex, out TunDevice? before);
+            TunDevice? after = change.Kind == LinkChangeKind.Removed ? null : selection.Select(change.Link);
+            if (before == after)
+            {
+                return; // a state or MTU change of a device we already report, or a link we do not watch
+            }
+
+            if (before is not null)
+            {
+                _known.Remove(before.IfIndex);
+                Write(new DeviceGone(before));
+            }
+
+            if (after is not null)
+            {
+                _known[after.IfIndex] = after;
+                Write(new DeviceAppeared(after));
+            }
         }
 
-        if (before is not null)
+        private void Write(DeviceEvent e)
         {
-            known.Remove(before.IfIndex);
-            Write(events, new DeviceGone(before), stop);
-        }
-
-        if (after is not null)
-        {
-            known[after.IfIndex] = after;
-            Write(events, new DeviceAppeared(after), stop);
-        }
-    }
-
-    private static void Write(ChannelWriter<DeviceEvent> events, DeviceEvent e, CancellationToken stop)
-    {
-        // Blocks only when the consumer is 1,024 events behind; back-pressure rather than unbounded memory.
-        if (!events.TryWrite(e))
-        {
-            events.WriteAsync(e, stop).AsTask().GetAwaiter().GetResult();
+            // Blocks only when the consumer is 1,024 events behind; back-pressure rather than unbounded memory. Gives
+            // up (OperationCanceledException) when the loop stops, its consumer gone.
+            if (!events.TryWrite(e))
+            {
+                events.WriteAsync(e, Stopping).AsTask().GetAwaiter().GetResult();
+            }
         }
     }
 }
