@@ -14,6 +14,8 @@ namespace TunTelemetry.Actors;
 public sealed class DeviceVanished(TunDevice device)
 {
     public TunDevice Device { get; } = device ?? throw new ArgumentNullException(nameof(device));
+
+    public override string ToString() => $"DeviceVanished {{ {Device} }}";
 }
 
 /// <summary>
@@ -28,6 +30,8 @@ public sealed class PerDeviceActorSucceeded
     private PerDeviceActorSucceeded()
     {
     }
+
+    public override string ToString() => "PerDeviceActorSucceeded";
 }
 
 /// <summary>
@@ -50,6 +54,8 @@ public sealed class DeviceMeasured(TunDevice device, string instrument, long val
     public long Value { get; } = value;
 
     public IReadOnlyList<KeyValuePair<string, object?>>? Attributes { get; } = attributes;
+
+    public override string ToString() => $"DeviceMeasured {{ {Device}, {Instrument} = {Value}{PerDeviceActorMessageText.Attributes(Attributes)} }}";
 }
 
 /// <summary>
@@ -66,4 +72,14 @@ public sealed class DeviceSeriesEnded(TunDevice device, string instrument, IRead
     public string Instrument { get; } = instrument ?? throw new ArgumentNullException(nameof(instrument));
 
     public IReadOnlyList<KeyValuePair<string, object?>>? Attributes { get; } = attributes;
+
+    public override string ToString() => $"DeviceSeriesEnded {{ {Device}, {Instrument}{PerDeviceActorMessageText.Attributes(Attributes)} }}";
+}
+
+// Unhandled messages, dead letters and debug lines print a message by its ToString: these are classes (the 1.0
+// surface), so they say their fields themselves, as records would.
+internal static class PerDeviceActorMessageText
+{
+    public static string Attributes(IReadOnlyList<KeyValuePair<string, object?>>? attributes) =>
+        attributes is null or { Count: 0 } ? "" : $", {string.Join(", ", attributes.Select(a => $"{a.Key}={a.Value}"))}";
 }
