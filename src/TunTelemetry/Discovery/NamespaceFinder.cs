@@ -54,7 +54,7 @@ internal sealed class NamespaceFinder : IDisposable
     {
         _inotify.WatchExisting(_scanner.NetnsDirectories);
         TimeSpan wait = ScanAndReport();
-        _thread = new Thread(() => Run(wait)) { IsBackground = true, Name = "tuntelemetry-netns-watcher" };
+        _thread = new Thread(() => Run(wait)) { IsBackground = true, Name = "tuntelemetry-netns-finder" };
         _thread.Start();
     }
 
