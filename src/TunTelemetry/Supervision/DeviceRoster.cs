@@ -162,10 +162,10 @@ internal sealed class DeviceRoster
     }
 
     /// <summary>A device was deleted, moved or renamed away (a link event said so).</summary>
-    public RosterChange Removed(TunDevice device) => Gone(device, "deleted");
+    public RosterChange Gone(TunDevice device) => RetireOrUnschedule(device, "deleted");
 
     /// <summary>A per-device actor found its device gone (the kernel answered ENODEV).</summary>
-    public RosterChange Vanished(TunDevice device) => Gone(device, "gone (ENODEV)");
+    public RosterChange Vanished(TunDevice device) => RetireOrUnschedule(device, "gone (ENODEV)");
 
     /// <summary>Starts a device found again after it vanished (re-created under its name), unless it is watched already.</summary>
     public RosterChange FoundAgain(TunDevice device)
@@ -197,7 +197,7 @@ internal sealed class DeviceRoster
         return change;
     }
 
-    private RosterChange Gone(TunDevice device, string why)
+    private RosterChange RetireOrUnschedule(TunDevice device, string why)
     {
         var change = new RosterChange();
         if (_pending.TryGetValue(device.Identity, out TunDevice? pending))

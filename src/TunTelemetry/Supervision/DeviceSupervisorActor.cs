@@ -57,7 +57,7 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
         Receive<DevicesListed>(m => Apply(_roster.Listed(m.Namespace, m.Devices, Sender, _options.PollSpread ? _options.PollInterval : TimeSpan.Zero)));
         Receive<DeviceAppeared>(m => Apply(_roster.Appeared(m.Device)));
-        Receive<DeviceGone>(m => Apply(_roster.Removed(m.Device)));
+        Receive<DeviceGone>(m => Apply(_roster.Gone(m.Device)));
         Receive<NamespaceGone>(m => Apply(_roster.NamespaceGone(m.Namespace, Sender)));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(m => Apply(_roster.StartDue(m.Device)));

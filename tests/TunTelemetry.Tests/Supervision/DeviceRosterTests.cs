@@ -82,7 +82,7 @@ public sealed class DeviceRosterTests
 
         Assert.True(roster.Vanished(Tun0 with { Name = "other" }).IsEmpty); // the ifindex has another name now
         Assert.Equal("gone (ENODEV)", roster.Vanished(Tun0).Retired.Single().Why);
-        Assert.Equal("deleted", roster.Removed(Tun1).Retired.Single().Why);
+        Assert.Equal("deleted", roster.Gone(Tun1).Retired.Single().Why);
         Assert.Equal(0, roster.Count);
     }
 
