@@ -10,9 +10,6 @@ namespace TunTelemetry.Discovery;
 /// </summary>
 internal sealed record LookAgain(TunDevice Vanished);
 
-/// <summary>A device found again under a vanished one's name (a new ifindex): watch it now, even if its spread start was still to come.</summary>
-internal sealed record DeviceFoundAgain(TunDevice Device);
-
 /// <summary>
 /// Finds the TUN devices of the agent's own network namespace and tells its parent, the device supervisor: runs
 /// <see cref="TunLinkEvents"/> (link events, re-listed on overrun or failure, on a thread of its own) and forwards
@@ -45,7 +42,7 @@ internal sealed class OwnNamespaceDiscoveryActor : ReceiveActor
             {
                 if (resolveByName(m.Vanished.Name) is { } again && again.IfIndex != m.Vanished.IfIndex && selection.Matches(again))
                 {
-                    parent.Tell(new DeviceFoundAgain(again));
+                    parent.Tell(new DeviceAppeared(again)); // watched now, even if its spread start was still to come
                 }
             });
         });

@@ -133,17 +133,15 @@ internal sealed class DeviceRoster
         }
     }
 
-    /// <summary>A device appeared or changed: watched at once; one of its ifindex under another name is retired first.</summary>
+    /// <summary>
+    /// A device appeared or changed, or was found again after it vanished (re-created under its name): watched at once,
+    /// even if its spread start was still to come; one of its ifindex under another name is retired first.
+    /// </summary>
     public RosterChange Appeared(TunDevice device)
     {
         var change = new RosterChange();
         if (_pending.TryGetValue(device.Identity, out TunDevice? pending))
         {
-            if (pending == device)
-            {
-                return change; // already scheduled to start
-            }
-
             Unschedule(pending, change);
         }
 
@@ -166,23 +164,6 @@ internal sealed class DeviceRoster
 
     /// <summary>A per-device actor found its device gone (the kernel answered ENODEV).</summary>
     public RosterChange Vanished(TunDevice device) => RetireOrUnschedule(device, "gone (ENODEV)");
-
-    /// <summary>Starts a device found again after it vanished (re-created under its name), unless it is watched already.</summary>
-    public RosterChange FoundAgain(TunDevice device)
-    {
-        var change = new RosterChange();
-        if (!_watched.ContainsKey(device.Identity))
-        {
-            if (_pending.TryGetValue(device.Identity, out TunDevice? pending))
-            {
-                Unschedule(pending, change); // it may be waiting for its spread start: start it now, once
-            }
-
-            Start(device, change);
-        }
-
-        return change;
-    }
 
     /// <summary>A scheduled start is due: the device to start, if it still waits for it.</summary>
     public RosterChange StartDue(TunDevice device)

@@ -61,7 +61,6 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
         Receive<NamespaceGone>(m => Apply(_roster.NamespaceGone(m.Namespace, Sender)));
         Receive<DeviceVanished>(OnVanished);
         Receive<StartPending>(m => Apply(_roster.StartDue(m.Device)));
-        Receive<DeviceFoundAgain>(m => Apply(_roster.FoundAgain(m.Device)));
         Receive<Terminated>(OnTerminated);
         Receive<RestartChild>(m => OnRestartChild(m.Child));
         Receive<ReportShortage>(_ => OnReportShortage());

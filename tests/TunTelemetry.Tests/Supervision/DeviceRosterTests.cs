@@ -93,10 +93,10 @@ public sealed class DeviceRosterTests
         RosterChange change = roster.Listed(DeviceNamespace.Agents, [Tun0, Tun1], Own, TimeSpan.FromSeconds(10));
         TunDevice pending = Assert.Single(change.Scheduled).Device;
 
-        RosterChange found = roster.FoundAgain(pending);
+        RosterChange found = roster.Appeared(pending);
         Assert.Equal([pending], found.Unscheduled);
         Assert.Equal([pending], found.Started.Select(e => e.Device));
-        Assert.True(roster.FoundAgain(pending).IsEmpty); // watched already
+        Assert.True(roster.Appeared(pending).IsEmpty); // watched already
     }
 
     [Fact]
