@@ -13,7 +13,10 @@
 # PERF_SETTLE_SECONDS (default 120) after start, CPU (utime+stime, /proc/PID/stat) in the first minute, time from the
 # agent's start to the first export its receiver got and the CPU that export cost, and CPU per hour after warm-up
 # (measured over the PERF_HOUR_SECONDS, default 240, after the settle point). The agent's mappings with the most
-# resident memory (/proc/PID/smaps) go to stderr; PERF_SMAPS_OUT=FILE keeps the full list.
+# resident memory (/proc/PID/smaps) go to stderr; PERF_SMAPS_OUT=FILE keeps the full list. PERF_THREADS=1 also prints,
+# to stderr, each of the agent's threads' CPU and wake-ups (voluntary context switches) per hour over the window, by
+# thread id and name (/proc/PID/task/*/schedstat, status, comm, sampled every second): a thread that started within
+# the window counts from zero, one that ended with its figures at the last sample.
 set -euo pipefail
 mode=${1:-readme}
 [ $# -gt 0 ] && shift
@@ -142,9 +145,40 @@ if [ "$mode" = readme ] && [ "$launcher" != "$ag" ]; then
   say "dotnet run itself (the launcher README's command keeps alive): RSS $(mb "$(kib "$launcher" VmRSS)") MB"
 fi
 
+# Per thread: "tid name cpu_ms voluntary_switches involuntary_switches", one line each; CPU from schedstat (ns on a
+# CPU), finer than stat's 10 ms ticks, which a thread waking for 100 µs a few times a minute mostly never gets. One
+# awk for all threads, so that sampling every second costs the host little.
+threads_now() {
+  awk 'FNR == 1 { split(FILENAME, p, "/"); t = p[5] }
+       FILENAME ~ /comm$/ { name[t] = $0; gsub(/ /, "_", name[t]) }
+       FILENAME ~ /schedstat$/ { cpu[t] = $1 / 1e6 }
+       $1 == "voluntary_ctxt_switches:" { v[t] = $2 } $1 == "nonvoluntary_ctxt_switches:" { nv[t] = $2 }
+       END { for (t in name) print t, name[t], cpu[t], v[t], nv[t] }' \
+    /proc/"$1"/task/*/comm /proc/"$1"/task/*/schedstat /proc/"$1"/task/*/status 2>/dev/null || true
+}
 a0=$(cpu_ms "$ag"); n0=$(cpu_ms "$ne")
-sleep "$window"
+if [ -n "${PERF_THREADS:-}" ]; then
+  # Sampled every second, so that a thread that ends within the window (a pool worker retiring) keeps its last figures.
+  threads_now "$ag" >"$work/threads0"
+  end=$(($(now_ms) + window * 1000))
+  while [ "$(now_ms)" -lt "$end" ]; do threads_now "$ag" >>"$work/threads"; sleep 1; done
+  sleep "$(awk "BEGIN { d = ($end - $(now_ms)) / 1000; print (d > 0 ? d : 0) }")"
+  threads_now "$ag" >"$work/threads1"
+else
+  sleep "$window"
+fi
 alive
+if [ -n "${PERF_THREADS:-}" ]; then
+  say "agent's threads over the ${window}s window, per hour: CPU ms, voluntary and involuntary context switches"
+  awk -v w="$window" 'FILENAME ~ /threads0$/ { before[$1] = 1; c[$1] = $3; v[$1] = $4; n[$1] = $5 }
+       FILENAME !~ /threads0$/ { name[$1] = $2; lc[$1] = $3; lv[$1] = $4; ln[$1] = $5 }
+       FILENAME ~ /threads1$/ { alive[$1] = 1 }
+       END { for (t in name) { cpu = (lc[t] - c[t]) * 3600 / w; sum += cpu; if (!(t in before)) started++
+                                printf "%9.1f ms %7.0f vcsw %6.0f ivcsw  %-7s %s%s\n", cpu, (lv[t] - v[t]) * 3600 / w, (ln[t] - n[t]) * 3600 / w,
+                                       t, name[t], (t in alive) ? "" : ((t in before) ? " (ended)" : " (started and ended)") }
+             printf "%9.1f ms in all; %d threads started in the window\n", sum, started }' \
+    "$work/threads0" "$work/threads" "$work/threads1" | sort -rn | sed 's/^/#   /' >&2
+fi
 per_hour() { awk "BEGIN { printf \"%.0f\", ($1 - $2) * 3600 / $window }"; }
 a_hour=$(per_hour "$(cpu_ms "$ag")" "$a0"); n_hour=$(per_hour "$(cpu_ms "$ne")" "$n0")
 exported=$(sed -nE 's/.*txq_series_last=([0-9]+).*/\1/p' "$status")

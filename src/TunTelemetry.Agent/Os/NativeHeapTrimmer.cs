@@ -31,24 +31,26 @@ internal sealed partial class NativeHeapTrimmer : BackgroundService
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On a thread of its own that sleeps out the interval: a PeriodicTimer wakes the .NET timer thread, a thread-pool
+    // worker and the pool's gate thread (two or three times more over the next second) once a minute, five wake-ups
+    // where this is one (docs/performance-log.md "Idle cost, 2026-12-08").
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return;
+            return Task.CompletedTask;
         }
 
-        using var timer = new PeriodicTimer(Interval);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false) && TryTrim())
+        return Task.Factory.StartNew(
+            () =>
             {
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // stopping
-        }
+                while (!stoppingToken.WaitHandle.WaitOne(Interval) && TryTrim())
+                {
+                }
+            },
+            stoppingToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
     }
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]

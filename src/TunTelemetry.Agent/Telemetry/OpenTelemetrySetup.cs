@@ -39,6 +39,7 @@ internal static class OpenTelemetrySetup
         IServiceCollection services, TunTelemetryOptions options, MetricsExporters exporters, Action<OtlpExporterOptions>? configureExporter = null)
     {
         services.AddHostedService(sp => new ChoiceLogger(exporters, sp.GetRequiredService<ILoggerFactory>()));
+        SdkDiagnosticsFilePoll.Stop(); // the SDK's 10-second file check, a wake-up the agent does not need
         if (exporters.Otlp)
         {
             services.AddSingleton(sp => OtlpExport.Create(sp, configureExporter));

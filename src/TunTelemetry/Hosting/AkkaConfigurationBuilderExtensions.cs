@@ -17,8 +17,8 @@ public static class AkkaConfigurationBuilderExtensions
     /// every watched device. These actors are internal: a host talks to them only through what it registers.
     /// </summary>
     /// <remarks>
-    /// A guest in the host's actor system: it adds two dispatchers of its own (<see cref="NetlinkDispatcher"/>,
-    /// <see cref="ControlDispatcher"/>) and changes nothing of the host's, neither <c>akka.scheduler</c> nor the default
+    /// A guest in the host's actor system: it adds three dispatchers of its own (<see cref="NetlinkDispatcher"/>,
+    /// <see cref="ControlDispatcher"/>, <see cref="ReaderDispatcher"/>) and changes nothing of the host's, neither <c>akka.scheduler</c> nor the default
     /// dispatcher. The agent's scheduler is one call away: <see cref="WithTunTelemetryScheduler"/>.
     /// </remarks>
     public static AkkaConfigurationBuilder WithTunTelemetry(
@@ -29,9 +29,10 @@ public static class AkkaConfigurationBuilderExtensions
         var setup = new TunTelemetryBuilder(options);
         configure?.Invoke(setup);
 
-        // Appended: the host's own HOCON (e.g. hocon.conf) overrides both.
+        // Appended: the host's own HOCON (e.g. hocon.conf) overrides them.
         builder.AddHocon(NetlinkDispatcher.Hocon, HoconAddMode.Append);
         builder.AddHocon(ControlDispatcher.Hocon, HoconAddMode.Append);
+        builder.AddHocon(ReaderDispatcher.Hocon, HoconAddMode.Append);
         return builder.WithActors((system, registry, resolver) =>
         {
             Meter meter = setup.Meter
@@ -47,8 +48,8 @@ public static class AkkaConfigurationBuilderExtensions
             var aggregator = system.ActorOf(MetricsAggregatorActor.Props(metrics, options.RetainDeleted).WithDispatcher(options.ControlDispatcher), "metrics");
             registry.Register<MetricsAggregatorActor>(aggregator);
 
-            // On Akka's default dispatcher: a /proc scan must hold neither a poller's thread nor the aggregator's.
-            var readers = system.ActorOf(ReaderScanActor.Props(aggregator, options), "readers");
+            // On a thread of its own: a /proc scan must hold neither a poller's thread nor the aggregator's.
+            var readers = system.ActorOf(ReaderScanActor.Props(aggregator, options).WithDispatcher(ReaderDispatcher.Id), "readers");
             registry.Register<ReaderScanActor>(readers);
 
             var supervisor = system.ActorOf(

@@ -70,7 +70,7 @@ internal sealed class GetReaders
 /// process, and whether it is stopped.
 /// </summary>
 /// <remarks>
-/// One actor for all devices and namespaces, on Akka's default dispatcher: a scan reads every process's open files
+/// One actor for all devices and namespaces, on a thread of its own (<see cref="Dispatch.ReaderDispatcher"/>): a scan reads every process's open files
 /// (milliseconds to hundreds of milliseconds, see <c>perf/reader-scan.sh</c>) and must hold neither a poller's netlink
 /// thread nor the aggregator's; one scan serves every namespace, since it walks all of <c>/proc</c> anyway. Readers are
 /// matched to devices by (namespace inode, name), so a same-named device of another namespace never lends its readers;

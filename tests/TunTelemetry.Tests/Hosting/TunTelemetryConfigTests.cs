@@ -88,6 +88,7 @@ public sealed class TunTelemetryConfigTests
     [Theory]
     [InlineData(NetlinkDispatcher.Id, NetlinkDispatcher.Hocon)]
     [InlineData(ControlDispatcher.Id, ControlDispatcher.Hocon)]
+    [InlineData(ReaderDispatcher.Id, ReaderDispatcher.Hocon)]
     public void The_shipped_hocon_conf_defines_the_dispatchers_as_the_library_does(string id, string hocon)
     {
         Config shipped = ConfigurationFactory.ParseString(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "hocon.conf")))
