@@ -10,6 +10,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 ns=ttperf$$
 seconds=${PERF_SECONDS:-12}
+# The netns row's device names (and the agent's --include): another prefix keeps a concurrent run's tb* devices, which
+# an --all-namespaces agent would also watch, out of this one's figures.
+prefix=${PERF_DEVICE_PREFIX:-tb}
 pids=()
 # shellcheck source=perf/lib.sh
 source "$root/perf/lib.sh"
@@ -71,7 +74,7 @@ agent_round_us() { # NAMESPACE DEVICES ARGS...: runs the agent with a local sink
   ip netns exec "$where" dotnet "$perf" sink "$port" "$status" >/dev/null 2>&1 &
   local sink=$!; pids+=("$sink"); sleep 2
   ip netns exec "$where" env OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$port" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-    OTEL_METRIC_EXPORT_INTERVAL=1000 dotnet "$agent" run --no-console --poll-interval 1s --include '^tb' "$@" >"$work/agent-$port.log" 2>&1 &
+    OTEL_METRIC_EXPORT_INTERVAL=1000 dotnet "$agent" run --no-console --poll-interval 1s --include "^$prefix" "$@" >"$work/agent-$port.log" 2>&1 &
   local ag=$!; pids+=("$ag")
   sleep 15   # start-up, JIT, and (with --all-namespaces) the first scan and every namespace's first dump
   local a0; a0=$(cpu_us "$ag")
@@ -88,13 +91,13 @@ if [ "$mode" = long ] || [ "$mode" = netns ]; then
   say "making $spread namespaces with $per_ns TUN devices each"
   for ((k = 0; k < spread; k++)); do
     name="$ns-s$k"; extra_ns+=("$name"); ip netns add "$name"
-    for ((i = 0; i < per_ns; i++)); do echo "tuntap add dev tb$i mode tun"; echo "link set tb$i up"; done > "$work/batch"
+    for ((i = 0; i < per_ns; i++)); do echo "tuntap add dev $prefix$i mode tun"; echo "link set $prefix$i up"; done > "$work/batch"
     ip -n "$name" -batch "$work/batch"
   done
   one=() many=() ratios=()
   for repeat in 1 2; do
     name="$ns-one$repeat"; extra_ns+=("$name"); ip netns add "$name"; ip -n "$name" link set lo up
-    for ((i = 0; i < spread * per_ns; i++)); do echo "tuntap add dev tb$i mode tun"; echo "link set tb$i up"; done > "$work/batch"
+    for ((i = 0; i < spread * per_ns; i++)); do echo "tuntap add dev $prefix$i mode tun"; echo "link set $prefix$i up"; done > "$work/batch"
     ip -n "$name" -batch "$work/batch"
     agent_round_us "$name" $((spread * per_ns))
     say "$((spread * per_ns)) devices in the agent's namespace: $a_us µs/device/round, RSS $rss KiB, $fds fds, $exported exported"
