@@ -14,10 +14,10 @@ namespace TunTelemetry.Supervision;
 
 /// <summary>
 /// Owns the set of watched devices of every namespace: follows discovery's <see cref="DeviceEvent"/>s (the agent's own
-/// namespace's and every other's alike), starts every
-/// registered per-device actor (the poller first) for each device, and stops them when the device goes. Only after all
-/// of a device's actors have stopped does it tell the aggregator to forget the device, so no late reading can resurrect
-/// a baseline. What to start and retire is <see cref="DeviceRoster"/>'s decision; this actor carries it out.
+/// namespace's and every other's alike), starts every registered per-device actor (the poller first) for each device,
+/// and stops them when the device goes. Only after all of a device's actors have stopped does it tell the aggregator to
+/// forget the device, so no late reading can resurrect a baseline. What to start and retire is
+/// <see cref="DeviceRoster"/>'s decision; this actor carries it out.
 /// </summary>
 /// <remarks>
 /// A per-device actor that throws is stopped and started again after a backoff (<see cref="BackoffSettings"/>); only
@@ -125,9 +125,8 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
     {
         Apply(_roster.Vanished(vanished.Device));
         // Its namespace's discovery looks again now: a re-creation, or a device there after all, is watched at once.
-        TunDevice device = vanished.Device;
-        IActorRef? discovery = device.Home.IsAgents ? _ownDiscovery : _roster.ListerOf(device.Home.Inode) as IActorRef;
-        discovery?.Tell(device.Home.IsAgents ? new LookAgain(device) : RereadNamespace.Instance);
+        (vanished.Device.Home.IsAgents ? _ownDiscovery : _roster.ListerOf(vanished.Device.Home.Inode) as IActorRef)
+            ?.Tell(vanished.Device.Home.IsAgents ? new LookAgain(vanished.Device) : RereadNamespace.Instance);
     }
 
     private void Start(WatchedDevice entry)
@@ -294,8 +293,5 @@ internal sealed class DeviceSupervisorActor : ReceiveActor, IWithTimers
 
     private sealed record RestartChild(PerDeviceChild Child);
 
-    private sealed record ReportShortage
-    {
-        public static readonly ReportShortage Instance = new();
-    }
+    private sealed record ReportShortage { public static readonly ReportShortage Instance = new(); }
 }
