@@ -23,9 +23,9 @@ internal sealed class QuietThreadsExecutor : ExecutorService
 
     private readonly ConcurrentQueue<IRunnable> _queue = new();
     private readonly object _gate = new();
-    private readonly List<Sleeper> _sleepers = []; // the threads asleep or about to be, each with its own parker
     private int _awake;
     private int _sleeping;
+    private int _wakeTokens; // threads a producer has counted as awake again but that have not left Wait yet
     private long _lastStarted;
     private volatile bool _shutdown;
 
@@ -36,8 +36,7 @@ internal sealed class QuietThreadsExecutor : ExecutorService
         _awake = threadCount;
         for (int i = 0; i < threadCount; i++)
         {
-            var sleeper = new Sleeper();
-            new Thread(() => Work(sleeper)) { IsBackground = true, Name = $"{id}-{i + 1}" }.Start();
+            new Thread(Work) { IsBackground = true, Name = $"{id}-{i + 1}" }.Start();
         }
     }
 
@@ -62,19 +61,13 @@ internal sealed class QuietThreadsExecutor : ExecutorService
     public override void Shutdown()
     {
         _shutdown = true;
-        Sleeper[] sleepers;
         lock (_gate)
         {
-            sleepers = [.. _sleepers];
-        }
-
-        foreach (Sleeper sleeper in sleepers)
-        {
-            sleeper.Parker.Unpark();
+            Monitor.PulseAll(_gate);
         }
     }
 
-    private void Work(Sleeper me)
+    private void Work()
     {
         while (true)
         {
@@ -89,70 +82,52 @@ internal sealed class QuietThreadsExecutor : ExecutorService
                 return;
             }
 
-            Sleep(me);
+            Sleep();
         }
     }
 
     // The waker counts the thread as awake at once, so the rest of a burst queued before it runs does not wake
-    // another one; it unparks the thread after leaving the lock, so the thread does not wake into a lock still held.
+    // another one.
     private void Wake()
     {
-        Sleeper woken;
         lock (_gate)
         {
-            if (_sleepers.Count == 0)
+            if (_sleeping == 0)
             {
                 return;
             }
 
-            woken = _sleepers[^1];
-            _sleepers.RemoveAt(_sleepers.Count - 1);
-            woken.Woken = true;
             Interlocked.Decrement(ref _sleeping);
             Interlocked.Increment(ref _awake);
+            _wakeTokens++;
             Volatile.Write(ref _lastStarted, Environment.TickCount64);
+            Monitor.Pulse(_gate);
         }
-
-        woken.Parker.Unpark();
     }
 
-    private void Sleep(Sleeper me)
+    private void Sleep()
     {
         lock (_gate)
         {
             Interlocked.Decrement(ref _awake);
             Interlocked.Increment(ref _sleeping);
-            me.Woken = false;
-            _sleepers.Add(me);
-        }
-
-        while (true)
-        {
-            lock (_gate)
+            while (!_shutdown)
             {
-                if (me.Woken)
+                if (_wakeTokens > 0)
                 {
-                    return; // a producer counted this thread awake and took it off the list
+                    _wakeTokens--;
+                    return;
                 }
 
-                if (_shutdown || !_queue.IsEmpty)
+                if (!_queue.IsEmpty)
                 {
-                    _sleepers.Remove(me);
                     Interlocked.Decrement(ref _sleeping);
                     Interlocked.Increment(ref _awake);
                     return;
                 }
+
+                Monitor.Wait(_gate);
             }
-
-            me.Parker.Park(Timeout.Infinite);
         }
-    }
-
-    /// <summary>A worker thread as the sleepers' list holds it.</summary>
-    private sealed class Sleeper
-    {
-        public ThreadParker Parker { get; } = new();
-
-        public bool Woken { get; set; } // written under the executor's lock
     }
 }

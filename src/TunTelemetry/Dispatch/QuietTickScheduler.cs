@@ -36,7 +36,6 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     private readonly Stack<List<Registration>> _spareLists = new();
     private readonly List<Registration> _batch = [];
     private readonly Thread _thread;
-    private readonly ThreadParker _parker = new();
     private long _sleepingUntil = long.MaxValue; // long.MinValue while the thread runs a batch: nothing to wake
     private bool _stopping;
 
@@ -75,9 +74,8 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
             }
 
             _stopping = true;
+            Monitor.Pulse(_gate);
         }
-
-        _parker.Unpark();
 
         if (!_thread.Join(_shutdownTimeout))
         {
@@ -135,7 +133,6 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     {
         registration.Interval = Math.Max(0, interval.Ticks); // as in Akka's scheduler, no positive interval means once
         registration.Due = AddSaturated(Now(), Math.Max(0, delay.Ticks));
-        bool wake;
         lock (_gate)
         {
             if (_stopping)
@@ -143,18 +140,11 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 throw new SchedulerException("The scheduler has been shut down.");
             }
 
-            wake = Enqueue(registration);
-        }
-
-        // Outside the lock, so the thread woken does not find it still held.
-        if (wake)
-        {
-            _parker.Unpark();
+            Enqueue(registration);
         }
     }
 
-    /// <summary>Files the registration under its tick; true when that tick is before the one the thread sleeps until.</summary>
-    private bool Enqueue(Registration registration)
+    private void Enqueue(Registration registration)
     {
         long tick = TickAtOrAfter(registration.Due);
         if (!_byTick.TryGetValue(tick, out List<Registration>? due))
@@ -165,7 +155,10 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
         }
 
         due.Add(registration);
-        return tick < _sleepingUntil;
+        if (tick < _sleepingUntil)
+        {
+            Monitor.Pulse(_gate); // due before the tick the thread sleeps until
+        }
     }
 
     private void Run()
@@ -196,7 +189,7 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 {
                     if (!registration.Done)
                     {
-                        _ = Enqueue(registration); // this thread: it looks at the ticks before it sleeps
+                        Enqueue(registration);
                     }
                 }
             }
@@ -208,16 +201,10 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     /// <summary>Sleeps until something is due and moves everything due into <see cref="_batch"/>; false once stopping.</summary>
     private bool TakeDue()
     {
-        while (true)
+        lock (_gate)
         {
-            int sleep;
-            lock (_gate)
+            while (!_stopping)
             {
-                if (_stopping)
-                {
-                    return false;
-                }
-
                 long now = Now();
                 if (TakeThrough(now / _tick))
                 {
@@ -228,19 +215,18 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 if (!_ticks.TryPeek(out long next, out _))
                 {
                     _sleepingUntil = long.MaxValue;
-                    sleep = Timeout.Infinite;
+                    Monitor.Wait(_gate);
                 }
                 else
                 {
                     _sleepingUntil = next;
                     // Rounded up: a wait cut short by rounding would wake before the tick and spin on zero-length waits.
                     long wait = next > long.MaxValue / _tick ? long.MaxValue : (next * _tick) - now;
-                    sleep = (int)Math.Min(int.MaxValue, DivideRoundingUp(wait, TimeSpan.TicksPerMillisecond));
+                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, DivideRoundingUp(wait, TimeSpan.TicksPerMillisecond)));
                 }
             }
 
-            // Work added from here on for an earlier tick, or a stop, unparks the thread (a permit if it has not parked yet).
-            _parker.Park(sleep);
+            return false;
         }
     }
 
