@@ -45,14 +45,19 @@ internal sealed class TunLinkEvents
         });
 
         var follower = new Follower(_selection, channel.Writer);
-        using (var loop = new LinkEventLoop("tuntelemetry-link-events", _openSocket, _backoff, follower))
+        var loop = new LinkEventLoop("tuntelemetry-link-events", _openSocket, _backoff, follower);
+        follower.Stopping = loop.Stopping;
+        loop.Start();
+        try
         {
-            follower.Stopping = loop.Stopping;
-            loop.Start();
             await foreach (DeviceEvent e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return e;
             }
+        }
+        finally
+        {
+            loop.Stop(); // not joined: this runs on the pool while the agent stops
         }
     }
 
