@@ -65,12 +65,6 @@ internal sealed class LinkEventLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>
-    /// Stops the loop without waiting for its thread, which closes its socket as it leaves: for a caller on the thread
-    /// pool, which must not block while the agent shuts down. Its wake-up descriptor stays open until the process ends.
-    /// </summary>
-    public void Stop() => _stop.Cancel();
-
     public void Dispose()
     {
         _stop.Cancel();

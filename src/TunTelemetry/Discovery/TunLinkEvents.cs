@@ -45,19 +45,14 @@ internal sealed class TunLinkEvents
         });
 
         var follower = new Follower(_selection, channel.Writer);
-        var loop = new LinkEventLoop("tuntelemetry-link-events", _openSocket, _backoff, follower);
-        follower.Stopping = loop.Stopping;
-        loop.Start();
-        try
+        using (var loop = new LinkEventLoop("tuntelemetry-link-events", _openSocket, _backoff, follower))
         {
+            follower.Stopping = loop.Stopping;
+            loop.Start();
             await foreach (DeviceEvent e in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return e;
             }
-        }
-        finally
-        {
-            loop.Stop(); // not joined: this runs on the pool while the agent stops
         }
     }
 
