@@ -23,9 +23,9 @@ internal sealed class QuietThreadsExecutor : ExecutorService
 
     private readonly ConcurrentQueue<IRunnable> _queue = new();
     private readonly object _gate = new();
+    private readonly List<Sleeper> _sleepers = []; // the threads asleep or about to be, each with its own parker
     private int _awake;
     private int _sleeping;
-    private int _wakeTokens; // threads a producer has counted as awake again but that have not left Wait yet
     private long _lastStarted;
     private volatile bool _shutdown;
 
@@ -36,7 +36,8 @@ internal sealed class QuietThreadsExecutor : ExecutorService
         _awake = threadCount;
         for (int i = 0; i < threadCount; i++)
         {
-            new Thread(Work) { IsBackground = true, Name = $"{id}-{i + 1}" }.Start();
+            var sleeper = new Sleeper();
+            new Thread(() => Work(sleeper)) { IsBackground = true, Name = $"{id}-{i + 1}" }.Start();
         }
     }
 
@@ -61,13 +62,19 @@ internal sealed class QuietThreadsExecutor : ExecutorService
     public override void Shutdown()
     {
         _shutdown = true;
+        Sleeper[] sleepers;
         lock (_gate)
         {
-            Monitor.PulseAll(_gate);
+            sleepers = [.. _sleepers];
+        }
+
+        foreach (Sleeper sleeper in sleepers)
+        {
+            sleeper.Parker.Unpark();
         }
     }
 
-    private void Work()
+    private void Work(Sleeper me)
     {
         while (true)
         {
@@ -82,52 +89,70 @@ internal sealed class QuietThreadsExecutor : ExecutorService
                 return;
             }
 
-            Sleep();
+            Sleep(me);
         }
     }
 
     // The waker counts the thread as awake at once, so the rest of a burst queued before it runs does not wake
-    // another one.
+    // another one; it unparks the thread after leaving the lock, so the thread does not wake into a lock still held.
     private void Wake()
     {
+        Sleeper woken;
         lock (_gate)
         {
-            if (_sleeping == 0)
+            if (_sleepers.Count == 0)
             {
                 return;
             }
 
+            woken = _sleepers[^1];
+            _sleepers.RemoveAt(_sleepers.Count - 1);
+            woken.Woken = true;
             Interlocked.Decrement(ref _sleeping);
             Interlocked.Increment(ref _awake);
-            _wakeTokens++;
             Volatile.Write(ref _lastStarted, Environment.TickCount64);
-            Monitor.Pulse(_gate);
         }
+
+        woken.Parker.Unpark();
     }
 
-    private void Sleep()
+    private void Sleep(Sleeper me)
     {
         lock (_gate)
         {
             Interlocked.Decrement(ref _awake);
             Interlocked.Increment(ref _sleeping);
-            while (!_shutdown)
+            me.Woken = false;
+            _sleepers.Add(me);
+        }
+
+        while (true)
+        {
+            lock (_gate)
             {
-                if (_wakeTokens > 0)
+                if (me.Woken)
                 {
-                    _wakeTokens--;
-                    return;
+                    return; // a producer counted this thread awake and took it off the list
                 }
 
-                if (!_queue.IsEmpty)
+                if (_shutdown || !_queue.IsEmpty)
                 {
+                    _sleepers.Remove(me);
                     Interlocked.Decrement(ref _sleeping);
                     Interlocked.Increment(ref _awake);
                     return;
                 }
-
-                Monitor.Wait(_gate);
             }
+
+            me.Parker.Park(Timeout.Infinite);
         }
+    }
+
+    /// <summary>A worker thread as the sleepers' list holds it.</summary>
+    private sealed class Sleeper
+    {
+        public ThreadParker Parker { get; } = new();
+
+        public bool Woken { get; set; } // written under the executor's lock
     }
 }

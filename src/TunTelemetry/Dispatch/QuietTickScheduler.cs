@@ -36,6 +36,7 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     private readonly Stack<List<Registration>> _spareLists = new();
     private readonly List<Registration> _batch = [];
     private readonly Thread _thread;
+    private readonly ThreadParker _parker = new();
     private long _sleepingUntil = long.MaxValue; // long.MinValue while the thread runs a batch: nothing to wake
     private bool _stopping;
 
@@ -74,8 +75,9 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
             }
 
             _stopping = true;
-            Monitor.Pulse(_gate);
         }
+
+        _parker.Unpark();
 
         if (!_thread.Join(_shutdownTimeout))
         {
@@ -133,6 +135,7 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     {
         registration.Interval = Math.Max(0, interval.Ticks); // as in Akka's scheduler, no positive interval means once
         registration.Due = AddSaturated(Now(), Math.Max(0, delay.Ticks));
+        bool wake;
         lock (_gate)
         {
             if (_stopping)
@@ -140,11 +143,18 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 throw new SchedulerException("The scheduler has been shut down.");
             }
 
-            Enqueue(registration);
+            wake = Enqueue(registration);
+        }
+
+        // Outside the lock, so the thread woken does not find it still held.
+        if (wake)
+        {
+            _parker.Unpark();
         }
     }
 
-    private void Enqueue(Registration registration)
+    /// <summary>Files the registration under its tick; true when that tick is before the one the thread sleeps until.</summary>
+    private bool Enqueue(Registration registration)
     {
         long tick = TickAtOrAfter(registration.Due);
         if (!_byTick.TryGetValue(tick, out List<Registration>? due))
@@ -155,10 +165,7 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
         }
 
         due.Add(registration);
-        if (tick < _sleepingUntil)
-        {
-            Monitor.Pulse(_gate); // due before the tick the thread sleeps until
-        }
+        return tick < _sleepingUntil;
     }
 
     private void Run()
@@ -189,7 +196,7 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 {
                     if (!registration.Done)
                     {
-                        Enqueue(registration);
+                        _ = Enqueue(registration); // this thread: it looks at the ticks before it sleeps
                     }
                 }
             }
@@ -201,10 +208,16 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
     /// <summary>Sleeps until something is due and moves everything due into <see cref="_batch"/>; false once stopping.</summary>
     private bool TakeDue()
     {
-        lock (_gate)
+        while (true)
         {
-            while (!_stopping)
+            int sleep;
+            lock (_gate)
             {
+                if (_stopping)
+                {
+                    return false;
+                }
+
                 long now = Now();
                 if (TakeThrough(now / _tick))
                 {
@@ -215,18 +228,19 @@ internal sealed class QuietTickScheduler : SchedulerBase, IDateTimeOffsetNowTime
                 if (!_ticks.TryPeek(out long next, out _))
                 {
                     _sleepingUntil = long.MaxValue;
-                    Monitor.Wait(_gate);
+                    sleep = Timeout.Infinite;
                 }
                 else
                 {
                     _sleepingUntil = next;
                     // Rounded up: a wait cut short by rounding would wake before the tick and spin on zero-length waits.
                     long wait = next > long.MaxValue / _tick ? long.MaxValue : (next * _tick) - now;
-                    Monitor.Wait(_gate, (int)Math.Min(int.MaxValue, DivideRoundingUp(wait, TimeSpan.TicksPerMillisecond)));
+                    sleep = (int)Math.Min(int.MaxValue, DivideRoundingUp(wait, TimeSpan.TicksPerMillisecond));
                 }
             }
 
-            return false;
+            // Work added from here on for an earlier tick, or a stop, unparks the thread (a permit if it has not parked yet).
+            _parker.Park(sleep);
         }
     }
 
